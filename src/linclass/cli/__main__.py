@@ -1,0 +1,5 @@
+import sys
+
+from linclass.cli import main
+
+sys.exit(main())
