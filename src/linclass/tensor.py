@@ -104,7 +104,7 @@ def record(data: np.ndarray, inputs: tuple["Tensor", ...], backward: BackwardRul
     Every operation in ``ops.py`` (and every fused loss) ends with this call.
     """
     out = Tensor.__new__(Tensor)
-    out.data = data
+    out.data = data if type(data) is np.ndarray else np.asarray(data)  # NumPy gives 0-d results as scalars
     out.grad = None
     out._retains_grad = False
     if _grad_enabled and any(t.requires_grad for t in inputs):
@@ -381,6 +381,8 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
         for parent, parent_grad in zip(t.grad_fn.inputs, t.grad_fn.backward(grad)):
             if parent_grad is None or not parent.requires_grad:
                 continue
+            if parent_grad.dtype != parent.data.dtype:  # e.g. a float32 input of a float64 result
+                parent_grad = parent_grad.astype(parent.data.dtype)
             key = id(parent)
             pending[key] = parent_grad if key not in pending else pending[key] + parent_grad
 

@@ -1,0 +1,186 @@
+"""Draw the computational graph behind a tensor, as the lecture draws its circuits.
+
+Values flow left to right: leaves (inputs and parameters) in blue, operations in grey named like
+PyTorch's ``grad_fn.name()`` (``MulBackward0``), the output in green, constants in white. Each box
+shows its value and, for a leaf that requires grad, the gradient after ``backward()``: numbers as
+numbers, arrays by their shape. :func:`to_dot` gives Graphviz's DOT text; :func:`draw` writes it to a
+``.dot`` file and renders an SVG, PNG or PDF with Graphviz's ``dot`` program when it is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from linclass.errors import LinclassError
+from linclass.tensor import Tensor
+
+FORMATS = ("dot", "svg", "png", "pdf")
+_COLORS = {"leaf": "lightblue", "op": "lightgrey", "output": "darkolivegreen1", "constant": "white"}
+
+
+def compact(array: np.ndarray) -> str:
+    """A value for a label: a one-element array as its number (``-8``, ``0.5``), else its shape."""
+    if array.size == 1:
+        value = array.item()
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return "shape " + "×".join(str(n) for n in array.shape)
+
+
+def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
+    """Graphviz DOT text of the graph that computed ``tensor``.
+
+    Parameters
+    ----------
+    tensor : Tensor
+        The output; its graph is walked back to the leaves.
+    names : mapping of str to Tensor, optional
+        Labels for tensors of the graph, e.g. ``{"x": x, "W": W}`` (as torchviz's ``params``).
+    """
+    name_of = {id(t): name for name, t in (names or {}).items()}
+    order = _graph_order(tensor)
+    node_id = {id(t): f"t{i}" for i, t in enumerate(order)}
+    lines = [
+        "digraph computational_graph {",
+        "  rankdir=LR;",
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];',
+    ]
+    for t in order:
+        kind = _kind(t, tensor)
+        label = _escape("\n".join(_label_lines(t, kind, name_of.get(id(t)))))
+        lines.append(f'  {node_id[id(t)]} [label="{label}", fillcolor={_COLORS[kind]}];')
+    for t in order:
+        if t.grad_fn is not None:
+            lines.extend(f"  {node_id[id(parent)]} -> {node_id[id(t)]};" for parent in t.grad_fn.inputs)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _graph_order(root: Tensor) -> list[Tensor]:
+    """Every tensor behind ``root``, constants included, each after its inputs; iterative."""
+    order: list[Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        t, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(t)
+        elif id(t) not in seen:
+            seen.add(id(t))
+            stack.append((t, True))
+            if t.grad_fn is not None:
+                stack.extend((parent, False) for parent in reversed(t.grad_fn.inputs))
+    return order
+
+
+def _kind(t: Tensor, root: Tensor) -> str:
+    if t is root and t.grad_fn is not None:
+        return "output"
+    if t.grad_fn is not None:
+        return "op"
+    return "leaf" if t.requires_grad else "constant"
+
+
+def _label_lines(t: Tensor, kind: str, name: str | None) -> list[str]:
+    """A tensor's box: its name and operation, its value, and a leaf's gradient."""
+    if kind == "constant":
+        return [name, compact(t.data)] if name else [compact(t.data)]
+    lines = [name] if name else []
+    if t.grad_fn is not None:
+        lines.append(t.grad_fn.name())
+    lines.append(f"value {compact(t.data)}")
+    if kind == "leaf":
+        lines.append("grad None" if t.grad is None else f"grad {compact(t.grad.data)}")
+    return lines
+
+
+def _escape(text: str) -> str:
+    """Text for a double-quoted DOT string."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def draw(tensor: Tensor, path: str | os.PathLike, names: Mapping[str, Tensor] | None = None,
+         format: str | None = None) -> Path:
+    """Write the graph behind ``tensor`` to ``path``: always as DOT text, rendered when asked.
+
+    Parameters
+    ----------
+    tensor : Tensor
+        The output whose graph to draw (call ``backward()`` first to show gradients).
+    path : path-like
+        Where to write; the DOT text always goes to the same path with the suffix ``.dot``.
+    names : mapping of str to Tensor, optional
+        Labels for tensors of the graph.
+    format : {"svg", "png", "pdf", "dot"}, optional
+        By default, the suffix of ``path`` (``svg`` when it has none).
+
+    Returns
+    -------
+    Path
+        The file written last: the rendered image, or the ``.dot`` file for format "dot".
+
+    Raises
+    ------
+    LinclassError
+        When an image is asked for and Graphviz's ``dot`` is not installed (the ``.dot`` file is
+        written all the same), or when ``dot`` fails.
+    """
+    path = Path(path)
+    format = (format or path.suffix.lstrip(".") or "svg").lower()
+    if format not in FORMATS:
+        raise ValueError(f"graph format {format!r} of {path} is not supported; use one of {', '.join(FORMATS)}")
+    dot_path = path.with_suffix(".dot")
+    dot_path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(dot_path, to_dot(tensor, names).encode())
+    if format == "dot":
+        return dot_path
+    image = path if path.suffix else path.with_suffix(f".{format}")
+    _render(dot_path, image, format)
+    return image
+
+
+def _render(dot_path: Path, image: Path, format: str) -> None:
+    """Render ``dot_path`` to ``image`` with Graphviz's ``dot``, never leaving half an image."""
+    program = shutil.which("dot")
+    if program is None:
+        raise LinclassError(
+            f"Graphviz's dot not found: apt-get install graphviz (the graph is in {dot_path}; "
+            f"then run: dot -T{format} {dot_path} -o {image})"
+        )
+    temporary = _temporary_beside(image)
+    try:
+        result = subprocess.run([program, f"-T{format}", str(dot_path), "-o", temporary],
+                                capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            message = (result.stderr.strip().splitlines() or ["no message"])[-1]
+            raise LinclassError(f"Graphviz's dot could not render {dot_path} as {format}: {message}")
+        os.replace(temporary, image)
+    except subprocess.TimeoutExpired:
+        raise LinclassError(f"Graphviz's dot took over 120 s to render {dot_path}; draw a smaller graph") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Write ``content`` to a temporary file beside ``path``, then move it into place."""
+    temporary = _temporary_beside(path)
+    try:
+        with open(temporary, "xb") as file:
+            file.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _temporary_beside(path: Path) -> str:
+    """A fresh hidden file name in the folder of ``path`` (so that ``os.replace`` is atomic)."""
+    return str(path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"))
