@@ -171,10 +171,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     def backward(g):
         a2 = va[np.newaxis] if va.ndim == 1 else va
         b2 = vb[:, np.newaxis] if vb.ndim == 1 else vb
-        if va.ndim == 1:
-            g = np.expand_dims(g, -2)
         if vb.ndim == 1:
             g = np.expand_dims(g, -1)
+        if va.ndim == 1:
+            g = np.expand_dims(g, -2)
         ga = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape).reshape(va.shape) if a.requires_grad else None
         gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(vb.shape) if b.requires_grad else None
         return ga, gb
