@@ -19,7 +19,7 @@ from typing import Mapping
 import numpy as np
 
 from linclass.errors import LinclassError
-from linclass.tensor import Tensor
+from linclass.tensor import Tensor, iter_graph
 
 FORMATS = ("dot", "svg", "png", "pdf")
 _COLORS = {"leaf": "lightblue", "op": "lightgrey", "output": "darkolivegreen1", "constant": "white"}
@@ -44,7 +44,7 @@ def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
         Labels for tensors of the graph, e.g. ``{"x": x, "W": W}`` (as torchviz's ``params``).
     """
     name_of = {id(t): name for name, t in (names or {}).items()}
-    order = _graph_order(tensor)
+    order = list(iter_graph(tensor, constants=True))
     node_id = {id(t): f"t{i}" for i, t in enumerate(order)}
     lines = [
         "digraph computational_graph {",
@@ -60,23 +60,6 @@ def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
             lines.extend(f"  {node_id[id(parent)]} -> {node_id[id(t)]};" for parent in t.grad_fn.inputs)
     lines.append("}")
     return "\n".join(lines) + "\n"
-
-
-def _graph_order(root: Tensor) -> list[Tensor]:
-    """Every tensor behind ``root``, constants included, each after its inputs; iterative."""
-    order: list[Tensor] = []
-    seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        t, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(t)
-        elif id(t) not in seen:
-            seen.add(id(t))
-            stack.append((t, True))
-            if t.grad_fn is not None:
-                stack.extend((parent, False) for parent in reversed(t.grad_fn.inputs))
-    return order
 
 
 def _kind(t: Tensor, root: Tensor) -> str:

@@ -43,22 +43,17 @@ MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
 
 
-def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor, Any, Any]:
-    """Both operands as tensors (for the graph) and the values to compute with.
+def _operand(x: Any) -> tuple[Tensor, Any]:
+    """``x`` as a tensor for the graph (a number or array becomes a constant), and the value to compute
+    with: a Python number stays one, so that NumPy keeps the other operand's dtype."""
+    if isinstance(x, Tensor):
+        return x, x.data
+    return Tensor(np.asarray(x)), x if isinstance(x, _PYTHON_NUMBERS) else np.asarray(x)
 
-    A plain number or array becomes a constant tensor; a Python number is computed with as itself, so
-    that NumPy keeps the other operand's dtype.
-    """
-    if isinstance(a, Tensor):
-        value_a = a.data
-    else:
-        value_a = a if isinstance(a, _PYTHON_NUMBERS) else np.asarray(a)
-        a = Tensor(np.asarray(a))
-    if isinstance(b, Tensor):
-        value_b = b.data
-    else:
-        value_b = b if isinstance(b, _PYTHON_NUMBERS) else np.asarray(b)
-        b = Tensor(np.asarray(b))
+
+def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor, Any, Any]:
+    """Both operands of a binary operation as tensors, then their values (see :func:`_operand`)."""
+    (a, value_a), (b, value_b) = _operand(a), _operand(b)
     return a, b, value_a, value_b
 
 
@@ -195,14 +190,14 @@ def sum(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = Fal
 
     ``SumBackward0`` for the full sum, ``SumBackward1`` over ``dim``, as in PyTorch.
     """
-    axes = _axes(dim, x.ndim)
-    shape = x.shape
+    shape = x.data.shape
+    axes = _axes(dim, len(shape))
 
     def backward(g):
         return (np.broadcast_to(g if keepdim else np.expand_dims(g, axes), shape),)
 
     name = "SumBackward0" if dim is None else "SumBackward1"
-    return record(x.data.sum(axis=axes, keepdims=keepdim), (x,), backward, name)
+    return record(x.data.sum(axis=None if dim is None else axes, keepdims=keepdim), (x,), backward, name)
 
 
 def mean(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
@@ -247,10 +242,11 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False):
 
 def _extreme(x: Tensor, pick, name: str) -> Tensor:
     """Max or min of all elements; the gradient is shared evenly by every element equal to it."""
-    out = pick(x.data)
+    xv = x.data
+    out = pick(xv)
 
     def backward(g):
-        winners = x.data == out
+        winners = xv == out
         return (winners * (g / int(winners.sum())),)
 
     return record(out, (x,), backward, name)
@@ -258,11 +254,12 @@ def _extreme(x: Tensor, pick, name: str) -> Tensor:
 
 def _extreme_along(x: Tensor, dim: int, keepdim: bool, arg_pick, name: str) -> tuple[Tensor, Tensor]:
     """Max or min along ``dim`` with its indices; the gradient goes to the picked index only."""
-    indices = arg_pick(x.data, axis=dim, keepdims=True)
-    values = np.take_along_axis(x.data, indices, axis=dim)
+    xv = x.data
+    indices = arg_pick(xv, axis=dim, keepdims=True)
+    values = np.take_along_axis(xv, indices, axis=dim)
 
     def backward(g):
-        grad = np.zeros_like(x.data)
+        grad = np.zeros_like(xv)
         np.put_along_axis(grad, indices, g if keepdim else np.expand_dims(g, dim), axis=dim)
         return (grad,)
 

@@ -107,12 +107,14 @@ def record(data: np.ndarray, inputs: tuple["Tensor", ...], backward: BackwardRul
     out.data = data if type(data) is np.ndarray else np.asarray(data)  # NumPy gives 0-d results as scalars
     out.grad = None
     out._retains_grad = False
-    if _grad_enabled and any(t.requires_grad for t in inputs):
-        out.requires_grad = True
-        out.grad_fn = Node(name, inputs, backward)
-    else:
-        out.requires_grad = False
-        out.grad_fn = None
+    out.requires_grad = False
+    out.grad_fn = None
+    if _grad_enabled:
+        for t in inputs:
+            if t.requires_grad:
+                out.requires_grad = True
+                out.grad_fn = Node(name, inputs, backward)
+                break
     return out
 
 
@@ -395,8 +397,9 @@ def _accumulate(t: Tensor, grad: np.ndarray) -> None:
         t.grad.data += grad
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors that need a gradient, each after all of its inputs; iterative, so deep graphs work."""
+def _topological_order(root: Tensor, constants: bool = False) -> list[Tensor]:
+    """The tensors behind ``root`` that need a gradient (with ``constants``, all of them), each after all
+    of its inputs; iterative, so deep graphs work."""
     order: list[Tensor] = []
     visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
@@ -410,7 +413,8 @@ def _topological_order(root: Tensor) -> list[Tensor]:
         visited.add(id(t))
         stack.append((t, True))
         if t.grad_fn is not None:
-            stack.extend((p, False) for p in t.grad_fn.inputs if p.requires_grad and id(p) not in visited)
+            stack.extend((p, False) for p in t.grad_fn.inputs
+                         if (constants or p.requires_grad) and id(p) not in visited)
     return order
 
 
@@ -434,9 +438,10 @@ def _format(t: Tensor) -> str:
     return "tensor(" + ", ".join([body, *extras]) + ")"
 
 
-def iter_graph(root: Tensor) -> Iterable[Tensor]:
-    """Every tensor in the graph behind ``root`` that requires a gradient, inputs first."""
-    return _topological_order(root)
+def iter_graph(root: Tensor, constants: bool = False) -> Iterable[Tensor]:
+    """Every tensor in the graph behind ``root`` that requires a gradient, inputs first; with
+    ``constants``, also the inputs that do not (numbers and arrays the operations used)."""
+    return _topological_order(root, constants)
 
 
 from linclass import ops  # noqa: E402  (ops needs Tensor; Tensor's methods need ops)
