@@ -1,0 +1,12 @@
+"""The playground: a local web page where a student moves a linear classifier's lines and watches the loss.
+
+Each class is a line in the plane (its zero score) with an arrow along its normal ``w_k``; scores grow
+away from the line. Picking a loss, a margin, a penalty and a learning rate and pressing play runs
+gradient descent — computed on the server by linclass itself — and the lines move. Start it with
+``linclass playground``.
+"""
+
+from linclass.playground.app import create_app
+from linclass.playground.server import background_server, serve
+
+__all__ = ["create_app", "serve", "background_server"]

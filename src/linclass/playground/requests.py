@@ -1,0 +1,160 @@
+"""Read and check the JSON a page sends: every refusal names the field, what is wrong and what to send.
+
+A request is refused (never half-used) when its JSON is malformed, holds NaN or Infinity, has a field
+of the wrong type or shape, names an unknown loss or penalty, or asks for more than the limits below.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from linclass.playground.state import Plane, Training
+from linclass.losses import LOSS_KERNELS
+from linclass.regularizers import PENALTIES
+
+MAX_POINTS = 5000
+MAX_CLASSES = 10
+MAX_STEPS = 1000
+MAX_LR = 1e3
+MAX_BODY_BYTES = 1_000_000  # 5000 points with their labels take about 200 kB
+
+PLANE_FIELDS = ("points", "labels", "W", "b", "loss", "delta", "penalty", "reg")
+TRAINING_FIELDS = ("lr", "batch_size", "steps", "seed")
+
+
+class RequestError(ValueError):
+    """A request the playground refuses; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    """The JSON object in ``body``; malformed JSON, NaN and Infinity are refused with status 400."""
+    try:
+        payload = json.loads(body, parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RequestError(f"malformed JSON: {error}", status=400) from None
+    if not isinstance(payload, dict):
+        raise RequestError(f"the request must be a JSON object, not {type(payload).__name__}", status=400)
+    return payload
+
+
+def parse_plane(payload: dict[str, Any], allowed: tuple[str, ...] = PLANE_FIELDS) -> Plane:
+    """The :class:`Plane` a request describes, every field checked."""
+    unknown = sorted(set(payload) - set(allowed))
+    if unknown:
+        raise RequestError(f"unknown field {unknown[0]!r}; the fields are {', '.join(allowed)}")
+    W = _matrix(payload, "W", rows=(2, MAX_CLASSES), columns=2)
+    classes = len(W)
+    b = _vector(payload, "b", length=classes)
+    points = _points(payload)
+    labels = _labels(payload, len(points), classes)
+    loss = payload.get("loss", "svm")
+    if loss not in LOSS_KERNELS:
+        raise RequestError(f"unknown loss {loss!r}; choose one of {', '.join(LOSS_KERNELS)}")
+    penalty = payload.get("penalty")
+    penalty = None if penalty in (None, "none") else penalty
+    if penalty is not None and penalty not in PENALTIES:
+        names = ", ".join(str(name) for name in PENALTIES if name is not None)
+        raise RequestError(f"unknown penalty {penalty!r}; choose none or one of {names}")
+    delta = _number(payload, "delta", default=1.0, low=0.0, low_inclusive=False)
+    reg = _number(payload, "reg", default=0.0, low=0.0)
+    return Plane(points=points, labels=labels, W=W, b=b, loss=loss, delta=delta, penalty=penalty, reg=reg)
+
+
+def parse_training(payload: dict[str, Any], n_points: int) -> Training:
+    """The :class:`Training` settings of a step request for ``n_points`` points."""
+    if n_points == 0:
+        raise RequestError("there are no points to learn from; add some points first")
+    lr = _number(payload, "lr", default=None, low=0.0, low_inclusive=False, high=MAX_LR)
+    batch_size = payload.get("batch_size")
+    if batch_size is not None:
+        batch_size = _integer(payload, "batch_size", low=1, high=n_points,
+                              hint=f"at most the {n_points} points, or null for the full batch")
+    steps = _integer(payload, "steps", default=1, low=1, high=MAX_STEPS)
+    seed = _integer(payload, "seed", default=0, low=0, high=2**63 - 1)
+    return Training(lr=lr, batch_size=batch_size, steps=steps, seed=seed)
+
+
+def _refuse_constant(name: str) -> None:
+    raise RequestError(f"{name} is not a number JSON allows; send finite numbers only", status=400)
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)  # not bool, not a numeric string
+
+
+def _number(payload: dict[str, Any], field: str, default: float | None, low: float,
+            low_inclusive: bool = True, high: float = math.inf) -> float:
+    value = payload.get(field, default)
+    if value is None:
+        raise RequestError(f"{field} is missing; send a number")
+    if not _is_number(value) or not math.isfinite(value):
+        raise RequestError(f"{field} must be a finite number, not {value!r}")
+    too_low = value < low if low_inclusive else value <= low
+    if too_low or value > high:
+        bound = f">= {low}" if low_inclusive else f"> {low}"
+        raise RequestError(f"{field} = {value} is out of range; it must be {bound}"
+                           + (f" and <= {high:g}" if high < math.inf else ""))
+    return float(value)
+
+
+def _integer(payload: dict[str, Any], field: str, low: int, high: int, default: int | None = None,
+             hint: str | None = None) -> int:
+    value = payload.get(field, default)
+    if type(value) is not int:
+        raise RequestError(f"{field} must be an integer, not {value!r}")
+    if not low <= value <= high:
+        raise RequestError(f"{field} = {value} is out of range; send {hint or f'{low} to {high}'}")
+    return value
+
+
+def _vector(payload: dict[str, Any], field: str, length: int) -> np.ndarray:
+    value = payload.get(field)
+    if not isinstance(value, list) or len(value) != length:
+        raise RequestError(f"{field} must be a list of {length} numbers, one per class (W has {length} rows)")
+    if not all(_is_number(v) for v in value):
+        raise RequestError(f"{field} must hold numbers only")
+    return _finite(np.array(value, dtype=np.float64), field)
+
+
+def _matrix(payload: dict[str, Any], field: str, rows: tuple[int, int], columns: int) -> np.ndarray:
+    value = payload.get(field)
+    shape_hint = f"a list of {rows[0]} to {rows[1]} rows (one per class) of {columns} numbers"
+    if not isinstance(value, list) or not rows[0] <= len(value) <= rows[1]:
+        raise RequestError(f"{field} must be {shape_hint}")
+    if not all(isinstance(row, list) and len(row) == columns and all(_is_number(v) for v in row) for row in value):
+        raise RequestError(f"{field} must be {shape_hint}; a row is not {columns} numbers")
+    return _finite(np.array(value, dtype=np.float64).reshape(len(value), columns), field)
+
+
+def _points(payload: dict[str, Any]) -> np.ndarray:
+    value = payload.get("points", [])
+    if not isinstance(value, list):
+        raise RequestError("points must be a list of [x, y] pairs")
+    if len(value) > MAX_POINTS:
+        raise RequestError(f"{len(value)} points is more than the {MAX_POINTS} allowed", status=413)
+    if not all(isinstance(p, list) and len(p) == 2 and _is_number(p[0]) and _is_number(p[1]) for p in value):
+        raise RequestError("points must be a list of [x, y] pairs of numbers")
+    return _finite(np.array(value, dtype=np.float64).reshape(len(value), 2), "points")
+
+
+def _labels(payload: dict[str, Any], n_points: int, classes: int) -> np.ndarray:
+    value = payload.get("labels", [])
+    if not isinstance(value, list) or len(value) != n_points:
+        raise RequestError(f"labels must be a list of {n_points} class numbers, one per point")
+    if not all(type(label) is int and 0 <= label < classes for label in value):
+        raise RequestError(f"labels must be integers from 0 to {classes - 1} (W has {classes} rows)")
+    return np.array(value, dtype=np.int64)
+
+
+def _finite(array: np.ndarray, field: str) -> np.ndarray:
+    if not np.all(np.isfinite(array)):
+        raise RequestError(f"{field} holds a number too large to be finite; send finite numbers only")
+    return array

@@ -1,0 +1,612 @@
+// The playground page: it holds the state (points, labels, W, b, settings), draws it, and asks the
+// server (linclass) for the losses and for gradient-descent steps. The server keeps no state.
+
+const PALETTE = ["#e03131", "#1971c2", "#2f9e44", "#f08c00", "#9c36b5",
+                 "#0c8599", "#c2255c", "#5c940d", "#495057", "#e8590c"];
+const REGION_TINT = 0.22;      // how much of a class colour shows in its region (the rest is white)
+const POINT_RADIUS = 6;        // CSS pixels
+const GRAB_RADIUS = 11;        // a click this close to a point grabs it
+const SLIDER_LIMIT = {w: 5, b: 8};
+const LOSS_FORMULAS = {
+  svm: "<i>L<sub>i</sub></i> = Σ<sub><i>j</i>≠<i>y<sub>i</sub></i></sub> max(0, <i>s<sub>j</sub></i> − <i>s<sub>y<sub>i</sub></sub></i> + Δ)",
+  squared_hinge: "<i>L<sub>i</sub></i> = Σ<sub><i>j</i>≠<i>y<sub>i</sub></i></sub> max(0, <i>s<sub>j</sub></i> − <i>s<sub>y<sub>i</sub></sub></i> + Δ)<sup>2</sup>",
+  softmax: "<i>L<sub>i</sub></i> = −log( e<sup><i>s<sub>y<sub>i</sub></sub></i></sup> / Σ<sub><i>j</i></sub> e<sup><i>s<sub>j</sub></i></sup> )",
+};
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  limit: 5,                 // the plane shown is [-limit, limit]²
+  points: [], labels: [],
+  W: [], b: [],
+  classes: 3,
+  newClass: 0,
+  loss: "svm", marginLosses: new Set(),
+  penalty: "l2",
+  result: null,             // the server's last answer for the current state
+  history: [],              // {step, total, data} after each step, for the loss curve
+  stepCount: 0,
+  playing: false,
+  version: 0,               // bumped by every edit, so that an answer for an older state is dropped
+  randomSeed: 1,
+  hoverRow: null,
+};
+window.playground = state;  // for the curious (and for the browser tests)
+
+// ---------------------------------------------------------------- talking to the server
+
+async function getJSON(url, body) {
+  const init = body === undefined ? {} : {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
+  const response = await fetch(url, init);
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error || `the server answered ${response.status}`);
+  return answer;
+}
+
+function planeRequest() {
+  return {
+    points: state.points, labels: state.labels, W: state.W, b: state.b,
+    loss: state.loss, delta: readNumber("delta", 1), penalty: state.penalty, reg: readNumber("reg", 0),
+  };
+}
+
+function stepRequest(steps) {
+  const n = state.points.length;
+  const batch = $("mini-batch").checked ? Math.max(1, Math.min(n, Math.round(readNumber("batch-size", 8)))) : null;
+  return {...planeRequest(), lr: readNumber("lr", 0.05), batch_size: batch, steps, seed: state.stepCount};
+}
+
+function readNumber(id, fallback) {
+  const value = parseFloat($(id).value);
+  return Number.isFinite(value) ? value : fallback;
+}
+
+// One request at a time: an edit asks for an evaluation, play and "single step" for steps.
+const queue = {busy: false, evaluate: false, steps: 0};
+
+function requestEvaluate() { queue.evaluate = true; pump(); }
+
+async function pump() {
+  if (queue.busy) return;
+  const steps = queue.steps || (state.playing ? Number($("steps-per-update").value) : 0);
+  if (!queue.evaluate && steps === 0) return;
+  const evaluating = queue.evaluate;
+  if (!evaluating && state.points.length === 0) {
+    showStatus("Add some points first: there is nothing to learn from.", true);
+    setPlaying(false); queue.steps = 0;
+    return;
+  }
+  queue.busy = true;
+  queue.evaluate = false;
+  if (!evaluating) queue.steps = 0;
+  const sentVersion = state.version;
+  try {
+    const answer = evaluating
+      ? await getJSON("/api/evaluate", planeRequest())
+      : await getJSON("/api/step", stepRequest(steps));
+    if (sentVersion === state.version) {
+      if (!evaluating) takeStep(answer);
+      state.result = answer;
+      showStatus("");
+      render();
+    }
+  } catch (error) {
+    showStatus(error.message, true);
+    setPlaying(false);
+  } finally {
+    queue.busy = false;
+    if (state.playing && !queue.evaluate) requestAnimationFrame(pump); else pump();
+  }
+}
+
+function takeStep(answer) {
+  state.W = answer.W;
+  state.b = answer.b;
+  state.stepCount += answer.steps;
+  state.history.push({step: state.stepCount, total: answer.total_loss, data: answer.data_loss});
+  if (state.history.length > 5000) state.history.splice(0, state.history.length - 5000);
+  syncSliders();
+}
+
+// ---------------------------------------------------------------- edits
+
+function edited({resetCurve = false} = {}) {
+  state.version += 1;
+  if (resetCurve) state.history = [];
+  requestEvaluate();
+  render();
+}
+
+function mulberry32(seed) {   // a small seeded generator: the page starts the same way every time
+  return () => {
+    seed = (seed + 0x6D2B79F5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomizeWeights() {
+  const random = mulberry32(state.randomSeed++);
+  const uniform = (a) => (2 * random() - 1) * a;
+  state.W = Array.from({length: state.classes}, () => [uniform(2), uniform(2)]);
+  state.b = Array.from({length: state.classes}, () => uniform(1.5));
+  state.stepCount = 0;
+  buildSliders();
+  edited({resetCurve: true});
+}
+
+async function loadPreset() {
+  const classes = Number($("classes").value);
+  const url = `/api/preset/${$("preset").value}?classes=${classes}&per_class=${$("per-class").value}&seed=0`;
+  try {
+    const preset = await getJSON(url);
+    state.points = preset.points;
+    state.labels = preset.labels;
+    if (classes !== state.classes || state.W.length !== classes) {
+      state.classes = classes;
+      state.newClass = Math.min(state.newClass, classes - 1);
+      buildClassPicker();
+      randomizeWeights();
+      return;
+    }
+    state.stepCount = 0;
+    edited({resetCurve: true});
+  } catch (error) {
+    showStatus(error.message, true);
+  }
+}
+
+function setPlaying(playing) {
+  state.playing = playing;
+  $("play").textContent = playing ? "❚❚ Pause" : "▶ Play";
+  $("play").setAttribute("aria-pressed", String(playing));
+  if (playing) pump();
+}
+
+// ---------------------------------------------------------------- the plane: coordinates and mouse
+
+const plot = $("plot");
+const plotSize = () => plot.clientWidth;
+const toPixel = (x, y) => [(x + state.limit) / (2 * state.limit) * plotSize(),
+                           (state.limit - y) / (2 * state.limit) * plotSize()];
+const toPlane = (px, py) => [px / plotSize() * 2 * state.limit - state.limit,
+                             state.limit - py / plotSize() * 2 * state.limit];
+
+function pointerPosition(event) {
+  const rect = plot.getBoundingClientRect();
+  return [event.clientX - rect.left, event.clientY - rect.top];
+}
+
+function nearestPoint(px, py) {
+  let best = -1, bestDistance = GRAB_RADIUS;
+  state.points.forEach(([x, y], i) => {
+    const [qx, qy] = toPixel(x, y);
+    const distance = Math.hypot(qx - px, qy - py);
+    if (distance <= bestDistance) { best = i; bestDistance = distance; }
+  });
+  return best;
+}
+
+function clampToPlane(value) {
+  const edge = state.limit * 0.98;
+  return Math.max(-edge, Math.min(edge, value));
+}
+
+let dragging = -1;
+
+function removePoint(i) {
+  state.points.splice(i, 1);
+  state.labels.splice(i, 1);
+  edited();
+}
+
+plot.addEventListener("pointerdown", (event) => {
+  if (event.button !== 0) return;
+  const [px, py] = pointerPosition(event);
+  const hit = nearestPoint(px, py);
+  if (hit >= 0 && event.shiftKey) { removePoint(hit); return; }
+  if (hit >= 0) {
+    dragging = hit;
+  } else {
+    const [x, y] = toPlane(px, py);
+    state.points.push([clampToPlane(x), clampToPlane(y)]);
+    state.labels.push(state.newClass);
+    dragging = state.points.length - 1;
+    edited();
+  }
+  plot.setPointerCapture(event.pointerId);
+});
+
+plot.addEventListener("pointermove", (event) => {
+  const [px, py] = pointerPosition(event);
+  plot.style.cursor = dragging >= 0 ? "grabbing" : nearestPoint(px, py) >= 0 ? "grab" : "crosshair";
+  if (dragging < 0) return;
+  const [x, y] = toPlane(px, py);
+  state.points[dragging] = [clampToPlane(x), clampToPlane(y)];
+  edited();
+});
+
+const endDrag = () => { dragging = -1; };
+plot.addEventListener("pointerup", endDrag);
+plot.addEventListener("pointercancel", endDrag);
+plot.addEventListener("contextmenu", (event) => {
+  event.preventDefault();
+  const hit = nearestPoint(...pointerPosition(event));
+  if (hit >= 0) removePoint(hit);
+});
+
+// ---------------------------------------------------------------- drawing the plane
+
+function hexToRgb(hex) {
+  const n = parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+const REGION_RGB = PALETTE.map((hex) => hexToRgb(hex).map((c) => Math.round(255 - (255 - c) * REGION_TINT)));
+
+function prepareCanvas(canvas) {
+  const ratio = window.devicePixelRatio || 1;
+  const width = canvas.clientWidth, height = canvas.clientHeight;
+  if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+  }
+  const context = canvas.getContext("2d");
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return [context, width, height];
+}
+
+function drawRegions(context, size) {
+  const pixels = Math.max(1, Math.round(size / 2));  // two CSS pixels per cell is plenty for a region
+  const image = context.createImageData(pixels, pixels);
+  const {W, b} = state;
+  for (let row = 0; row < pixels; row++) {
+    const y = state.limit - (row + 0.5) / pixels * 2 * state.limit;
+    for (let col = 0; col < pixels; col++) {
+      const x = (col + 0.5) / pixels * 2 * state.limit - state.limit;
+      let best = 0, bestScore = -Infinity;
+      for (let k = 0; k < W.length; k++) {
+        const score = W[k][0] * x + W[k][1] * y + b[k];
+        if (score > bestScore) { bestScore = score; best = k; }
+      }
+      const [r, g, bl] = REGION_RGB[best % REGION_RGB.length];
+      const offset = 4 * (row * pixels + col);
+      image.data[offset] = r; image.data[offset + 1] = g; image.data[offset + 2] = bl; image.data[offset + 3] = 255;
+    }
+  }
+  const cells = document.createElement("canvas");
+  cells.width = cells.height = pixels;
+  cells.getContext("2d").putImageData(image, 0, 0);
+  context.imageSmoothingEnabled = false;
+  context.drawImage(cells, 0, 0, size, size);
+}
+
+function drawGrid(context, size) {
+  context.lineWidth = 1;
+  for (let v = -Math.floor(state.limit); v <= state.limit; v++) {
+    const [px] = toPixel(v, 0), [, py] = toPixel(0, v);
+    context.strokeStyle = v === 0 ? "rgba(0,0,0,0.35)" : "rgba(0,0,0,0.07)";
+    context.beginPath(); context.moveTo(px, 0); context.lineTo(px, size); context.stroke();
+    context.beginPath(); context.moveTo(0, py); context.lineTo(size, py); context.stroke();
+  }
+  context.fillStyle = "rgba(0,0,0,0.45)";
+  context.font = "11px system-ui, sans-serif";
+  context.textAlign = "left";
+  context.fillText("x₁", size - 18, toPixel(0, 0)[1] - 6);
+  context.fillText("x₂", toPixel(0, 0)[0] + 6, 14);
+  for (const v of [-4, -2, 2, 4]) {
+    const [px, py] = toPixel(v, 0);
+    context.fillText(String(v), px - 4, py + 14);
+    const [qx, qy] = toPixel(0, v);
+    context.fillText(String(v), qx + 5, qy + 4);
+  }
+}
+
+// The part of the line w·x + b = 0 inside the shown square (Liang–Barsky clipping), or null.
+function zeroScoreSegment(w, bias) {
+  const norm = Math.hypot(w[0], w[1]);
+  if (norm < 1e-9) return null;
+  const foot = [-bias * w[0] / norm ** 2, -bias * w[1] / norm ** 2];   // the line's point nearest the origin
+  const along = [-w[1] / norm, w[0] / norm];
+  let low = -Infinity, high = Infinity;
+  for (const axis of [0, 1]) {
+    if (Math.abs(along[axis]) < 1e-12) {
+      if (Math.abs(foot[axis]) > state.limit) return null;
+      continue;
+    }
+    const t1 = (-state.limit - foot[axis]) / along[axis], t2 = (state.limit - foot[axis]) / along[axis];
+    low = Math.max(low, Math.min(t1, t2));
+    high = Math.min(high, Math.max(t1, t2));
+  }
+  if (low >= high) return null;
+  return [foot[0] + low * along[0], foot[1] + low * along[1], foot[0] + high * along[0], foot[1] + high * along[1]];
+}
+
+function drawArrow(context, [x1, y1], [x2, y2], color) {
+  const angle = Math.atan2(y2 - y1, x2 - x1);
+  context.strokeStyle = color; context.fillStyle = color; context.lineWidth = 2.5;
+  context.beginPath(); context.moveTo(x1, y1); context.lineTo(x2, y2); context.stroke();
+  context.beginPath();
+  context.moveTo(x2, y2);
+  context.lineTo(x2 - 11 * Math.cos(angle - 0.4), y2 - 11 * Math.sin(angle - 0.4));
+  context.lineTo(x2 - 11 * Math.cos(angle + 0.4), y2 - 11 * Math.sin(angle + 0.4));
+  context.closePath(); context.fill();
+}
+
+function drawLines(context) {
+  const segments = [];
+  state.W.forEach((w, k) => {
+    const color = PALETTE[k % PALETTE.length];
+    const segment = zeroScoreSegment(w, state.b[k]);
+    segments.push(segment && {class: k, x1: segment[0], y1: segment[1], x2: segment[2], y2: segment[3]});
+    if (!segment) return;
+    const [ax, ay] = toPixel(segment[0], segment[1]), [bx, by] = toPixel(segment[2], segment[3]);
+    context.strokeStyle = color; context.lineWidth = 2.5;
+    context.beginPath(); context.moveTo(ax, ay); context.lineTo(bx, by); context.stroke();
+    const middle = [(segment[0] + segment[2]) / 2, (segment[1] + segment[3]) / 2];
+    const norm = Math.hypot(w[0], w[1]);
+    const length = Math.min(2.5, 0.35 + 0.3 * norm);   // in plane units: grows with |w_k|
+    const tip = [middle[0] + length * w[0] / norm, middle[1] + length * w[1] / norm];
+    drawArrow(context, toPixel(...middle), toPixel(...tip), color);
+  });
+  plot.dataset.lines = JSON.stringify(segments.map((s) => s && Object.fromEntries(
+    Object.entries(s).map(([key, value]) => [key, Math.round(value * 1e4) / 1e4]))));
+}
+
+function pointLoss(i) {
+  const result = state.result;
+  return result && result.per_point.length === state.points.length ? result.per_point[i].loss : null;
+}
+
+function drawPoints(context) {
+  state.points.forEach(([x, y], i) => {
+    const [px, py] = toPixel(x, y);
+    const loss = pointLoss(i);
+    if (i === state.hoverRow) {
+      context.fillStyle = "rgba(255, 212, 59, 0.8)";
+      context.beginPath(); context.arc(px, py, POINT_RADIUS + 9, 0, 2 * Math.PI); context.fill();
+    }
+    context.fillStyle = PALETTE[state.labels[i] % PALETTE.length];
+    context.strokeStyle = "white"; context.lineWidth = 1.5;
+    context.beginPath(); context.arc(px, py, POINT_RADIUS, 0, 2 * Math.PI); context.fill(); context.stroke();
+    if (loss !== null && loss > 0) {
+      context.strokeStyle = "#212529"; context.lineWidth = 1.6;
+      context.beginPath(); context.arc(px, py, POINT_RADIUS + 3, 0, 2 * Math.PI); context.stroke();
+    }
+  });
+}
+
+function drawPlane() {
+  const [context, size] = prepareCanvas(plot);
+  drawRegions(context, size);
+  drawGrid(context, size);
+  drawLines(context);
+  drawPoints(context);
+}
+
+// ---------------------------------------------------------------- the loss curve
+
+function drawCurve() {
+  const canvas = $("loss-curve");
+  const [context, width, height] = prepareCanvas(canvas);
+  context.clearRect(0, 0, width, height);
+  const left = 44, right = 10, top = 10, bottom = 26;
+  const history = state.history;
+  context.font = "11px system-ui, sans-serif";
+  context.fillStyle = "#868e96";
+  context.strokeStyle = "#ced4da"; context.lineWidth = 1;
+  context.strokeRect(left, top, width - left - right, height - top - bottom);
+  if (history.length === 0) {
+    context.textAlign = "center";
+    context.fillText("press Play or Single step", (width + left) / 2, height / 2);
+    return;
+  }
+  const top_value = Math.max(...history.map((h) => h.total)) * 1.05 || 1;
+  const first = history[0].step, last = Math.max(history[history.length - 1].step, first + 1);
+  const px = (step) => left + (step - first) / (last - first) * (width - left - right);
+  const py = (value) => top + (1 - value / top_value) * (height - top - bottom);
+  context.textAlign = "right";
+  for (const value of [0, top_value / 2, top_value]) context.fillText(value.toPrecision(2), left - 5, py(value) + 4);
+  context.textAlign = "center";
+  context.fillText(`step ${first}`, left + 22, height - 8);
+  context.fillText(`${last}`, width - right - 10, height - 8);
+  for (const [key, color] of [["data", "#adb5bd"], ["total", "#212529"]]) {
+    context.strokeStyle = color; context.lineWidth = key === "total" ? 2 : 1.5;
+    context.beginPath();
+    history.forEach((h, i) => (i ? context.lineTo : context.moveTo).call(context, px(h.step), py(h[key])));
+    context.stroke();
+  }
+}
+
+// ---------------------------------------------------------------- numbers and the table
+
+function formatNumber(value) {
+  if (value === null || value === undefined) return "–";
+  if (value !== 0 && (Math.abs(value) >= 1e5 || Math.abs(value) < 1e-3)) return value.toExponential(3);
+  return value.toFixed(4);
+}
+
+function renderNumbers() {
+  const result = state.result;
+  $("data-loss").textContent = formatNumber(result && result.data_loss);
+  $("reg-loss").textContent = formatNumber(result && result.reg_loss);
+  $("total-loss").textContent = formatNumber(result && result.total_loss);
+  $("accuracy").textContent = result && result.accuracy !== null ? `${Math.round(100 * result.accuracy)} %` : "–";
+  $("step-count").textContent = String(state.stepCount);
+}
+
+function renderTable() {
+  const head = ["#", "class", "x₁", "x₂", ...state.W.map((_, k) => `s<sub>${k}</sub>`), "loss <i>L<sub>i</sub></i>"];
+  $("points-table").tHead.innerHTML = `<tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr>`;
+  const result = state.result;
+  const fresh = result && result.per_point.length === state.points.length;
+  const rows = state.points.map(([x, y], i) => {
+    const label = state.labels[i];
+    const info = fresh ? result.per_point[i] : null;
+    const scores = info ? info.scores : state.W.map(() => null);
+    const cells = scores.map((s, k) => {
+      const classes = [k === label ? "own" : "", info && k === info.predicted ? "winner" : ""].join(" ");
+      return `<td class="num ${classes}">${s === null ? "" : s.toFixed(2)}</td>`;
+    });
+    const contributes = info && info.loss > 0;
+    return `<tr data-index="${i}" class="${contributes ? "contributes" : ""}">` +
+      `<td class="num">${i}</td>` +
+      `<td><span class="swatch" style="background:${PALETTE[label % PALETTE.length]}"></span>${label}</td>` +
+      `<td class="num">${x.toFixed(2)}</td><td class="num">${y.toFixed(2)}</td>${cells.join("")}` +
+      `<td class="num loss">${info ? info.loss.toFixed(3) : ""}</td></tr>`;
+  });
+  $("points-table").tBodies[0].innerHTML = rows.join("");
+}
+
+$("points-table").addEventListener("mouseover", (event) => {
+  const row = event.target.closest("tr[data-index]");
+  const index = row ? Number(row.dataset.index) : null;
+  if (index !== state.hoverRow) { state.hoverRow = index; drawPlane(); }
+});
+$("points-table").addEventListener("mouseleave", () => { state.hoverRow = null; drawPlane(); });
+
+let frameRequested = false;
+function render() {
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(() => {
+    frameRequested = false;
+    drawPlane();
+    renderNumbers();
+    drawCurve();
+    renderTable();
+  });
+}
+
+function showStatus(message, isError = false) {
+  $("status").textContent = message;
+  $("status").classList.toggle("error", isError);
+}
+
+// ---------------------------------------------------------------- controls
+
+function buildClassPicker() {
+  const picker = $("class-picker");
+  picker.innerHTML = "";
+  for (let k = 0; k < state.classes; k++) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "class-button";
+    button.id = `new-class-${k}`;
+    button.style.setProperty("--class-color", PALETTE[k % PALETTE.length]);
+    button.textContent = `class ${k}`;
+    button.setAttribute("role", "radio");
+    button.setAttribute("aria-checked", String(k === state.newClass));
+    button.addEventListener("click", () => { state.newClass = k; buildClassPicker(); });
+    picker.appendChild(button);
+  }
+}
+
+function sliderValue(kind, k, j) {
+  return kind === "w" ? state.W[k][j] : state.b[k];
+}
+
+function buildSliders() {
+  const box = $("sliders");
+  box.innerHTML = "";
+  for (let k = 0; k < state.classes; k++) {
+    const group = document.createElement("div");
+    group.className = "slider-group";
+    group.style.setProperty("--class-color", PALETTE[k % PALETTE.length]);
+    group.innerHTML = `<div class="slider-title"><span class="swatch"></span>class ${k}</div>`;
+    for (const [kind, j, name] of [["w", 0, `w<sub>${k},1</sub>`], ["w", 1, `w<sub>${k},2</sub>`], ["b", 0, `b<sub>${k}</sub>`]]) {
+      const id = kind === "w" ? `w-${k}-${j}` : `b-${k}`;
+      const limit = SLIDER_LIMIT[kind];
+      const row = document.createElement("label");
+      row.className = "slider-row";
+      row.innerHTML = `<span class="slider-name">${name}</span>` +
+        `<input type="range" id="${id}" min="${-limit}" max="${limit}" step="0.01">` +
+        `<output for="${id}"></output>`;
+      const input = row.querySelector("input");
+      input.addEventListener("input", () => {
+        const value = parseFloat(input.value);
+        if (kind === "w") state.W[k][j] = value; else state.b[k] = value;
+        row.querySelector("output").textContent = value.toFixed(2);
+        edited();
+      });
+      group.appendChild(row);
+    }
+    box.appendChild(group);
+  }
+  syncSliders();
+}
+
+function syncSliders() {
+  for (let k = 0; k < state.classes; k++) {
+    for (const [kind, j] of [["w", 0], ["w", 1], ["b", 0]]) {
+      const input = $(kind === "w" ? `w-${k}-${j}` : `b-${k}`);
+      if (!input) continue;
+      const value = sliderValue(kind, k, j);
+      input.value = String(value);
+      input.nextElementSibling.textContent = value.toFixed(2);
+    }
+  }
+}
+
+function buildChoices(boxId, name, choices, selected, onChange) {
+  const box = $(boxId);
+  box.innerHTML = "";
+  for (const {value, title} of choices) {
+    const label = document.createElement("label");
+    label.className = "choice";
+    label.innerHTML = `<input type="radio" name="${name}" id="${name}-${value}" value="${value}"> ${title}`;
+    const input = label.querySelector("input");
+    input.checked = value === selected;
+    input.addEventListener("change", () => onChange(value));
+    box.appendChild(label);
+  }
+}
+
+function showLossSettings() {
+  $("loss-formula").innerHTML = LOSS_FORMULAS[state.loss] || "";
+  const hasMargin = state.marginLosses.has(state.loss);
+  $("delta").disabled = !hasMargin;
+  $("delta").title = hasMargin ? "" : "softmax has no margin";
+  $("reg").disabled = state.penalty === "none";
+}
+
+function wireControls(options) {
+  state.marginLosses = new Set(options.losses.filter((l) => l.margin).map((l) => l.name));
+  state.limit = options.plane_limit;
+  buildChoices("loss-choices", "loss", options.losses.map((l) => ({value: l.name, title: l.title})), state.loss,
+    (value) => { state.loss = value; showLossSettings(); edited({resetCurve: true}); });
+  const penalties = [{value: "none", title: "none"}, ...options.penalties.map((p) => ({value: p.name, title: p.title}))];
+  buildChoices("penalty-choices", "penalty", penalties, state.penalty,
+    (value) => { state.penalty = value; showLossSettings(); edited({resetCurve: true}); });
+  for (const id of ["delta", "reg"]) $(id).addEventListener("input", () => edited());
+  for (const id of ["preset", "classes", "per-class"]) $(id).addEventListener("change", loadPreset);
+  $("clear").addEventListener("click", () => {
+    state.points = []; state.labels = []; state.stepCount = 0;
+    setPlaying(false);
+    edited({resetCurve: true});
+  });
+  $("play").addEventListener("click", () => setPlaying(!state.playing));
+  $("step").addEventListener("click", () => { queue.steps = Number($("steps-per-update").value); pump(); });
+  $("randomize").addEventListener("click", randomizeWeights);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === " " && !["INPUT", "SELECT", "BUTTON"].includes(document.activeElement.tagName)) {
+      event.preventDefault();
+      setPlaying(!state.playing);
+    }
+  });
+  showLossSettings();
+}
+
+async function start() {
+  try {
+    wireControls(await getJSON("/api/options"));
+    buildClassPicker();
+    await loadPreset();
+  } catch (error) {
+    showStatus(`Cannot reach the playground server: ${error.message}`, true);
+  }
+}
+
+start();

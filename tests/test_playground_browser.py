@@ -1,0 +1,119 @@
+"""The playground page in a real browser (headless Chromium through Playwright): what a student does."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import need_module, need_program
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium_path = need_program("chromium", "chromium")
+    sync_api = need_module("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def url():
+    from linclass.playground import background_server
+
+    with background_server(port=0) as address:
+        yield address
+
+
+@pytest.fixture
+def page(browser, url):
+    page = browser.new_page(viewport={"width": 1440, "height": 1100})
+    page.set_default_timeout(TIMEOUT_MS)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(url)
+    page.wait_for_function("() => /\\d/.test(document.getElementById('total-loss').textContent)")
+    yield page
+    page.close()
+    assert errors == [], f"the page raised JavaScript errors: {errors}"
+
+
+def shown_loss(page) -> float:
+    return float(page.text_content("#total-loss"))
+
+
+def table_rows(page) -> int:
+    return page.locator("#points-table tbody tr").count()
+
+
+def test_pressing_play_makes_the_shown_loss_fall(page):
+    start = shown_loss(page)
+    page.click("#play")
+    page.wait_for_function(f"() => parseFloat(document.getElementById('total-loss').textContent) < {0.5 * start}")
+    page.click("#play")  # pause; a step already on its way still lands
+    assert page.text_content("#play").strip().endswith("Play")
+    page.wait_for_timeout(300)
+    paused_at = page.text_content("#step-count")
+    page.wait_for_timeout(300)
+    assert int(paused_at) > 0 and page.text_content("#step-count") == paused_at
+
+
+def test_a_single_step_moves_one_step(page):
+    page.click("#step")
+    page.wait_for_function("() => document.getElementById('step-count').textContent === '1'")
+
+
+def test_clicking_the_plane_adds_a_point_of_the_chosen_class_and_dragging_moves_it(page):
+    rows = table_rows(page)
+    page.click("#new-class-2")
+    page.locator("#plot").click(position={"x": 25, "y": 25})  # the top-left corner is empty
+    page.wait_for_function(f"() => document.querySelectorAll('#points-table tbody tr').length === {rows + 1}")
+    assert page.evaluate("window.playground.labels.at(-1)") == 2
+    x_before = page.evaluate("window.playground.points.at(-1)[0]")
+
+    box = page.locator("#plot").bounding_box()
+    page.mouse.move(box["x"] + 25, box["y"] + 25)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 125, box["y"] + 25, steps=5)
+    page.mouse.up()
+    assert table_rows(page) == rows + 1  # moved, not added
+    assert page.evaluate("window.playground.points.at(-1)[0]") > x_before + 1.0
+
+    page.click("#clear")
+    page.wait_for_function("() => document.querySelectorAll('#points-table tbody tr').length === 0")
+
+
+def test_switching_the_loss_changes_the_shown_loss(page):
+    svm = page.text_content("#total-loss")
+    page.click("#loss-softmax")
+    page.wait_for_function(f"() => document.getElementById('total-loss').textContent !== {json.dumps(svm)}")
+    assert page.is_disabled("#delta")  # softmax has no margin
+    softmax = page.text_content("#total-loss")
+    page.click("#loss-squared_hinge")
+    page.wait_for_function(f"() => document.getElementById('total-loss').textContent !== {json.dumps(softmax)}")
+
+
+def test_dragging_a_weight_slider_moves_the_line(page):
+    lines = page.get_attribute("#plot", "data-lines")
+    loss = page.text_content("#total-loss")
+    slider = page.locator("#w-0-0").bounding_box()
+    middle_y = slider["y"] + slider["height"] / 2
+    page.mouse.move(slider["x"] + slider["width"] * 0.5, middle_y)
+    page.mouse.down()
+    page.mouse.move(slider["x"] + slider["width"] * 0.9, middle_y, steps=6)
+    page.mouse.up()
+    page.wait_for_function(f"() => document.getElementById('plot').dataset.lines !== {json.dumps(lines)}")
+    w00 = page.evaluate("window.playground.W[0][0]")
+    assert w00 == pytest.approx(float(page.input_value("#w-0-0")))
+    new_line = json.loads(page.get_attribute("#plot", "data-lines"))[0]
+    old_line = json.loads(lines)[0]
+    assert (new_line["x1"], new_line["y1"]) != (old_line["x1"], old_line["y1"])
+    page.wait_for_function(f"() => document.getElementById('total-loss').textContent !== {json.dumps(loss)}")
