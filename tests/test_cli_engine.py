@@ -109,6 +109,14 @@ def test_graph_refuses_a_bad_expression_in_one_line(tmp_path, expression, fragme
     assert not (tmp_path / "g.dot").exists()
 
 
+def test_graph_refuses_an_unknown_image_format_and_a_long_expression_is_cut(tmp_path):
+    assert_one_line_error(linclass("graph", "--out", str(tmp_path / "g.jpg")), "cannot draw a .jpg file")
+    long_sum = "+".join(["x"] * 20_000)
+    result = linclass("graph", "--expr", long_sum, "--var", "x=1", "--out", str(tmp_path / "g.dot"))
+    assert_one_line_error(result, "nested too deeply", "...")
+    assert len(result.stderr) < 200
+
+
 def test_graph_refuses_a_bad_variable(tmp_path):
     assert_one_line_error(linclass("graph", "--var", "x", "--out", str(tmp_path / "g.dot")), "NAME=VALUE")
     assert_one_line_error(linclass("graph", "--var", "x=three", "--out", str(tmp_path / "g.dot")), "not a number")

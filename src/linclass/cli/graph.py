@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import ast
 import builtins
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -60,6 +61,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    suffix = Path(args.out).suffix.lstrip(".").lower()
+    if suffix not in graph.FORMATS:
+        raise LinclassError(f"--out {args.out}: cannot draw a .{suffix} file; use .svg, .png, .pdf or .dot")
     expression = args.expr if args.expr is not None else LECTURE_EXPRESSION
     values = {} if args.expr is not None else dict(LECTURE_VARIABLES)
     values.update(parse_variables(args.var))
@@ -99,16 +103,15 @@ def evaluate(expression: str, variables: dict[str, lc.Tensor]) -> lc.Tensor:
     Only numbers, the names in ``variables``, ``+ - * / **``, unary minus and calls of
     :data:`FUNCTIONS` are allowed; anything else is a :class:`LinclassError` naming it.
     """
+    shown = _short(expression)  # for messages
     try:
-        tree = ast.parse(expression, mode="eval")
+        result = _evaluate(ast.parse(expression, mode="eval").body, variables, shown)
     except SyntaxError as error:
-        raise LinclassError(f"--expr {expression!r} is not a valid expression: {error.msg}") from None
-    try:
-        result = _evaluate(tree.body, variables, expression)
+        raise LinclassError(f"--expr {shown!r} is not a valid expression: {error.msg}") from None
     except RecursionError:
-        raise LinclassError(f"--expr {expression!r} is nested too deeply") from None
+        raise LinclassError(f"--expr {shown!r} is nested too deeply") from None
     if not isinstance(result, lc.Tensor):
-        raise LinclassError(f"--expr {expression!r} uses no variable; declare some with --var NAME=VALUE")
+        raise LinclassError(f"--expr {shown!r} uses no variable; declare some with --var NAME=VALUE")
     return result
 
 
@@ -144,5 +147,10 @@ def _evaluate(node: ast.AST, variables: dict[str, lc.Tensor], expression: str) -
         arguments = [_evaluate(argument, variables, expression) for argument in node.args]
         return function(*(x if isinstance(x, lc.Tensor) else lc.tensor(x) for x in arguments))
     if isinstance(node, ast.Call):
-        raise refuse(f"calling {ast.unparse(node.func)}()")
-    raise refuse(f"{ast.unparse(node)!r} ({type(node).__name__})")
+        raise refuse(f"calling {_short(ast.unparse(node.func))}()")
+    raise refuse(f"{_short(ast.unparse(node))!r} ({type(node).__name__})")
+
+
+def _short(text: str, width: int = 60) -> str:
+    """``text``, cut to ``width`` characters for a one-line message."""
+    return text if len(text) <= width else text[:width - 3] + "..."
