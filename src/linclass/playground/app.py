@@ -98,8 +98,7 @@ async def evaluate(request: Request) -> dict:
 @json_endpoint
 async def step(request: Request) -> dict:
     payload = requests.parse_json(await _read_body(request))
-    plane = requests.parse_plane({key: value for key, value in payload.items()
-                                  if key not in requests.TRAINING_FIELDS})
+    plane = requests.parse_plane(payload, allowed=requests.PLANE_FIELDS + requests.TRAINING_FIELDS)
     training = requests.parse_training(payload, len(plane.points))
     return {**state.evaluate(state.train(plane, training)), "steps": training.steps}
 

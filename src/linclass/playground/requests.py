@@ -46,7 +46,7 @@ def parse_json(body: bytes) -> dict[str, Any]:
 
 
 def parse_plane(payload: dict[str, Any], allowed: tuple[str, ...] = PLANE_FIELDS) -> Plane:
-    """The :class:`Plane` a request describes, every field checked."""
+    """The :class:`Plane` a request describes, every field checked; a field not in ``allowed`` is refused."""
     unknown = sorted(set(payload) - set(allowed))
     if unknown:
         raise RequestError(f"unknown field {unknown[0]!r}; the fields are {', '.join(allowed)}")

@@ -258,6 +258,8 @@ function prepareCanvas(canvas) {
   return [context, width, height];
 }
 
+const regionCells = document.createElement("canvas");  // one cell per two CSS pixels, scaled up when drawn
+
 function drawRegions(context, size) {
   const pixels = Math.max(1, Math.round(size / 2));  // two CSS pixels per cell is plenty for a region
   const image = context.createImageData(pixels, pixels);
@@ -276,11 +278,10 @@ function drawRegions(context, size) {
       image.data[offset] = r; image.data[offset + 1] = g; image.data[offset + 2] = bl; image.data[offset + 3] = 255;
     }
   }
-  const cells = document.createElement("canvas");
-  cells.width = cells.height = pixels;
-  cells.getContext("2d").putImageData(image, 0, 0);
+  if (regionCells.width !== pixels) regionCells.width = regionCells.height = pixels;
+  regionCells.getContext("2d").putImageData(image, 0, 0);
   context.imageSmoothingEnabled = false;
-  context.drawImage(cells, 0, 0, size, size);
+  context.drawImage(regionCells, 0, 0, size, size);
 }
 
 function drawGrid(context, size) {
@@ -345,11 +346,14 @@ function drawLines(context) {
     const [ax, ay] = toPixel(segment[0], segment[1]), [bx, by] = toPixel(segment[2], segment[3]);
     context.strokeStyle = color; context.lineWidth = 2.5;
     context.beginPath(); context.moveTo(ax, ay); context.lineTo(bx, by); context.stroke();
-    const middle = [(segment[0] + segment[2]) / 2, (segment[1] + segment[3]) / 2];
+    // Arrows start at staggered places along their lines, so that lines crossing at one point
+    // do not pile their arrows up there.
+    const along = (k + 1) / (state.W.length + 1);
+    const foot = [segment[0] + along * (segment[2] - segment[0]), segment[1] + along * (segment[3] - segment[1])];
     const norm = Math.hypot(w[0], w[1]);
-    const length = Math.min(2.5, 0.35 + 0.3 * norm);   // in plane units: grows with |w_k|
-    const tip = [middle[0] + length * w[0] / norm, middle[1] + length * w[1] / norm];
-    drawArrow(context, toPixel(...middle), toPixel(...tip), color);
+    const length = Math.min(2.5, 0.6 + 0.4 * norm);   // in plane units: grows with |w_k|
+    const tip = [foot[0] + length * w[0] / norm, foot[1] + length * w[1] / norm];
+    drawArrow(context, toPixel(...foot), toPixel(...tip), color);
   });
   plot.dataset.lines = JSON.stringify(segments.map((s) => s && Object.fromEntries(
     Object.entries(s).map(([key, value]) => [key, Math.round(value * 1e4) / 1e4]))));
@@ -428,6 +432,11 @@ function formatNumber(value) {
   return value.toFixed(4);
 }
 
+function formatPointLoss(loss) {  // a tiny loss must not read as 0: it still pulls on the lines
+  if (loss === 0) return "0";
+  return loss < 1e-3 ? loss.toExponential(1) : loss.toFixed(3);
+}
+
 function renderNumbers() {
   const result = state.result;
   $("data-loss").textContent = formatNumber(result && result.data_loss);
@@ -455,7 +464,7 @@ function renderTable() {
       `<td class="num">${i}</td>` +
       `<td><span class="swatch" style="background:${PALETTE[label % PALETTE.length]}"></span>${label}</td>` +
       `<td class="num">${x.toFixed(2)}</td><td class="num">${y.toFixed(2)}</td>${cells.join("")}` +
-      `<td class="num loss">${info ? info.loss.toFixed(3) : ""}</td></tr>`;
+      `<td class="num loss">${info ? formatPointLoss(info.loss) : ""}</td></tr>`;
   });
   $("points-table").tBodies[0].innerHTML = rows.join("");
 }
