@@ -13,3 +13,5 @@ from linclass.ops import (
     reshape, sigmoid, softmax, sqrt, sum, tanh, transpose, arange, argmax, cast,
 )
 from linclass import gradcheck, graph
+from linclass.losses import softmax_loss, squared_hinge_loss, svm_loss
+from linclass import losses, optim, regularizers

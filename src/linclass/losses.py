@@ -1,0 +1,248 @@
+"""Data losses: how unhappy the scores ``s = W x_i + b`` of a batch make us, and their gradients.
+
+For a batch of N examples with scores ``s`` (N×K) and correct classes ``y``, each loss is the mean
+``L = (1/N) Σ_i L_i`` of a per-example loss (the regularization ``λ R(W)`` is added by the caller, see
+:mod:`linclass.regularizers`):
+
+* multiclass SVM (Weston–Watkins hinge)   ``L_i = Σ_{j≠y_i} max(0, s_j - s_{y_i} + Δ)``
+* squared hinge (L2-SVM)                  ``L_i = Σ_{j≠y_i} max(0, s_j - s_{y_i} + Δ)²``
+* softmax cross-entropy                   ``L_i = -log(e^{s_{y_i}} / Σ_j e^{s_j})``
+
+Each loss is written three times, side by side:
+
+``*_loss_and_grad(scores, y)``
+    the NumPy kernel: the loss as a float and ``dscores = dL/ds``, vectorized (the hot path of
+    training, of the playground and of the report);
+``*_loss(scores, y)``
+    the fused Tensor op: one graph node whose backward rule hands back the kernel's ``dscores``;
+``*_loss_composed(scores, y)``
+    the lecture's formula written with engine ops, differentiated by backprop; the tests hold it
+    equal to the fused op.
+
+At a kink, where a margin ``s_j - s_{y_i} + Δ`` is exactly 0, the hinge is not differentiable; we take
+the subgradient in which only margins > 0 count (as CS231n and PyTorch do), so a margin at exactly 0
+contributes neither loss nor gradient.
+
+Relation to PyTorch: ``torch.nn.functional.multi_margin_loss`` divides each example's sum by the number
+of classes K, so ``svm_loss(s, y, Δ) == K * multi_margin_loss(s, y, margin=Δ)`` and
+``squared_hinge_loss(s, y, Δ) == K * multi_margin_loss(s, y, p=2, margin=Δ)``;
+``softmax_loss(s, y) == cross_entropy(s, y)``.
+
+Tang (2013) trains the L2-SVM one-vs-rest; the squared hinge here squares the Weston–Watkins
+margins instead, which is what ``multi_margin_loss(p=2)`` computes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from linclass.ops import arange, relu
+from linclass.tensor import Tensor, as_tensor, record
+
+__all__ = [
+    "svm_loss_and_grad", "svm_loss", "svm_loss_composed",
+    "squared_hinge_loss_and_grad", "squared_hinge_loss", "squared_hinge_loss_composed",
+    "softmax_loss_and_grad", "softmax_loss", "softmax_loss_composed",
+    "LOSS_KERNELS", "LOSSES",
+]
+
+
+# -- multiclass SVM: the Weston–Watkins hinge loss ------------------------------------------------------
+
+
+def svm_loss_and_grad(scores: np.ndarray, y: Any, delta: float = 1.0) -> tuple[float, np.ndarray]:
+    """Mean multiclass hinge loss of a batch and its gradient with respect to the scores.
+
+    ``L_i = Σ_{j≠y_i} max(0, s_j - s_{y_i} + Δ)``. Every positive margin adds +1 to ``dL_i/ds_j`` and
+    -1 to ``dL_i/ds_{y_i}``; margins of exactly 0 count for nothing (see the module docstring).
+
+    Parameters
+    ----------
+    scores : ndarray (N, K), float32 or float64
+    y : array of int (N,)
+        The correct class of each example, in ``0..K-1``.
+    delta : float
+        The margin Δ by which the correct score should beat every other.
+
+    Returns
+    -------
+    loss : float
+        ``(1/N) Σ_i L_i``, accumulated in float64.
+    dscores : ndarray (N, K)
+        ``dL/dscores``, in the dtype of ``scores``.
+    """
+    scores, y = _check_batch(scores, y)
+    margins = _hinge_margins(scores, y, delta)
+    loss = margins.sum(dtype=np.float64) / len(y)
+    np.greater(margins, 0, out=margins)  # the margins that count become 1, the rest 0
+    return float(loss), _hinge_grad(margins, y)
+
+
+def svm_loss(scores: Tensor, y: Any, delta: float = 1.0) -> Tensor:
+    """Mean multiclass hinge loss as one graph node (value and gradient from :func:`svm_loss_and_grad`).
+
+    Equals ``K * torch.nn.functional.multi_margin_loss(scores, y, margin=delta)``.
+    """
+    return _fused(svm_loss_and_grad, scores, y, "SvmLossBackward0", delta=float(delta))
+
+
+def svm_loss_composed(scores: Tensor, y: Any, delta: float = 1.0) -> Tensor:
+    """Mean multiclass hinge loss composed of engine ops: ``mean_i Σ_{j≠y_i} max(0, s_j - s_{y_i} + Δ)``."""
+    return _margins(scores, y, delta).sum(dim=1).mean()
+
+
+# -- squared hinge loss (L2-SVM) ---------------------------------------------------------------------
+
+
+def squared_hinge_loss_and_grad(scores: np.ndarray, y: Any, delta: float = 1.0) -> tuple[float, np.ndarray]:
+    """Mean squared hinge loss of a batch and its gradient with respect to the scores.
+
+    ``L_i = Σ_{j≠y_i} max(0, s_j - s_{y_i} + Δ)²``. A margin m > 0 adds ``2m`` to ``dL_i/ds_j`` and
+    ``-2m`` to ``dL_i/ds_{y_i}``; the loss is differentiable everywhere (the gradient is 0 at m = 0).
+    Parameters and returns as :func:`svm_loss_and_grad`.
+    """
+    scores, y = _check_batch(scores, y)
+    margins = _hinge_margins(scores, y, delta)
+    loss = np.square(margins, dtype=np.float64).sum() / len(y)
+    margins *= 2  # d(m²)/dm
+    return float(loss), _hinge_grad(margins, y)
+
+
+def squared_hinge_loss(scores: Tensor, y: Any, delta: float = 1.0) -> Tensor:
+    """Mean squared hinge loss as one graph node (from :func:`squared_hinge_loss_and_grad`).
+
+    Equals ``K * torch.nn.functional.multi_margin_loss(scores, y, p=2, margin=delta)``.
+    """
+    return _fused(squared_hinge_loss_and_grad, scores, y, "SquaredHingeLossBackward0", delta=float(delta))
+
+
+def squared_hinge_loss_composed(scores: Tensor, y: Any, delta: float = 1.0) -> Tensor:
+    """Mean squared hinge loss composed of engine ops: ``mean_i Σ_{j≠y_i} max(0, s_j - s_{y_i} + Δ)²``."""
+    return (_margins(scores, y, delta) ** 2).sum(dim=1).mean()
+
+
+# -- the hinge's shared pieces -------------------------------------------------------------------------
+
+
+def _hinge_margins(scores: np.ndarray, y: np.ndarray, delta: float) -> np.ndarray:
+    """A new array ``max(0, s_j - s_{y_i} + Δ)``, with 0 at each true class (the lecture's
+    ``margins[y_i] = 0``)."""
+    rows = np.arange(len(y))
+    margins = scores - scores[rows, y][:, np.newaxis]
+    margins += delta
+    margins[rows, y] = 0
+    np.maximum(margins, 0, out=margins)
+    return margins
+
+
+def _hinge_grad(dmargins: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Turn ``dL_i/dm_ij`` (0 at the true class) into ``dL/ds``, in place.
+
+    ``m_ij = s_j - s_{y_i} + Δ``, so ``s_j`` receives ``dL_i/dm_ij`` and ``s_{y_i}`` minus their sum;
+    the mean over the batch divides everything by N.
+    """
+    dmargins[np.arange(len(y)), y] = -dmargins.sum(axis=1)
+    dmargins /= len(y)
+    return dmargins
+
+
+def _margins(scores: Tensor, y: Any, delta: float) -> Tensor:
+    """``max(0, s_j - s_{y_i} + Δ)`` for every wrong class j, 0 at the true class, as engine ops."""
+    scores = as_tensor(scores)
+    y = _check_labels(y, scores.shape)
+    n, k = scores.shape
+    correct = scores[arange(n), y].reshape(n, 1)  # s_{y_i}, as a column
+    is_wrong_class = np.arange(k) != y[:, np.newaxis]
+    # relu is max(0, ·) with gradient 0 at 0: a margin of exactly 0 counts for nothing, as in the kernel.
+    return relu(scores - correct + delta) * is_wrong_class
+
+
+# -- softmax cross-entropy -------------------------------------------------------------------------------
+
+
+def softmax_loss_and_grad(scores: np.ndarray, y: Any) -> tuple[float, np.ndarray]:
+    """Mean softmax cross-entropy of a batch and its gradient with respect to the scores.
+
+    ``L_i = log Σ_j e^{s_j} - s_{y_i}``, computed after subtracting each row's maximum (which changes
+    nothing but keeps ``e^s`` from overflowing). With ``p = softmax(s)`` the gradient is
+    ``dL_i/ds_j = p_j - [j = y_i]``. Parameters and returns as :func:`svm_loss_and_grad`.
+    """
+    scores, y = _check_batch(scores, y)
+    rows = np.arange(len(y))
+    probs = scores - scores.max(axis=1, keepdims=True)  # every shifted score <= 0
+    correct = probs[rows, y]
+    np.exp(probs, out=probs)
+    sums = probs.sum(axis=1, keepdims=True)
+    loss = (np.log(sums[:, 0]) - correct).sum(dtype=np.float64) / len(y)
+    probs /= sums
+    probs[rows, y] -= 1
+    probs /= len(y)
+    return float(loss), probs
+
+
+def softmax_loss(scores: Tensor, y: Any) -> Tensor:
+    """Mean softmax cross-entropy as one graph node (from :func:`softmax_loss_and_grad`).
+
+    Equals ``torch.nn.functional.cross_entropy(scores, y)``.
+    """
+    return _fused(softmax_loss_and_grad, scores, y, "SoftmaxLossBackward0")
+
+
+def softmax_loss_composed(scores: Tensor, y: Any) -> Tensor:
+    """Mean softmax cross-entropy composed of engine ops: ``mean_i -log(e^{s_{y_i}} / Σ_j e^{s_j})``."""
+    scores = as_tensor(scores)
+    y = _check_labels(y, scores.shape)
+    shifted = scores - scores.max(dim=1, keepdim=True).values  # the lecture's f -= max(f)
+    log_probs = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
+    return -log_probs[arange(len(y)), y].mean()
+
+
+# -- fused ops and input checks ----------------------------------------------------------------------------
+
+
+def _fused(kernel: Callable[..., tuple[float, np.ndarray]], scores: Any, y: Any, name: str,
+           **options: float) -> Tensor:
+    """One graph node for a whole loss: the kernel's value forward, its ``dscores`` backward."""
+    scores = as_tensor(scores)
+    loss, dscores = kernel(scores.data, _check_labels(y, scores.shape), **options)
+    return record(np.asarray(loss, dtype=scores.dtype), (scores,), lambda g: (g * dscores,), name)
+
+
+def _check_batch(scores: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``scores`` as a 2-D float array with at least one row, and the labels checked against it."""
+    scores = np.asarray(scores)
+    if scores.ndim != 2 or scores.dtype.kind != "f":
+        raise ValueError(f"scores must be a 2-D float array (N examples × K classes), "
+                         f"got shape {scores.shape} and dtype {scores.dtype}")
+    return scores, _check_labels(y, scores.shape)
+
+
+def _check_labels(y: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """``y`` as an int array of one class in ``0..K-1`` per row of scores shaped ``shape`` (N, K)."""
+    y = np.asarray(y.data if isinstance(y, Tensor) else y)
+    if len(shape) != 2 or shape[0] == 0:
+        raise ValueError(f"scores must have shape (N, K) with N >= 1 examples, got {shape}")
+    n, k = shape
+    if y.shape != (n,) or y.dtype.kind not in "iu":
+        raise ValueError(f"y must be {n} integer class labels (one per row of scores), "
+                         f"got shape {y.shape} and dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= k:
+        raise ValueError(f"y holds labels from {y.min()} to {y.max()}; with {k} classes they must lie in 0..{k - 1}")
+    return y
+
+
+LOSS_KERNELS: dict[str, Callable[..., tuple[float, np.ndarray]]] = {
+    "svm": svm_loss_and_grad,
+    "squared_hinge": squared_hinge_loss_and_grad,
+    "softmax": softmax_loss_and_grad,
+}
+"""The NumPy kernels by name: ``kernel(scores, y[, delta]) -> (mean loss, dscores)``."""
+
+LOSSES: dict[str, Callable[..., Tensor]] = {
+    "svm": svm_loss,
+    "squared_hinge": squared_hinge_loss,
+    "softmax": softmax_loss,
+}
+"""The fused Tensor losses by name, the ones training uses."""

@@ -1,0 +1,333 @@
+"""Optimizers and learning-rate schedules: how a gradient becomes a step.
+
+Gradient descent steps against the gradient, ``w ← w - lr · g``. The optimizers here follow
+``torch.optim`` in name and in arithmetic (so a PyTorch user's settings carry over), each on a list
+of Tensors, updating ``.data`` in place from ``.grad`` (parameters whose ``.grad`` is None are skipped):
+
+* ``SGD(params, lr)``                        ``w ← w - lr g``
+* ``SGD(params, lr, momentum=μ)``            ``v ← μ v + g;  w ← w - lr v``
+* ``SGD(params, lr, momentum=μ, nesterov=True)``  ``v ← μ v + g;  w ← w - lr (g + μ v)``
+* ``Adam(params, lr, betas=(β1, β2), eps)``  ``m ← β1 m + (1-β1) g;  v ← β2 v + (1-β2) g²;
+  w ← w - lr/(1-β1^t) · m / (√v / √(1-β2^t) + eps)``  (bias-corrected moments, step t = 1, 2, ...)
+
+The velocity ``v`` starts at 0, so the first momentum step uses ``v = g`` as PyTorch's does (PyTorch's
+dampening is 0 here). Every buffer is allocated once, when the optimizer is made; a step allocates
+nothing.
+
+A schedule changes ``optimizer.lr`` each time its ``step()`` is called (usually once an epoch), as
+``torch.optim.lr_scheduler`` does: constant, step decay, exponential decay and cosine annealing.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any, Iterable
+
+import numpy as np
+
+from linclass.tensor import Tensor
+
+__all__ = [
+    "Optimizer", "SGD", "Adam", "make_optimizer", "OPTIMIZERS",
+    "LRSchedule", "ConstantLR", "StepLR", "ExponentialLR", "CosineAnnealingLR", "make_schedule", "SCHEDULES",
+]
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+"""The names :func:`make_optimizer` accepts."""
+
+SCHEDULES = ("constant", "step", "exponential", "cosine")
+"""The names :func:`make_schedule` accepts."""
+
+
+class Optimizer(ABC):
+    """What every optimizer shares: the parameters, the learning rate ``lr``, ``zero_grad``.
+
+    Subclasses implement :meth:`step`.
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
+        self.params: list[Tensor] = list(params)
+        if not self.params:
+            raise ValueError("the optimizer got an empty parameter list; pass the Tensors to train")
+        for p in self.params:
+            if not isinstance(p, Tensor) or p.dtype.kind != "f":
+                raise TypeError(f"optimizer parameters must be float Tensors, got {_describe(p)}")
+        _check_positive("lr", lr)
+        self.lr = lr
+        # Scratch space for ``lr · direction``, so that a step allocates nothing.
+        self._scratch = [np.empty_like(p.data) for p in self.params]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients before the next backward pass (which would otherwise add to them).
+
+        As in PyTorch, ``.grad`` becomes None by default; with ``set_to_none=False`` it is filled with
+        zeros in place instead.
+        """
+        for p in self.params:
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.data[...] = 0
+
+    @abstractmethod
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place."""
+
+    def _descend(self, i: int, direction: np.ndarray) -> None:
+        """``w ← w - lr · direction`` for parameter ``i``, in place."""
+        scratch = self._scratch[i]
+        np.multiply(direction, self.lr, out=scratch)
+        self.params[i].data -= scratch
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum, as ``torch.optim.SGD``.
+
+    Parameters
+    ----------
+    params : iterable of Tensor
+        The tensors to train.
+    lr : float
+        The learning rate (> 0).
+    momentum : float
+        μ in [0, 1): how much of the previous velocity is kept; 0 is plain SGD.
+    nesterov : bool
+        Step with the look-ahead ``g + μ v`` instead of ``v`` (needs momentum > 0).
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, nesterov: bool = False) -> None:
+        super().__init__(params, lr)
+        _check_fraction("momentum", momentum)
+        if nesterov and momentum == 0:
+            raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.velocities = [np.zeros_like(p.data) for p in self.params] if momentum else []
+
+    def step(self) -> None:
+        """One step on every parameter whose ``.grad`` is set: ``w ← w - lr · direction``."""
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            if not self.momentum:
+                self._descend(i, g)
+                continue
+            v = self.velocities[i]
+            v *= self.momentum
+            v += g
+            if self.nesterov:
+                look_ahead = self._scratch[i]
+                np.multiply(v, self.momentum, out=look_ahead)
+                look_ahead += g
+                self._descend(i, look_ahead)
+            else:
+                self._descend(i, v)
+
+
+class Adam(Optimizer):
+    """Adam: steps scaled by running averages of the gradient and of its square, as ``torch.optim.Adam``.
+
+    Parameters
+    ----------
+    params : iterable of Tensor
+        The tensors to train.
+    lr : float
+        The learning rate (> 0).
+    betas : (float, float)
+        Decay rates β1, β2 in [0, 1) of the first and second moment averages.
+    eps : float
+        Added to the denominator (>= 0) so that it is never 0.
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        super().__init__(params, lr)
+        beta1, beta2 = betas
+        _check_fraction("betas[0]", beta1)
+        _check_fraction("betas[1]", beta2)
+        if not eps >= 0:
+            raise ValueError(f"eps={eps!r} must be >= 0")
+        self.betas = (beta1, beta2)
+        self.eps = eps
+        self.first_moments = [np.zeros_like(p.data) for p in self.params]
+        self.second_moments = [np.zeros_like(p.data) for p in self.params]
+        self.steps = [0] * len(self.params)  # per parameter: one without a gradient is not stepped
+
+    def step(self) -> None:
+        """One Adam step on every parameter whose ``.grad`` is set."""
+        beta1, beta2 = self.betas
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            m, v, scratch = self.first_moments[i], self.second_moments[i], self._scratch[i]
+            self.steps[i] += 1
+            t = self.steps[i]
+            np.subtract(g, m, out=scratch)  # m ← m + (1-β1)(g - m), PyTorch's lerp
+            scratch *= 1 - beta1
+            m += scratch
+            np.multiply(g, g, out=scratch)  # v ← β2 v + (1-β2) g²
+            scratch *= 1 - beta2
+            v *= beta2
+            v += scratch
+            np.sqrt(v, out=scratch)  # scratch becomes the denominator √v / √(1-β2^t) + eps
+            scratch /= math.sqrt(1 - beta2 ** t)
+            scratch += self.eps
+            np.divide(m, scratch, out=scratch)
+            scratch *= self.lr / (1 - beta1 ** t)
+            p.data -= scratch
+
+
+def make_optimizer(name: str, params: Iterable[Tensor], lr: float, momentum: float = 0.9) -> Optimizer:
+    """The optimizer called ``name``: "sgd", "momentum" (SGD with ``momentum``), "nesterov" or "adam".
+
+    ``momentum`` is used by "momentum" and "nesterov" only; Adam keeps its default betas.
+    """
+    if name == "sgd":
+        return SGD(params, lr)
+    if name == "momentum":
+        return SGD(params, lr, momentum=momentum)
+    if name == "nesterov":
+        return SGD(params, lr, momentum=momentum, nesterov=True)
+    if name == "adam":
+        return Adam(params, lr)
+    raise ValueError(f"optimizer={name!r} is not an optimizer; use one of {', '.join(OPTIMIZERS)}")
+
+
+# -- learning-rate schedules ------------------------------------------------------------------------------
+
+
+class LRSchedule(ABC):
+    """What every schedule shares: it sets ``optimizer.lr`` to ``lr_at(epoch)`` each :meth:`step`.
+
+    ``base_lr`` is the optimizer's learning rate when the schedule is made; ``last_epoch`` counts the
+    calls to :meth:`step` (0 before the first), as in PyTorch.
+    """
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.last_epoch = 0
+
+    @abstractmethod
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate after ``epoch`` calls to :meth:`step`."""
+
+    def step(self) -> None:
+        """Advance one epoch and set the optimizer's learning rate."""
+        self.last_epoch += 1
+        self.optimizer.lr = self.lr_at(self.last_epoch)
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rate set last, in a list as PyTorch returns it (one entry per parameter group)."""
+        return [self.optimizer.lr]
+
+
+class ConstantLR(LRSchedule):
+    """``base_lr · factor`` for the first ``total_iters`` epochs, then ``base_lr``, as PyTorch's.
+
+    With ``factor=1`` (what :func:`make_schedule` uses for "constant") the rate never changes.
+    """
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1 / 3, total_iters: int = 5) -> None:
+        if not 0 <= factor <= 1:
+            raise ValueError(f"factor={factor!r} must lie in [0, 1]")
+        _check_count("total_iters", total_iters, minimum=0)
+        super().__init__(optimizer)
+        self.factor = factor
+        self.total_iters = total_iters
+        optimizer.lr = self.lr_at(0)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.factor if epoch < self.total_iters else self.base_lr
+
+
+class StepLR(LRSchedule):
+    """Step decay: ``base_lr · gamma^(epoch // step_size)``, as PyTorch's."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        _check_count("step_size", step_size, minimum=1)
+        _check_positive("gamma", gamma)
+        super().__init__(optimizer)
+        self.step_size = step_size
+        self.gamma = gamma
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class ExponentialLR(LRSchedule):
+    """Exponential decay: ``base_lr · gamma^epoch``, as PyTorch's."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+        _check_positive("gamma", gamma)
+        super().__init__(optimizer)
+        self.gamma = gamma
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** epoch
+
+
+class CosineAnnealingLR(LRSchedule):
+    """Cosine annealing from ``base_lr`` down to ``eta_min`` over ``T_max`` epochs, as PyTorch's:
+
+    ``eta_min + (base_lr - eta_min) · (1 + cos(π · epoch / T_max)) / 2``; past ``T_max`` it rises again.
+    """
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+        _check_count("T_max", T_max, minimum=1)
+        if not eta_min >= 0:
+            raise ValueError(f"eta_min={eta_min!r} must be >= 0")
+        super().__init__(optimizer)
+        self.T_max = T_max
+        self.eta_min = eta_min
+
+    def lr_at(self, epoch: int) -> float:
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
+
+_SCHEDULE_CLASSES = {"step": StepLR, "exponential": ExponentialLR, "cosine": CosineAnnealingLR}
+
+
+def make_schedule(name: str, optimizer: Optimizer, **kwargs: Any) -> LRSchedule:
+    """The schedule called ``name`` on ``optimizer``, with the keyword arguments of its class.
+
+    ``"constant"`` (no arguments: the rate never changes), ``"step"`` (:class:`StepLR`: ``step_size``,
+    ``gamma=0.1``), ``"exponential"`` (:class:`ExponentialLR`: ``gamma``), ``"cosine"``
+    (:class:`CosineAnnealingLR`: ``T_max``, ``eta_min=0``).
+    """
+    if name == "constant":
+        if kwargs:
+            raise ValueError(f"the constant schedule takes no arguments, got {', '.join(kwargs)}")
+        return ConstantLR(optimizer, factor=1.0, total_iters=0)
+    if name not in _SCHEDULE_CLASSES:
+        raise ValueError(f"lr_schedule={name!r} is not a schedule; use one of {', '.join(SCHEDULES)}")
+    cls = _SCHEDULE_CLASSES[name]
+    try:
+        return cls(optimizer, **kwargs)
+    except TypeError as error:  # a missing or unknown keyword: say which schedule wanted what
+        raise ValueError(f"the {name!r} schedule ({cls.__name__}): {error}") from None
+
+
+# -- argument checks: one line naming the parameter and its value -------------------------------------------
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float, np.floating)) and value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name}={value!r} must be a positive number")
+
+
+def _check_fraction(name: str, value: float) -> None:
+    if not (isinstance(value, (int, float, np.floating)) and 0 <= value < 1):
+        raise ValueError(f"{name}={value!r} must lie in [0, 1)")
+
+
+def _check_count(name: str, value: int, minimum: int) -> None:
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum):
+        raise ValueError(f"{name}={value!r} must be an integer >= {minimum}")
+
+
+def _describe(value: Any) -> str:
+    return f"a {value.dtype} Tensor" if isinstance(value, Tensor) else type(value).__name__
