@@ -165,8 +165,8 @@ class Adam(Optimizer):
             m, v, scratch = self.first_moments[i], self.second_moments[i], self._scratch[i]
             self.steps[i] += 1
             t = self.steps[i]
-            np.subtract(g, m, out=scratch)  # m ← m + (1-β1)(g - m), PyTorch's lerp
-            scratch *= 1 - beta1
+            np.multiply(g, 1 - beta1, out=scratch)  # m ← β1 m + (1-β1) g
+            m *= beta1
             m += scratch
             np.multiply(g, g, out=scratch)  # v ← β2 v + (1-β2) g²
             scratch *= 1 - beta2
