@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,7 +25,7 @@ def problem(seed: int = 0):
     return X, T, [rng.standard_normal((2, 3)), rng.standard_normal(2), rng.standard_normal(4)]
 
 
-def objective(ops, X, T, params, step: int):
+def objective(X, T, params, step: int):
     W, b, c = params
     loss = ((X @ W.T + b - T) ** 2).mean()
     return loss + (c * c).sum() if step >= LATE_START else loss
@@ -37,7 +39,7 @@ def train_linclass(make, lr_schedule=None, seed: int = 0) -> tuple[list[np.ndarr
     rates = []
     for step in range(STEPS):
         optimizer.zero_grad()
-        objective(lc, lc.tensor(X), lc.tensor(T), params, step).backward()
+        objective(lc.tensor(X), lc.tensor(T), params, step).backward()
         optimizer.step()
         if schedule:
             schedule.step()
@@ -53,7 +55,7 @@ def train_torch(torch, make, lr_schedule=None, seed: int = 0) -> tuple[list[np.n
     rates = []
     for step in range(STEPS):
         optimizer.zero_grad()
-        objective(torch, torch.tensor(X), torch.tensor(T), params, step).backward()
+        objective(torch.tensor(X), torch.tensor(T), params, step).backward()
         optimizer.step()
         if schedule:
             schedule.step()
@@ -106,18 +108,37 @@ def test_a_parameter_without_gradient_is_left_alone():
         assert params[1].data.tolist() == [1.0, 2.0] and params[0].data.tolist() != [1.0, 2.0]
 
 
+def buffer_ids(optimizer: optim.Optimizer) -> list[int]:
+    """The identities of every array an optimizer keeps between steps."""
+    arrays = optimizer._scratch + [b for name in ("velocities", "first_moments", "second_moments")
+                                   for b in getattr(optimizer, name, [])]
+    return [id(array) for array in arrays]
+
+
 def test_steps_update_in_place_and_reuse_their_buffers():
     w = lc.tensor(np.ones(3), requires_grad=True)
     data = w.data
     for optimizer in (optim.SGD([w], 0.1, momentum=0.9, nesterov=True), optim.Adam([w], 0.1)):
-        buffers = [id(b) for b in optimizer._scratch + getattr(optimizer, "velocities", [])
-                   + getattr(optimizer, "first_moments", []) + getattr(optimizer, "second_moments", [])]
+        buffers = buffer_ids(optimizer)
         for _ in range(3):
             w.grad = lc.tensor(np.full(3, 0.5))
             optimizer.step()
-        assert w.data is data
-        assert buffers == [id(b) for b in optimizer._scratch + getattr(optimizer, "velocities", [])
-                           + getattr(optimizer, "first_moments", []) + getattr(optimizer, "second_moments", [])]
+        assert w.data is data and buffer_ids(optimizer) == buffers
+
+
+@pytest.mark.parametrize("name", optim.OPTIMIZERS)
+def test_a_step_allocates_no_new_arrays(name):
+    w = lc.tensor(np.zeros((10, 1000)), requires_grad=True)
+    w.grad = lc.tensor(np.ones((10, 1000)))
+    optimizer = optim.make_optimizer(name, [w], lr=0.1)
+    optimizer.step()
+    tracemalloc.start()
+    try:
+        optimizer.step()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < w.data.nbytes // 100  # a few Python objects, no array of the parameter's size
 
 
 def test_float32_parameters_stay_float32():

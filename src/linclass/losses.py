@@ -143,7 +143,7 @@ def _hinge_grad(dmargins: np.ndarray, y: np.ndarray) -> np.ndarray:
     ``m_ij = s_j - s_{y_i} + Δ``, so ``s_j`` receives ``dL_i/dm_ij`` and ``s_{y_i}`` minus their sum;
     the mean over the batch divides everything by N.
     """
-    dmargins[np.arange(len(y)), y] = -dmargins.sum(axis=1)
+    dmargins[np.arange(len(y)), y] = -_row_sums(dmargins)
     dmargins /= len(y)
     return dmargins
 
@@ -171,12 +171,13 @@ def softmax_loss_and_grad(scores: np.ndarray, y: Any) -> tuple[float, np.ndarray
     """
     scores, y = _check_batch(scores, y)
     rows = np.arange(len(y))
-    probs = scores - scores.max(axis=1, keepdims=True)  # every shifted score <= 0
+    # Subtract each row's largest score (picked by argmax: faster than max(axis=1) on short rows).
+    probs = scores - scores[rows, scores.argmax(axis=1)][:, np.newaxis]
     correct = probs[rows, y]
     np.exp(probs, out=probs)
-    sums = probs.sum(axis=1, keepdims=True)
-    loss = (np.log(sums[:, 0]) - correct).sum(dtype=np.float64) / len(y)
-    probs /= sums
+    sums = _row_sums(probs)
+    loss = (np.log(sums) - correct).sum(dtype=np.float64) / len(y)
+    probs /= sums[:, np.newaxis]
     probs[rows, y] -= 1
     probs /= len(y)
     return float(loss), probs
@@ -199,7 +200,7 @@ def softmax_loss_composed(scores: Tensor, y: Any) -> Tensor:
     return -log_probs[arange(len(y)), y].mean()
 
 
-# -- fused ops and input checks ----------------------------------------------------------------------------
+# -- fused ops, row sums and input checks --------------------------------------------------------------
 
 
 def _fused(kernel: Callable[..., tuple[float, np.ndarray]], scores: Any, y: Any, name: str,
@@ -208,6 +209,12 @@ def _fused(kernel: Callable[..., tuple[float, np.ndarray]], scores: Any, y: Any,
     scores = as_tensor(scores)
     loss, dscores = kernel(scores.data, _check_labels(y, scores.shape), **options)
     return record(np.asarray(loss, dtype=scores.dtype), (scores,), lambda g: (g * dscores,), name)
+
+
+def _row_sums(a: np.ndarray) -> np.ndarray:
+    """Each row's sum, as a matrix-vector product: on rows of a few classes several times faster than
+    ``a.sum(axis=1)``."""
+    return a @ np.ones(a.shape[1], dtype=a.dtype)
 
 
 def _check_batch(scores: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
