@@ -207,7 +207,7 @@ def _fused(kernel: Callable[..., tuple[float, np.ndarray]], scores: Any, y: Any,
            **options: float) -> Tensor:
     """One graph node for a whole loss: the kernel's value forward, its ``dscores`` backward."""
     scores = as_tensor(scores)
-    loss, dscores = kernel(scores.data, _check_labels(y, scores.shape), **options)
+    loss, dscores = kernel(scores.data, y, **options)
     return record(np.asarray(loss, dtype=scores.dtype), (scores,), lambda g: (g * dscores,), name)
 
 
