@@ -1,0 +1,211 @@
+"""The named datasets linclass knows, and ``load``, which turns a name or a path into a ``Dataset``.
+
+=============  ============================================  =========================================
+name           what                                          where it comes from
+=============  ============================================  =========================================
+digits         8×8 greyscale digits, 1797 images, 10 classes  built into scikit-learn (no download)
+fashion-mnist  28×28 greyscale clothes, 60000 + 10000, 10     IDX files; ``apt-get install
+                                                              dataset-fashion-mnist``
+mnist          28×28 greyscale digits, 60000 + 10000, 10      IDX files
+cifar10        32×32 colour photos, 50000 + 10000, 10         python or binary batches
+cifar100       32×32 colour photos, 50000 + 10000, 100        python or binary files (fine labels)
+=============  ============================================  =========================================
+
+Anything else is a path: a folder of class subfolders of images, a folder of ``.npy`` arrays, a
+folder of IDX or CIFAR files, an ``.npz`` archive or a ``.csv`` table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from linclass.data import arrays, cifar, idx
+from linclass.data.builtin import load_digits
+from linclass.data.dataset import Dataset
+from linclass.data.folder import read_image_folder
+from linclass.data.locate import ENVIRONMENT_VARIABLE, describe_search, find_folder
+from linclass.errors import DataError
+
+FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+DIGIT_CLASSES = [str(k) for k in range(10)]
+IDX_FILES = "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz"
+
+
+@dataclass(frozen=True)
+class KnownDataset:
+    """A named dataset: what it is, where it may lie, how to read it and how to get it."""
+
+    name: str
+    description: str
+    subfolders: tuple[str, ...]
+    holds_set: Callable[[Path], bool] | None  # None for a set built into the library
+    read: Callable[[Path], Dataset]
+    how_to_get: str
+
+
+KNOWN = {known.name: known for known in (
+    KnownDataset("digits", "8×8 greyscale handwritten digits, 1797 images, 10 classes (scikit-learn)", (),
+                 None, lambda folder: load_digits(), "built in: comes with scikit-learn"),
+    KnownDataset("fashion-mnist", "28×28 greyscale clothing, 60000 training + 10000 test images, 10 classes",
+                 ("fashion-mnist", "fashion_mnist", "FashionMNIST/raw", "FashionMNIST", "Fashion-MNIST"),
+                 idx.has_idx_files,
+                 lambda folder: idx.read_idx_dataset(folder, "fashion-mnist", FASHION_MNIST_CLASSES),
+                 "apt-get install dataset-fashion-mnist (installs /usr/share/datasets/fashion-mnist), or put "
+                 f"{IDX_FILES} from https://github.com/zalandoresearch/fashion-mnist in "
+                 f"~/.cache/linclass/fashion-mnist"),
+    KnownDataset("mnist", "28×28 greyscale handwritten digits, 60000 training + 10000 test images, 10 classes",
+                 ("mnist", "MNIST/raw", "MNIST"), idx.has_idx_files,
+                 lambda folder: idx.read_idx_dataset(folder, "mnist", DIGIT_CLASSES),
+                 f"put {IDX_FILES} (e.g. from https://ossci-datasets.s3.amazonaws.com/mnist/) in "
+                 "~/.cache/linclass/mnist"),
+    KnownDataset("cifar10", "32×32 colour photos, 50000 training + 10000 test images, 10 classes",
+                 ("cifar-10-batches-py", "cifar-10-batches-bin", "cifar10", "cifar-10"), cifar.has_cifar10,
+                 cifar.read_cifar10,
+                 "unpack https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz (or the binary version) in "
+                 "~/.cache/linclass"),
+    KnownDataset("cifar100", "32×32 colour photos, 50000 training + 10000 test images, 100 fine classes",
+                 ("cifar-100-python", "cifar-100-binary", "cifar100", "cifar-100"), cifar.has_cifar100,
+                 cifar.read_cifar100,
+                 "unpack https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz (or the binary version) in "
+                 "~/.cache/linclass"),
+)}
+ALIASES = {"fashionmnist": "fashion-mnist", "cifar-10": "cifar10", "cifar-100": "cifar100"}
+
+
+def known_datasets() -> list[str]:
+    """The names ``load`` accepts besides paths: digits, fashion-mnist, mnist, cifar10, cifar100."""
+    return list(KNOWN)
+
+
+def canonical_name(name: str) -> str | None:
+    """The catalog name for ``name`` (case, ``_`` for ``-`` and aliases forgiven), or None."""
+    key = name.strip().lower().replace("_", "-")
+    key = ALIASES.get(key, key)
+    return key if key in KNOWN else None
+
+
+def describe(name: str, root: str | Path | None = None) -> dict:
+    """What the catalog knows about a named set and whether it is here, without reading it.
+
+    Returns
+    -------
+    dict
+        ``name``, ``description``, ``found`` (the folder it would be read from, ``"built in"``, or None),
+        ``looked_in`` (where it was searched) and ``how_to_get``; all strings (``found`` may be None).
+    """
+    known = _known(name)
+    if known.holds_set is None:
+        return {"name": known.name, "description": known.description, "found": "built in",
+                "looked_in": "", "how_to_get": known.how_to_get}
+    folder = find_folder(known.subfolders, known.holds_set, root)
+    return {"name": known.name, "description": known.description,
+            "found": None if folder is None else str(folder),
+            "looked_in": describe_search(known.subfolders, root), "how_to_get": known.how_to_get}
+
+
+def locate(name: str, root: str | Path | None = None) -> Path | None:
+    """The folder a named set would be read from (None for the built-in set).
+
+    Raises
+    ------
+    DataError
+        If the set is not found; the message says where it was looked for and how to get it.
+    """
+    known = _known(name)
+    if known.holds_set is None:
+        return None
+    folder = find_folder(known.subfolders, known.holds_set, root)
+    if folder is None:
+        raise DataError(f"{known.name} not found; looked in {describe_search(known.subfolders, root)}. "
+                        f"To get it: {known.how_to_get}; or pass root= (--root) or set "
+                        f"{ENVIRONMENT_VARIABLE} to the folder that holds it")
+    return folder
+
+
+def load(name_or_path: str | Path, root: str | Path | None = None,
+         image_size: Sequence[int] | None = None, mmap: bool = False) -> Dataset:
+    """Load a dataset by name or path, with its training and test splits.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A known name (``known_datasets()``: ``"digits"``, ``"fashion-mnist"``, ``"mnist"``,
+        ``"cifar10"``, ``"cifar100"``) or a path: a folder of class subfolders of images (with optional
+        ``train/`` and ``test/``), a folder of ``.npy`` arrays (as ``save`` writes), a folder of IDX or
+        CIFAR files, an ``.npz`` archive or a ``.csv`` table. Names win over paths; write ``./digits``
+        for a folder called ``digits``.
+    root : str or Path, optional
+        Where to look first for a named set: its own folder or the folder above it. Then come
+        ``$LINCLASS_DATA``, ``~/.cache/linclass`` and ``/usr/share/datasets``.
+    image_size : (H, W), optional
+        For an image folder: resize every image to H×W. For arrays (``.npz``, ``.csv``, ``.npy``): the
+        shape of one example, e.g. ``(28, 28)`` for rows of 784 values.
+    mmap : bool
+        Memory-map a folder of ``.npy`` files instead of reading it into memory.
+
+    Returns
+    -------
+    Dataset
+        Images as uint8 arrays N×H×W or N×H×W×C, labels int64 in 0..K-1, class names, image shape.
+
+    Raises
+    ------
+    DataError
+        If the set is not found (the message says where it was looked for and how to get it) or a file
+        is malformed (the message names the file and the problem).
+
+    Examples
+    --------
+    >>> data = load("fashion-mnist")
+    >>> data.X_train.shape, data.classes[9]
+    ((60000, 28, 28), 'Ankle boot')
+    """
+    name = canonical_name(str(name_or_path)) if isinstance(name_or_path, str) else None
+    if name is not None:
+        _refuse_options(name, image_size, mmap)
+        known = KNOWN[name]
+        return known.read(locate(name, root))
+    path = Path(name_or_path).expanduser()
+    if not path.exists():
+        raise DataError(f"{name_or_path}: no such file or folder, and not a known dataset "
+                        f"({', '.join(known_datasets())})")
+    if path.is_dir() and arrays.has_npy_files(path):
+        return arrays.read_npy_folder(path, image_size, mmap)
+    _refuse_options(str(path), None, mmap)
+    if path.is_dir():
+        return _read_folder(path, image_size)
+    readers = {".npz": arrays.read_npz, ".csv": arrays.read_csv}
+    if path.suffix.lower() not in readers:
+        raise DataError(f"{path}: cannot read a {path.suffix or 'suffixless'} file as a dataset; "
+                        "give a folder, an .npz or a .csv file")
+    return readers[path.suffix.lower()](path, image_size)
+
+
+def _read_folder(path: Path, image_size) -> Dataset:
+    """A folder of IDX files, CIFAR batches, or class subfolders of images."""
+    for holds_set, read in ((idx.has_idx_files, lambda: idx.read_idx_dataset(path, path.resolve().name)),
+                            (cifar.has_cifar10, lambda: cifar.read_cifar10(path, path.resolve().name)),
+                            (cifar.has_cifar100, lambda: cifar.read_cifar100(path, path.resolve().name))):
+        if holds_set(path):
+            _refuse_options(str(path), image_size, False)
+            return read()
+    return read_image_folder(path, image_size)
+
+
+def _refuse_options(what: str, image_size, mmap: bool) -> None:
+    if image_size is not None:
+        raise ValueError(f"image_size={tuple(image_size)}: {what} has images of a fixed size; image_size "
+                         "applies to image folders and arrays")
+    if mmap:
+        raise ValueError(f"mmap=True: {what} cannot be memory-mapped; convert it once with "
+                         "linclass.datasets.save(data, folder), then load(folder, mmap=True)")
+
+
+def _known(name: str) -> KnownDataset:
+    key = canonical_name(name)
+    if key is None:
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(known_datasets())}")
+    return KNOWN[key]

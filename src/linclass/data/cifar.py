@@ -1,0 +1,251 @@
+"""CIFAR-10 and CIFAR-100, in both of their distributed formats, read without running any code.
+
+A CIFAR image is 3072 bytes: the 1024 red values of its 32×32 pixels row by row, then the green, then
+the blue. Two formats hold them:
+
+* the "python version": pickled dicts (``data_batch_1`` .. ``data_batch_5``, ``test_batch`` and
+  ``batches.meta`` for CIFAR-10; ``train``, ``test`` and ``meta`` for CIFAR-100) whose ``data`` is an
+  N×3072 uint8 array and whose labels are a list (``labels``; ``fine_labels`` for CIFAR-100);
+* the "binary version": records of label byte(s) then 3072 pixel bytes (``data_batch_N.bin``,
+  ``test_batch.bin``; CIFAR-100's ``train.bin``/``test.bin`` carry a coarse and a fine label byte),
+  with the class names in text files.
+
+Unpickling a file can run arbitrary code, because a pickle may name any function to call. The python
+batches are therefore read by ``SafeUnpickler``, which resolves only the few names a CIFAR pickle uses
+to rebuild NumPy arrays and refuses every other one before it is looked up.
+
+Images are returned as N×32×32×3 uint8 (height, width, channel), the layout images have elsewhere.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from linclass.data.dataset import Dataset, check_examples
+from linclass.errors import DataError
+
+try:  # NumPy 2
+    from numpy._core.multiarray import _reconstruct
+    from numpy._core.numeric import _frombuffer
+except ImportError:  # NumPy 1.x
+    from numpy.core.multiarray import _reconstruct
+    from numpy.core.numeric import _frombuffer
+
+SIDE, CHANNELS = 32, 3
+PIXELS = SIDE * SIDE * CHANNELS
+
+
+def _latin1_encode(text: str, encoding: str) -> bytes:
+    """``_codecs.encode`` as Python 3 pickles ``bytes`` at protocol 2, and nothing else."""
+    if encoding != "latin1" or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"refused _codecs.encode with encoding {encoding!r}")
+    return text.encode("latin1")
+
+
+# The only globals a CIFAR pickle refers to: array and dtype reconstruction (as written by NumPy 1 and 2,
+# pickle protocols 2 to 5) and the latin-1 encoding of bytes at protocol 2. Dicts, lists, strings, bytes
+# and numbers are pickle opcodes, not globals.
+ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): _latin1_encode,
+}
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """An unpickler that can rebuild NumPy arrays, dicts, lists, strings and numbers, and nothing else.
+
+    Any other global (``os.system``, ``builtins.eval``, a class with a ``__reduce__``) is refused with
+    ``pickle.UnpicklingError`` before it is imported, so a malicious file cannot run code.
+    """
+
+    def find_class(self, module: str, name: str):
+        try:
+            return ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(f"refused to load {module}.{name}; a CIFAR batch holds only "
+                                         "NumPy arrays, lists, strings and numbers") from None
+
+
+def read_python_batch(path: str | Path) -> dict:
+    """Read one pickled CIFAR file with ``SafeUnpickler`` into a dict with ``str`` keys.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, is not a pickle, names anything but NumPy arrays, or is not a dict.
+    """
+    path = Path(path)
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
+    try:
+        loaded = SafeUnpickler(io.BytesIO(content), encoding="bytes").load()
+    except pickle.UnpicklingError as error:
+        raise DataError(f"{path}: not a CIFAR python batch: {error}") from None
+    except Exception as error:  # a damaged pickle can fail in any way; none of them is the caller's bug
+        raise DataError(f"{path}: corrupt pickle ({type(error).__name__}: {error})") from None
+    if not isinstance(loaded, dict):
+        raise DataError(f"{path}: holds a {type(loaded).__name__}, but a CIFAR batch is a dict")
+    return {_text(key): value for key, value in loaded.items()}
+
+
+def read_binary_batch(path: str | Path, label_bytes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read one binary CIFAR file: ``(pixels N×3072, labels N)``; the label is the last label byte."""
+    path = Path(path)
+    record = label_bytes + PIXELS
+    try:
+        content = np.fromfile(path, dtype=np.uint8)
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
+    if content.size == 0 or content.size % record:
+        raise DataError(f"{path}: {content.size} bytes is not a whole number of {record}-byte records "
+                        f"({label_bytes} label byte(s) + {PIXELS} pixels); the file is truncated or foreign")
+    records = content.reshape(-1, record)
+    return records[:, label_bytes:], records[:, label_bytes - 1].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class PythonLayout:
+    """File and key names of the pickled ("python version") distribution."""
+
+    train: tuple[str, ...]
+    test: str
+    meta: str
+    names_key: str
+    labels_key: str
+
+
+@dataclass(frozen=True)
+class BinaryLayout:
+    """File names of the binary distribution; labels are the last of ``label_bytes`` bytes."""
+
+    train: tuple[str, ...]
+    test: str
+    names_file: str
+    label_bytes: int
+
+
+CIFAR10 = (10,
+           PythonLayout(tuple(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta",
+                        "label_names", "labels"),
+           BinaryLayout(tuple(f"data_batch_{i}.bin" for i in range(1, 6)), "test_batch.bin",
+                        "batches.meta.txt", 1))
+CIFAR100 = (100,
+            PythonLayout(("train",), "test", "meta", "fine_label_names", "fine_labels"),
+            BinaryLayout(("train.bin",), "test.bin", "fine_label_names.txt", 2))
+
+
+def has_cifar10(folder: Path) -> bool:
+    """Whether ``folder`` holds CIFAR-10's first training batch (python or binary)."""
+    return (folder / "data_batch_1").is_file() or (folder / "data_batch_1.bin").is_file()
+
+
+def has_cifar100(folder: Path) -> bool:
+    """Whether ``folder`` holds CIFAR-100's training file (python or binary)."""
+    return (folder / "train").is_file() or (folder / "train.bin").is_file()
+
+
+def read_cifar10(folder: str | Path, name: str = "cifar10") -> Dataset:
+    """Read CIFAR-10 (python or binary batches) from its folder."""
+    return _read_cifar(Path(folder), name, *CIFAR10)
+
+
+def read_cifar100(folder: str | Path, name: str = "cifar100") -> Dataset:
+    """Read CIFAR-100 with its 100 fine labels (python or binary files) from its folder."""
+    return _read_cifar(Path(folder), name, *CIFAR100)
+
+
+def _read_cifar(folder: Path, name: str, n_classes: int, python: PythonLayout, binary: BinaryLayout) -> Dataset:
+    if (folder / python.train[0]).is_file():
+        read, layout = _read_python_part, python
+        classes = _python_names(folder / python.meta, python.names_key, n_classes)
+    elif (folder / binary.train[0]).is_file():
+        read, layout = _read_binary_part, binary
+        classes = _text_names(folder / binary.names_file, n_classes)
+    else:
+        raise DataError(f"{folder}: neither {python.train[0]} (python version) nor {binary.train[0]} "
+                        f"(binary version) is here; this is not a {name} folder")
+    X_train, y_train = _assemble([read(folder / file, layout, n_classes) for file in layout.train])
+    X_test, y_test = _assemble([read(folder / layout.test, layout, n_classes)])
+    return Dataset(name=name, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
+                   classes=classes, image_shape=(SIDE, SIDE, CHANNELS), source=str(folder))
+
+
+def _read_python_part(path: Path, layout: PythonLayout, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    batch = read_python_batch(path)
+    for key in ("data", layout.labels_key):
+        if key not in batch:
+            raise DataError(f"{path}: no {key!r} entry; keys are {sorted(batch)}")
+    pixels = batch["data"]
+    if not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8 or pixels.ndim != 2 \
+            or pixels.shape[1] != PIXELS:
+        found = f"{pixels.dtype} array of shape {pixels.shape}" if isinstance(pixels, np.ndarray) \
+            else type(pixels).__name__
+        raise DataError(f"{path}: 'data' must be a uint8 array N×{PIXELS}, found a {found}")
+    labels = _label_vector(batch[layout.labels_key], path)
+    check_examples(pixels, labels, n_classes, str(path))
+    return pixels, labels
+
+
+def _read_binary_part(path: Path, layout: BinaryLayout, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    pixels, labels = read_binary_batch(path, layout.label_bytes)
+    check_examples(pixels, labels, n_classes, str(path))
+    return pixels, labels
+
+
+def _label_vector(labels, path: Path) -> np.ndarray:
+    try:
+        vector = np.asarray(labels)
+    except (ValueError, TypeError):
+        vector = None
+    if vector is None or vector.ndim != 1 or vector.dtype.kind not in "iu":
+        raise DataError(f"{path}: labels must be a list of integers, found {type(labels).__name__}")
+    return vector.astype(np.int64)
+
+
+def _assemble(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack batches into one N×32×32×3 array, reordering each image's planes into pixels once."""
+    images = np.empty((sum(len(pixels) for pixels, _ in parts), SIDE, SIDE, CHANNELS), dtype=np.uint8)
+    start = 0
+    for pixels, _ in parts:
+        planes = pixels.reshape(len(pixels), CHANNELS, SIDE, SIDE)
+        images[start:start + len(pixels)] = planes.transpose(0, 2, 3, 1)
+        start += len(pixels)
+    return images, np.concatenate([labels for _, labels in parts])
+
+
+def _python_names(path: Path, key: str, n_classes: int) -> list[str]:
+    meta = read_python_batch(path)
+    names = meta.get(key)
+    if not isinstance(names, (list, tuple)) or not all(isinstance(name, (bytes, str)) for name in names):
+        raise DataError(f"{path}: no list of class names under {key!r}")
+    return _checked_names([_text(name) for name in names], n_classes, path)
+
+
+def _text_names(path: Path, n_classes: int) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: cannot read the class names ({error})") from None
+    return _checked_names([line.strip() for line in lines if line.strip()], n_classes, path)
+
+
+def _checked_names(names: list[str], n_classes: int, path: Path) -> list[str]:
+    if len(names) != n_classes:
+        raise DataError(f"{path}: {len(names)} class names, expected {n_classes}")
+    return names
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)

@@ -1,0 +1,118 @@
+"""The ``Dataset``: what every loader returns, and the checks every loader makes on what it read.
+
+A dataset is N examples ``{(x_i, y_i)}`` with labels in ``0..K-1``, kept in two parts: a training set
+(to be split again into training and validation) and a test set kept aside until the end. Images stay
+``uint8`` until preprocessing turns them into float features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from linclass.errors import DataError
+
+
+@dataclass
+class Dataset:
+    """Training and test splits of one dataset, with its class names and image shape.
+
+    Attributes
+    ----------
+    name : str
+        The dataset's name (``"fashion-mnist"``) or the stem of the file or folder it came from.
+    X_train, X_test : np.ndarray
+        Images as ``uint8`` arrays ``N×H×W`` (greyscale) or ``N×H×W×C`` (colour); arrays read from
+        ``.npz`` / ``.csv`` / ``.npy`` files may be ``N×D`` numbers of any numeric dtype.
+    y_train, y_test : np.ndarray
+        ``int64`` labels in ``0..K-1``.
+    classes : list of str
+        Class names; ``classes[k]`` names label ``k``.
+    image_shape : tuple of int
+        ``(H, W)`` or ``(H, W, C)`` for images, ``(D,)`` for plain feature vectors.
+    source : str
+        Where the data was read from.
+    """
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    classes: list[str]
+    image_shape: tuple[int, ...]
+    source: str
+
+    def __repr__(self) -> str:
+        shape = "×".join(str(n) for n in self.image_shape)
+        return (f"Dataset({self.name!r}: {len(self.X_train)} train + {len(self.X_test)} test, {shape} "
+                f"{self.X_train.dtype}, {len(self.classes)} classes, from {self.source})")
+
+
+def check_examples(X: np.ndarray, y: np.ndarray, n_classes: int, where: str) -> None:
+    """Raise ``DataError`` unless there is one label in ``0..n_classes-1`` per example.
+
+    ``where`` names the file (or files) the arrays came from, for the message.
+    """
+    if len(X) != len(y):
+        raise DataError(f"{where}: {len(X)} examples but {len(y)} labels; the files do not belong together")
+    if len(y) == 0:
+        raise DataError(f"{where}: no examples")
+    if y.ndim != 1:
+        raise DataError(f"{where}: labels must be one number per example, got an array of shape {y.shape}")
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or high >= n_classes:
+        bad = low if low < 0 else high
+        raise DataError(f"{where}: label {bad} is outside 0..{n_classes - 1} ({n_classes} classes)")
+
+
+def encode_labels(train: np.ndarray, test: np.ndarray, classes: Sequence[str] | None,
+                  where: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Turn raw labels into ``int64`` indices ``0..K-1`` and name the classes.
+
+    With ``classes`` given, labels are indices into it (or, for string labels, its names). Without it,
+    non-negative integers are class indices (``K = max + 1``, names ``"0"``, ``"1"``, ...); any other
+    labels (strings, negative numbers) become classes named by their sorted distinct values.
+    """
+    train, test = np.asarray(train), np.asarray(test)
+    if classes is not None:
+        classes = [str(name) for name in classes]
+        if train.dtype.kind in "iub" and test.dtype.kind in "iub":
+            return _as_indices(train, test, len(classes), where) + (classes,)
+        return _index_names(train, test, classes, where) + (classes,)
+    if _are_class_indices(train) and _are_class_indices(test):
+        n_classes = int(max(train.max(initial=0), test.max(initial=0))) + 1
+        return _as_indices(train, test, n_classes, where) + ([str(k) for k in range(n_classes)],)
+    names = np.unique(np.concatenate([train.astype(str), test.astype(str)]))
+    return _index_names(train, test, list(names), where) + (list(names),)
+
+
+def _are_class_indices(labels: np.ndarray) -> bool:
+    if labels.dtype.kind in "iub":
+        return labels.size == 0 or labels.min() >= 0
+    if labels.dtype.kind == "f":
+        return bool(np.all(labels >= 0) and np.all(labels == np.round(labels)))
+    return False
+
+
+def _as_indices(train, test, n_classes, where) -> tuple[np.ndarray, np.ndarray]:
+    y_train, y_test = train.astype(np.int64), test.astype(np.int64)
+    for part, y in (("training", y_train), ("test", y_test)):
+        if y.size and (y.min() < 0 or y.max() >= n_classes):
+            bad = y.min() if y.min() < 0 else y.max()
+            raise DataError(f"{where}: {part} label {bad} is outside 0..{n_classes - 1} ({n_classes} classes)")
+    return y_train, y_test
+
+
+def _index_names(train, test, classes, where) -> tuple[np.ndarray, np.ndarray]:
+    index = {name: k for k, name in enumerate(classes)}
+    encoded = []
+    for labels in (train, test):
+        names = labels.astype(str)
+        unknown = sorted(set(np.unique(names)) - index.keys())
+        if unknown:
+            raise DataError(f"{where}: label {unknown[0]!r} is not one of the {len(classes)} class names")
+        encoded.append(np.array([index[name] for name in names], dtype=np.int64))
+    return encoded[0], encoded[1]

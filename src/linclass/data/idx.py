@@ -1,0 +1,144 @@
+"""The IDX format of MNIST and Fashion-MNIST, plain or gzip-compressed.
+
+An IDX file is a 4-byte magic number — two zero bytes, a type code (0x08 for unsigned bytes) and the
+number of dimensions — then each dimension as a big-endian 32-bit integer, then the values in
+row-major order. A set comes as four files::
+
+    train-images-idx3-ubyte(.gz)   60000×28×28     train-labels-idx1-ubyte(.gz)   60000
+    t10k-images-idx3-ubyte(.gz)    10000×28×28     t10k-labels-idx1-ubyte(.gz)    10000
+
+The values are read straight into the array that is returned (no intermediate copy), after the header
+has been checked against the file's size.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from linclass.data.dataset import Dataset, check_examples
+from linclass.errors import DataError
+
+TYPE_CODES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
+              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+STEMS = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
+         "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
+# Deflate cannot shrink data by more than about 1032:1, which bounds what a .gz file can hold.
+MAX_DEFLATE_RATIO = 1032
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read one IDX file (``.gz`` or raw) into an array of its declared type and shape.
+
+    Raises
+    ------
+    DataError
+        If the file is missing, its magic number is wrong, it holds fewer or more values than its
+        header declares, or its gzip stream is corrupt; the message names the file.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as stream:
+            dtype, shape = _read_header(stream, path)
+            _check_declared_size(path, dtype, shape)
+            values = np.empty(int(np.prod(shape, dtype=object)) * dtype.itemsize, dtype=np.uint8)
+            _fill(stream, values, path)
+            if stream.read(1):
+                raise DataError(f"{path}: more bytes than the header's shape {shape} declares; not an IDX file")
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+        raise DataError(f"{path}: truncated or corrupt gzip data ({error})") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
+    array = values.view(dtype).reshape(shape)
+    return array if dtype.isnative else array.astype(dtype.newbyteorder("="))
+
+
+def find_idx_file(folder: Path, stem: str) -> Path | None:
+    """The IDX file ``stem`` in ``folder``, gzipped or raw (``train-images-idx3-ubyte`` also as
+    ``train-images.idx3-ubyte``, the original MNIST site's spelling), or None."""
+    for name in (stem, stem.replace("-idx", ".idx")):
+        for candidate in (folder / f"{name}.gz", folder / name):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def has_idx_files(folder: Path) -> bool:
+    """Whether ``folder`` holds an IDX training-image file."""
+    return find_idx_file(folder, STEMS["train_images"]) is not None
+
+
+def read_idx_dataset(folder: str | Path, name: str, classes: list[str] | None = None) -> Dataset:
+    """Read the four IDX files of an MNIST-like set from ``folder``.
+
+    Images must be ``uint8`` arrays ``N×H×W`` and labels ``uint8`` vectors with values below
+    ``len(classes)``, one per image. Without ``classes`` the labels name the classes ``"0"``, ``"1"``, ...
+    """
+    folder = Path(folder)
+    paths = {}
+    for part, stem in STEMS.items():
+        paths[part] = find_idx_file(folder, stem)
+        if paths[part] is None:
+            raise DataError(f"{folder}: {stem}.gz (or {stem}) is missing; the set needs all four IDX files")
+    arrays = {part: read_idx(path) for part, path in paths.items()}
+    if classes is None:
+        highest = max(int(arrays["train_labels"].max(initial=0)), int(arrays["test_labels"].max(initial=0)))
+        classes = [str(k) for k in range(highest + 1)]
+    for part in ("train", "test"):
+        images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
+        _expect(paths[f"{part}_images"], images, ndim=3)
+        _expect(paths[f"{part}_labels"], labels, ndim=1)
+        check_examples(images, labels, len(classes), f"{paths[f'{part}_images']} + {paths[f'{part}_labels']}")
+    if arrays["train_images"].shape[1:] != arrays["test_images"].shape[1:]:
+        raise DataError(f"{paths['test_images']}: images are {arrays['test_images'].shape[1:]}, but the "
+                        f"training images are {arrays['train_images'].shape[1:]}")
+    return Dataset(name=name, X_train=arrays["train_images"], y_train=arrays["train_labels"].astype(np.int64),
+                   X_test=arrays["test_images"], y_test=arrays["test_labels"].astype(np.int64),
+                   classes=list(classes), image_shape=arrays["train_images"].shape[1:], source=str(folder))
+
+
+def _read_header(stream, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in TYPE_CODES or magic[3] == 0:
+        raise DataError(f"{path}: wrong magic number {magic.hex() or '(empty file)'}; an IDX file starts with "
+                        "00 00, a type code (08 for bytes) and the number of dimensions")
+    ndim = magic[3]
+    dims = stream.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise DataError(f"{path}: truncated header; it declares {ndim} dimensions but ends before their sizes")
+    shape = tuple(int(n) for n in np.frombuffer(dims, dtype=">u4"))
+    return TYPE_CODES[magic[2]], shape
+
+
+def _check_declared_size(path: Path, dtype: np.dtype, shape: tuple[int, ...]) -> None:
+    """Refuse a header that declares more data than the file can possibly hold (before allocating it)."""
+    declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    on_disk = path.stat().st_size
+    limit = on_disk * MAX_DEFLATE_RATIO if path.suffix == ".gz" else on_disk
+    if declared > limit:
+        raise DataError(f"{path}: header declares shape {shape} ({declared} bytes) but the file is only "
+                        f"{on_disk} bytes; it is truncated or not an IDX file")
+
+
+def _fill(stream, buffer: np.ndarray, path: Path) -> None:
+    """Read exactly ``buffer.nbytes`` bytes from ``stream`` into ``buffer``."""
+    view = memoryview(buffer)
+    filled = 0
+    while filled < len(view):
+        count = stream.readinto(view[filled:])
+        if not count:
+            raise DataError(f"{path}: truncated; the header declares {len(view)} bytes of values, "
+                            f"the file holds {filled}")
+        filled += count
+
+
+def _expect(path: Path, array: np.ndarray, ndim: int) -> None:
+    if array.dtype != np.uint8 or array.ndim != ndim:
+        kind = "images (N×H×W)" if ndim == 3 else "labels (N)"
+        raise DataError(f"{path}: holds a {array.ndim}-D {array.dtype} array, expected {ndim}-D uint8 {kind}")

@@ -1,0 +1,52 @@
+"""Where datasets are looked for.
+
+In this order: the ``root`` a caller passes (``--root`` on the command line), the folders listed in the
+``LINCLASS_DATA`` environment variable (separated by ``:``), ``~/.cache/linclass``, and
+``/usr/share/datasets``, where Debian's ``dataset-fashion-mnist`` package installs Fashion-MNIST. In
+each, a set is looked for under its usual folder names (``fashion-mnist``, ``FashionMNIST/raw``,
+``cifar-10-batches-py``, ...). ``root`` may also name the set's own folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+ENVIRONMENT_VARIABLE = "LINCLASS_DATA"
+SYSTEM_FOLDER = Path("/usr/share/datasets")
+
+
+def cache_folder() -> Path:
+    """``~/.cache/linclass``, the per-user place for downloaded sets."""
+    return Path.home() / ".cache" / "linclass"
+
+
+def search_folders(root: str | Path | None = None) -> list[Path]:
+    """The folders that may hold datasets, in the order they are searched."""
+    folders = [] if root is None else [Path(root).expanduser()]
+    listed = os.environ.get(ENVIRONMENT_VARIABLE, "")
+    folders += [Path(entry).expanduser() for entry in listed.split(os.pathsep) if entry]
+    return folders + [cache_folder(), SYSTEM_FOLDER]
+
+
+def find_folder(subfolders: Sequence[str], holds_set: Callable[[Path], bool],
+                root: str | Path | None = None) -> Path | None:
+    """The first folder that holds the set: ``root`` itself, then each search folder's ``subfolders``.
+
+    ``holds_set(folder)`` says whether a folder holds the set's files.
+    """
+    candidates = [] if root is None else [Path(root).expanduser()]
+    candidates += [base / sub for base in search_folders(root) for sub in subfolders]
+    return next((folder for folder in candidates if holds_set(folder)), None)
+
+
+def describe_search(subfolders: Sequence[str], root: str | Path | None = None) -> str:
+    """Where ``find_folder`` looks, in words, for an error message."""
+    places = [f"{root} (and its subfolders)"] if root is not None else []
+    if not os.environ.get(ENVIRONMENT_VARIABLE):
+        places.append(f"${ENVIRONMENT_VARIABLE} (not set)")
+    else:
+        places += [f"{folder}" for folder in search_folders()[:-2]]
+    places += [str(cache_folder()), str(SYSTEM_FOLDER)]
+    return f"{', '.join(places)}, in subfolders {', '.join(subfolders)}"
