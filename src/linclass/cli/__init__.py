@@ -13,7 +13,7 @@ import sys
 
 from linclass.errors import LinclassError
 
-COMMANDS = ("gradcheck", "graph")
+COMMANDS = ("gradcheck", "graph", "datasets")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,12 +14,12 @@ preprocessing and single images (``splits``, ``preprocess``, ``images``).
 """
 
 from linclass.data.arrays import save
-from linclass.data.catalog import describe, known_datasets, load, locate
+from linclass.data.catalog import describe, known_datasets, load
 from linclass.data.dataset import Dataset
 from linclass.data.images import load_image
 from linclass.data.preprocess import Preprocessor
 from linclass.data.splits import split_indices, train_val_split
 from linclass.errors import DataError
 
-__all__ = ["DataError", "Dataset", "Preprocessor", "describe", "known_datasets", "load", "load_image",
-           "locate", "save", "split_indices", "train_val_split"]
+__all__ = ["DataError", "Dataset", "Preprocessor", "describe", "known_datasets", "load", "load_image", "save",
+           "split_indices", "train_val_split"]

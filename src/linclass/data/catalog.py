@@ -48,7 +48,7 @@ class KnownDataset:
 
 KNOWN = {known.name: known for known in (
     KnownDataset("digits", "8×8 greyscale handwritten digits, 1797 images, 10 classes (scikit-learn)", (),
-                 None, lambda folder: load_digits(), "built in: comes with scikit-learn"),
+                 None, lambda folder: load_digits(), "ships with scikit-learn, no download"),
     KnownDataset("fashion-mnist", "28×28 greyscale clothing, 60000 training + 10000 test images, 10 classes",
                  ("fashion-mnist", "fashion_mnist", "FashionMNIST/raw", "FashionMNIST", "Fashion-MNIST"),
                  idx.has_idx_files,

@@ -22,12 +22,16 @@ def cache_folder() -> Path:
     return Path.home() / ".cache" / "linclass"
 
 
+def environment_folders() -> list[Path]:
+    """The folders listed in ``$LINCLASS_DATA`` (none when it is not set)."""
+    listed = os.environ.get(ENVIRONMENT_VARIABLE, "")
+    return [Path(entry).expanduser() for entry in listed.split(os.pathsep) if entry]
+
+
 def search_folders(root: str | Path | None = None) -> list[Path]:
     """The folders that may hold datasets, in the order they are searched."""
     folders = [] if root is None else [Path(root).expanduser()]
-    listed = os.environ.get(ENVIRONMENT_VARIABLE, "")
-    folders += [Path(entry).expanduser() for entry in listed.split(os.pathsep) if entry]
-    return folders + [cache_folder(), SYSTEM_FOLDER]
+    return folders + environment_folders() + [cache_folder(), SYSTEM_FOLDER]
 
 
 def find_folder(subfolders: Sequence[str], holds_set: Callable[[Path], bool],
@@ -43,10 +47,12 @@ def find_folder(subfolders: Sequence[str], holds_set: Callable[[Path], bool],
 
 def describe_search(subfolders: Sequence[str], root: str | Path | None = None) -> str:
     """Where ``find_folder`` looks, in words, for an error message."""
-    places = [f"{root} (and its subfolders)"] if root is not None else []
-    if not os.environ.get(ENVIRONMENT_VARIABLE):
-        places.append(f"${ENVIRONMENT_VARIABLE} (not set)")
-    else:
-        places += [f"{folder}" for folder in search_folders()[:-2]]
-    places += [str(cache_folder()), str(SYSTEM_FOLDER)]
-    return f"{', '.join(places)}, in subfolders {', '.join(subfolders)}"
+    return f"{', '.join(search_places(root))}, in subfolders {', '.join(subfolders)}"
+
+
+def search_places(root: str | Path | None = None) -> list[str]:
+    """The searched places in words: ``root``, ``$LINCLASS_DATA``'s folders (or that it is not set), ..."""
+    places = [] if root is None else [f"{root} (itself and its subfolders)"]
+    listed = [str(folder) for folder in environment_folders()]
+    places += listed or [f"${ENVIRONMENT_VARIABLE} (not set)"]
+    return places + [str(cache_folder()), str(SYSTEM_FOLDER)]
