@@ -19,7 +19,6 @@ Images are returned as N×32×32×3 uint8 (height, width, channel), the layout i
 
 from __future__ import annotations
 
-import io
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,11 +85,10 @@ def read_python_batch(path: str | Path) -> dict:
     """
     path = Path(path)
     try:
-        content = path.read_bytes()
+        with open(path, "rb") as stream:
+            loaded = SafeUnpickler(stream, encoding="bytes").load()
     except OSError as error:
         raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
-    try:
-        loaded = SafeUnpickler(io.BytesIO(content), encoding="bytes").load()
     except pickle.UnpicklingError as error:
         raise DataError(f"{path}: not a CIFAR python batch: {error}") from None
     except Exception as error:  # a damaged pickle can fail in any way; none of them is the caller's bug
@@ -176,8 +174,8 @@ def _read_cifar(folder: Path, name: str, n_classes: int, python: PythonLayout, b
     else:
         raise DataError(f"{folder}: neither {python.train[0]} (python version) nor {binary.train[0]} "
                         f"(binary version) is here; this is not a {name} folder")
-    X_train, y_train = _assemble([read(folder / file, layout, n_classes) for file in layout.train])
-    X_test, y_test = _assemble([read(folder / layout.test, layout, n_classes)])
+    X_train, y_train = _assemble([folder / file for file in layout.train], lambda path: read(path, layout, n_classes))
+    X_test, y_test = _assemble([folder / layout.test], lambda path: read(path, layout, n_classes))
     return Dataset(name=name, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
                    classes=classes, image_shape=(SIDE, SIDE, CHANNELS), source=str(folder))
 
@@ -214,15 +212,30 @@ def _label_vector(labels, path: Path) -> np.ndarray:
     return vector.astype(np.int64)
 
 
-def _assemble(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-    """Stack batches into one N×32×32×3 array, reordering each image's planes into pixels once."""
-    images = np.empty((sum(len(pixels) for pixels, _ in parts), SIDE, SIDE, CHANNELS), dtype=np.uint8)
-    start = 0
-    for pixels, _ in parts:
+def _assemble(paths: list[Path], read_part) -> tuple[np.ndarray, np.ndarray]:
+    """Read batch files into one N×32×32×3 array, reordering each image's planes into pixels.
+
+    Every image takes 3072 bytes of its file, so the files' sizes bound the number of images: the array
+    is allocated once, up front, and each batch is copied into it as soon as it is read, so that only
+    one batch at a time is held besides the result.
+    """
+    capacity = sum(_size(path) // PIXELS for path in paths)
+    images = np.empty((capacity, SIDE, SIDE, CHANNELS), dtype=np.uint8)
+    labels, start = [], 0
+    for path in paths:
+        pixels, part_labels = read_part(path)
         planes = pixels.reshape(len(pixels), CHANNELS, SIDE, SIDE)
         images[start:start + len(pixels)] = planes.transpose(0, 2, 3, 1)
+        labels.append(part_labels)
         start += len(pixels)
-    return images, np.concatenate([labels for _, labels in parts])
+    return images[:start], np.concatenate(labels)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
 
 
 def _python_names(path: Path, key: str, n_classes: int) -> list[str]:

@@ -28,6 +28,7 @@ STEMS = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-label
          "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
 # Deflate cannot shrink data by more than about 1032:1, which bounds what a .gz file can hold.
 MAX_DEFLATE_RATIO = 1032
+READ_CHUNK = 2**20  # bytes per read: gzip decompresses each read into a temporary of that size
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -131,7 +132,7 @@ def _fill(stream, buffer: np.ndarray, path: Path) -> None:
     view = memoryview(buffer)
     filled = 0
     while filled < len(view):
-        count = stream.readinto(view[filled:])
+        count = stream.readinto(view[filled:filled + READ_CHUNK])
         if not count:
             raise DataError(f"{path}: truncated; the header declares {len(view)} bytes of values, "
                             f"the file holds {filled}")
