@@ -57,18 +57,20 @@ def main() -> None:
     print("|--------------------------------------------------|--------:|----------:|----------:|")
     try:
         data = measure("fashion-mnist (IDX .gz)", lambda: lc.datasets.load("fashion-mnist"))
-        measure("  Preprocessor().fit_transform(X_train)", lambda: lc.datasets.Preprocessor().fit_transform(data.X_train))
+        preprocessor = lc.datasets.Preprocessor()
+        measure("  Preprocessor().fit_transform(X_train)", lambda: preprocessor.fit_transform(data.X_train))
     except lc.DataError as error:
         print(f"fashion-mnist skipped: {error}")
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary) / "cifar-10-batches-py"
         folder.mkdir()
         write_cifar10(folder)
-        data = measure("cifar10 (python batches, synthetic, full size)", lambda: lc.datasets.load("cifar10", root=temporary))
-        lc.datasets.save(data, Path(temporary) / "cifar10-npy")
+        data = measure("cifar10 (python batches, synthetic, full size)",
+                       lambda: lc.datasets.load("cifar10", root=temporary))
+        converted = lc.datasets.save(data, Path(temporary) / "cifar10-npy")
         del data
-        measure("cifar10 as .npy folder, mmap=True", lambda: lc.datasets.load(Path(temporary) / "cifar10-npy", mmap=True))
-        measure("cifar10 as .npy folder, in memory", lambda: lc.datasets.load(Path(temporary) / "cifar10-npy"))
+        measure("cifar10 as .npy folder, mmap=True", lambda: lc.datasets.load(converted, mmap=True))
+        measure("cifar10 as .npy folder, in memory", lambda: lc.datasets.load(converted))
 
 
 if __name__ == "__main__":

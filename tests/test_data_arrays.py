@@ -29,7 +29,8 @@ def test_npz_features_can_be_shaped_as_images(tmp_path, rng):
     assert load(tmp_path / "f.npz").image_shape == (12,)
     shaped = load(tmp_path / "f.npz", image_size=(3, 4))
     np.testing.assert_array_equal(shaped.X_train, X.reshape(5, 3, 4))
-    with pytest.raises(DataError, match=r"f\.npz: examples have 12 values, which cannot be shaped as image_size=\(5, 5\)"):
+    with pytest.raises(DataError, match=r"f\.npz: examples have 12 values, which cannot be shaped as "
+                                        r"image_size=\(5, 5\)"):
         load(tmp_path / "f.npz", image_size=(5, 5))
 
 
@@ -134,3 +135,11 @@ def test_csv_of_one_column_is_refused(tmp_path):
     (tmp_path / "one.csv").write_text("1\n2\n")
     with pytest.raises(DataError, match=r"one\.csv: needs a label column and at least one value column"):
         arrays.read_csv(tmp_path / "one.csv")
+
+
+def test_arbitrary_integer_labels_become_classes_in_numeric_order(tmp_path):
+    X = np.zeros((4, 2))
+    np.savez(tmp_path / "i.npz", X_train=X, y_train=np.array([10, -1, 3, 10]), X_test=X[:1], y_test=np.array([3]))
+    data = load(tmp_path / "i.npz")
+    assert data.classes == ["-1", "3", "10"]
+    np.testing.assert_array_equal(data.y_train, [2, 0, 1, 2])

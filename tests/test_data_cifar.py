@@ -186,7 +186,8 @@ def test_a_pickle_that_would_run_code_is_refused_and_runs_nothing(tmp_path, rng)
     write_cifar10_python(tmp_path, rng)
     marker = tmp_path / "marker"
     write_pickle(tmp_path / "data_batch_2", batch_dict(RunsCode(marker), [1, 2, 3]))
-    with pytest.raises(DataError, match=r"data_batch_2: not a CIFAR python batch: refused to load (__builtin__|builtins)\.exec"):
+    with pytest.raises(DataError, match=r"data_batch_2: not a CIFAR python batch: "
+                                        r"refused to load (__builtin__|builtins)\.exec"):
         cifar.read_cifar10(tmp_path)
     assert not marker.exists()
     pickle.loads((tmp_path / "data_batch_2").read_bytes())  # the payload is real: plain pickle runs it

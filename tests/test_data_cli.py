@@ -34,7 +34,8 @@ def test_lists_every_known_set_with_where_it_is_or_how_to_get_it(env, tmp_path):
     assert f"found in {tmp_path / 'data' / 'mnist'}" in status["mnist"]
     assert "not found; to get it: unpack https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in status["cifar10"]
     assert "found in" in status["fashion-mnist"] or "apt-get install dataset-fashion-mnist" in status["fashion-mnist"]
-    assert f"search order: {tmp_path / 'data'}, {tmp_path / 'home/.cache/linclass'}, /usr/share/datasets" in result.stdout
+    order = f"search order: {tmp_path / 'data'}, {tmp_path / 'home/.cache/linclass'}, /usr/share/datasets"
+    assert order in result.stdout
 
 
 def test_json_lists_the_same(env, tmp_path):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -174,8 +175,9 @@ def _read_cifar(folder: Path, name: str, n_classes: int, python: PythonLayout, b
     else:
         raise DataError(f"{folder}: neither {python.train[0]} (python version) nor {binary.train[0]} "
                         f"(binary version) is here; this is not a {name} folder")
-    X_train, y_train = _assemble([folder / file for file in layout.train], lambda path: read(path, layout, n_classes))
-    X_test, y_test = _assemble([folder / layout.test], lambda path: read(path, layout, n_classes))
+    read_part = partial(read, layout=layout, n_classes=n_classes)
+    X_train, y_train = _assemble([folder / file for file in layout.train], read_part)
+    X_test, y_test = _assemble([folder / layout.test], read_part)
     return Dataset(name=name, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
                    classes=classes, image_shape=(SIDE, SIDE, CHANNELS), source=str(folder))
 
@@ -224,6 +226,8 @@ def _assemble(paths: list[Path], read_part) -> tuple[np.ndarray, np.ndarray]:
     labels, start = [], 0
     for path in paths:
         pixels, part_labels = read_part(path)
+        if start + len(pixels) > capacity:  # cannot happen with a file that really holds its pixels
+            raise DataError(f"{path}: holds {len(pixels)} images, more than its {_size(path)} bytes can")
         planes = pixels.reshape(len(pixels), CHANNELS, SIDE, SIDE)
         images[start:start + len(pixels)] = planes.transpose(0, 2, 3, 1)
         labels.append(part_labels)

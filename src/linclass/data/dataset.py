@@ -77,33 +77,34 @@ def encode_labels(train: np.ndarray, test: np.ndarray, classes: Sequence[str] | 
     labels (strings, negative numbers) become classes named by their sorted distinct values.
     """
     train, test = np.asarray(train), np.asarray(test)
+    integral = _integral(train) and _integral(test)
+    if integral:
+        train, test = train.astype(np.int64), test.astype(np.int64)
     if classes is not None:
         classes = [str(name) for name in classes]
-        if train.dtype.kind in "iub" and test.dtype.kind in "iub":
+        if integral:
             return _as_indices(train, test, len(classes), where) + (classes,)
         return _index_names(train, test, classes, where) + (classes,)
-    if _are_class_indices(train) and _are_class_indices(test):
+    if integral and min(train.min(initial=0), test.min(initial=0)) >= 0:
         n_classes = int(max(train.max(initial=0), test.max(initial=0))) + 1
         return _as_indices(train, test, n_classes, where) + ([str(k) for k in range(n_classes)],)
-    names = np.unique(np.concatenate([train.astype(str), test.astype(str)]))
-    return _index_names(train, test, list(names), where) + (list(names),)
+    names = [str(value) for value in np.unique(np.concatenate([train, test]))]
+    return _index_names(train, test, names, where) + (names,)
 
 
-def _are_class_indices(labels: np.ndarray) -> bool:
+def _integral(labels: np.ndarray) -> bool:
+    """Whether the labels are whole numbers (integers, or floats such as 3.0 read from a table)."""
     if labels.dtype.kind in "iub":
-        return labels.size == 0 or labels.min() >= 0
-    if labels.dtype.kind == "f":
-        return bool(np.all(labels >= 0) and np.all(labels == np.round(labels)))
-    return False
+        return True
+    return labels.dtype.kind == "f" and bool(np.all(labels == np.round(labels)))
 
 
 def _as_indices(train, test, n_classes, where) -> tuple[np.ndarray, np.ndarray]:
-    y_train, y_test = train.astype(np.int64), test.astype(np.int64)
-    for part, y in (("training", y_train), ("test", y_test)):
+    for part, y in (("training", train), ("test", test)):
         if y.size and (y.min() < 0 or y.max() >= n_classes):
             bad = y.min() if y.min() < 0 else y.max()
             raise DataError(f"{where}: {part} label {bad} is outside 0..{n_classes - 1} ({n_classes} classes)")
-    return y_train, y_test
+    return train, test
 
 
 def _index_names(train, test, classes, where) -> tuple[np.ndarray, np.ndarray]:
@@ -113,6 +114,6 @@ def _index_names(train, test, classes, where) -> tuple[np.ndarray, np.ndarray]:
         names = labels.astype(str)
         unknown = sorted(set(np.unique(names)) - index.keys())
         if unknown:
-            raise DataError(f"{where}: label {unknown[0]!r} is not one of the {len(classes)} class names")
+            raise DataError(f"{where}: label {str(unknown[0])!r} is not one of the {len(classes)} class names")
         encoded.append(np.array([index[name] for name in names], dtype=np.int64))
     return encoded[0], encoded[1]
