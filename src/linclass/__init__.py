@@ -16,3 +16,4 @@ from linclass import gradcheck, graph
 from linclass.losses import softmax_loss, squared_hinge_loss, svm_loss
 from linclass import losses, optim, regularizers
 from linclass import data as datasets
+from linclass import report

@@ -1,0 +1,96 @@
+"""The look shared by every report figure, and how a figure is made and saved.
+
+Figures are built from :class:`matplotlib.figure.Figure` with an Agg canvas attached, never through
+``pyplot``: no figure is registered globally, no backend is selected, and a program that has chosen its
+own backend keeps it. The style is applied inside :func:`report_style` only, so a user's ``rcParams``
+are the same before and after a call.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+import matplotlib
+import matplotlib.style
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+from linclass.report.files import write_atomically
+
+DPI = 100
+CORRECT_COLOR = "#1a7f37"
+WRONG_COLOR = "#c62828"
+RAW_COLOR = "#9ecae1"
+LINE_COLOR = "#08519c"
+VAL_COLOR = "#d94801"
+
+_RC = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "figure.titlesize": 13,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "image.interpolation": "nearest",
+    "savefig.dpi": DPI,
+    "savefig.facecolor": "white",
+}
+
+
+@contextmanager
+def report_style() -> Iterator[None]:
+    """Draw with matplotlib's defaults plus the report's settings; the caller's rcParams come back after."""
+    with matplotlib.style.context(["default", _RC]):
+        yield
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A ``width`` × ``height`` inch figure at :data:`DPI`, laid out so labels do not overlap."""
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained", facecolor="white")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def finish(figure: Figure, path: str | os.PathLike | None) -> Figure:
+    """Save ``figure`` as a PNG at ``path`` (when given) and return it.
+
+    The PNG is written to a temporary file in the same folder and moved into place, so ``path`` is
+    either the old file or the whole new one, never half a picture.
+    """
+    if path is not None:
+        write_atomically(path, lambda stream: figure.savefig(stream, format="png", dpi=DPI))
+    return figure
+
+
+def class_colors(n_classes: int) -> np.ndarray:
+    """``n_classes`` distinct RGBA colours: the qualitative tab10/tab20 palettes, then evenly spaced hues."""
+    if n_classes <= 10:
+        return matplotlib.colormaps["tab10"](np.arange(n_classes))
+    if n_classes <= 20:
+        return matplotlib.colormaps["tab20"](np.arange(n_classes))
+    return matplotlib.colormaps["hsv"](np.arange(n_classes) / n_classes)
+
+
+def class_colormap(n_classes: int, lighten: float = 0.0) -> ListedColormap:
+    """A colormap whose entry k is class k's colour, mixed with white by ``lighten`` (0: unchanged)."""
+    colors = class_colors(n_classes)[:, :3]
+    return ListedColormap(colors + (1.0 - colors) * lighten)
+
+
+def grid_shape(n: int, min_columns: int = 5) -> tuple[int, int]:
+    """Rows and columns of a near-square grid of ``n`` panels, at least ``min_columns`` wide when n allows."""
+    columns = min(n, max(min_columns, int(np.ceil(np.sqrt(n)))))
+    return int(np.ceil(n / columns)), columns
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, with an ellipsis when it was longer."""
+    return text if len(text) <= width else text[: width - 1] + "…"
