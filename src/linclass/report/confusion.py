@@ -84,9 +84,11 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str], path: str 
         colorbar = figure.colorbar(image, ax=axes, shrink=0.8)
         colorbar.set_label("fraction of the true class" if normalize else "number of examples")
         labels = [shorten(str(name), 16) for name in class_names]
-        tick_size = 9 if n_classes <= 20 else max(4, 9 - n_classes // 15)
+        tick_size = 9 if n_classes <= 20 else 8 if n_classes <= 40 else 6  # 6 pt still fits 100 rows in 16"
         if max(map(len, labels)) <= 3:  # short names fit upright
             axes.set_xticks(range(n_classes), labels, fontsize=tick_size)
+        elif n_classes > 40:
+            axes.set_xticks(range(n_classes), labels, rotation=90, fontsize=tick_size)
         else:
             axes.set_xticks(range(n_classes), labels, rotation=45, ha="right", rotation_mode="anchor",
                             fontsize=tick_size)
@@ -109,7 +111,7 @@ def _row_fractions(cm: np.ndarray) -> np.ndarray:
 
 def _annotate_counts(axes, cm: np.ndarray, darkness: np.ndarray) -> None:
     """Write the non-zero counts in their cells, white on dark cells and black on light ones."""
-    size = 10 if len(cm) <= 10 else 7
+    size = 10 if len(cm) <= 10 else 8.5
     for i, j in zip(*np.nonzero(cm)):
         axes.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=size,
                   color="white" if darkness[i, j] > 0.5 else "black")

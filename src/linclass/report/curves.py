@@ -21,19 +21,19 @@ LOG_SCALE_RATIO = 10.0  # use a log y axis once the largest loss is ten times th
 
 
 def smooth(values: np.ndarray, window: int | None = None) -> np.ndarray:
-    """Centred moving average: each value averaged with the ``window // 2`` values on either side.
+    """Centred moving average: each value averaged with up to ``window // 2`` values on either side.
 
-    Centred, so the smooth curve does not lag behind a falling loss; near the ends the window is cut
-    short. ``window`` defaults to about 1/25 of the run. The result has the length of ``values``.
+    Centred, so the smooth curve does not lag behind a falling loss; near the ends the window narrows
+    symmetrically, so the curve starts and ends on the first and last values. ``window`` defaults to
+    about 1/25 of the run. The result has the length of ``values``.
     """
     values = np.asarray(values, dtype=np.float64)
     if window is None:
         window = max(1, len(values) // 25)
     sums = np.concatenate([[0.0], np.cumsum(values)])
     centres = np.arange(len(values))
-    starts = np.maximum(0, centres - window // 2)
-    ends = np.minimum(len(values), centres + window // 2 + 1)
-    return (sums[ends] - sums[starts]) / (ends - starts)
+    half = np.minimum(window // 2, np.minimum(centres, len(values) - 1 - centres))
+    return (sums[centres + half + 1] - sums[centres - half]) / (2 * half + 1)
 
 
 def plot_history(history: Mapping[str, Any], path: str | os.PathLike | None = None) -> Figure:

@@ -55,7 +55,7 @@ def plot_loss_comparison(scores: np.ndarray, y: int, delta: float = 1.0, path: s
     Returns
     -------
     matplotlib.figure.Figure
-        Two panels side by side, 12 × 5 inches.
+        Two panels side by side, 5 inches high, 12 inches wide (wider for more than 7 classes, up to 20).
     """
     scores = np.asarray(scores, dtype=np.float64)
     scores = scores.ravel() if scores.ndim == 2 and len(scores) == 1 else scores
@@ -67,7 +67,7 @@ def plot_loss_comparison(scores: np.ndarray, y: int, delta: float = 1.0, path: s
     labels = [f"{shorten(name, 14)}\ns = {score:.2f}" for name, score in zip(names, scores)]
     batch, target = scores[None, :], np.array([y])
     with report_style():
-        figure = new_figure(12, 5)
+        figure = new_figure(float(np.clip(1.3 * len(scores) + 2, 12, 20)), 5)
         left, right = figure.subplots(1, 2)
         _draw_hinge(left, scores, y, labels, delta,
                     svm_loss_and_grad(batch, target, delta=delta)[0])
@@ -109,7 +109,7 @@ def _draw_softmax(axes: Axes, probabilities: np.ndarray, y: int, labels: list[st
 
 
 def _class_axis(axes: Axes, labels: list[str], y: int, top: float) -> None:
-    axes.set_xticks(range(len(labels)), labels, fontsize=9 if len(labels) <= 6 else 7)
+    axes.set_xticks(range(len(labels)), labels, fontsize=9 if len(labels) <= 6 else 8 if len(labels) <= 10 else 6)
     axes.get_xticklabels()[y].set_fontweight("bold")
     axes.set_ylim(0, top * 1.22)
     axes.grid(True, axis="y", alpha=0.3)
