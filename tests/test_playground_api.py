@@ -317,3 +317,22 @@ def test_the_command_serves_the_page_and_opens_the_browser(monkeypatch, capsys):
     assert status == 200 and url.startswith("http://127.0.0.1:")
     assert url in capsys.readouterr().out
     assert code in (0, 130)
+
+
+def test_a_busy_default_port_falls_back_to_a_free_one(monkeypatch, capsys):
+    from linclass.cli import playground as command
+    from linclass.playground import server
+
+    served = []
+    def fake_serve(sock, open_browser, announce):
+        served.append(sock.getsockname())
+        sock.close()
+
+    monkeypatch.setattr(server, "serve", fake_serve)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setattr(command, "DEFAULT_PORT", taken.getsockname()[1])
+        assert main(["playground", "--no-browser"]) == 0
+        assert served[0][0] == "127.0.0.1" and served[0][1] not in (0, taken.getsockname()[1])
+    assert "busy; using a free port" in capsys.readouterr().err

@@ -13,7 +13,7 @@ import sys
 
 from linclass.errors import LinclassError
 
-COMMANDS = ("gradcheck", "graph", "datasets")
+COMMANDS = ("gradcheck", "graph", "playground", "datasets")
 
 
 def build_parser() -> argparse.ArgumentParser:
