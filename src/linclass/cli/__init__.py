@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 
+from linclass.cli.common import OneLineErrorParser
 from linclass.errors import LinclassError
 
 COMMANDS = ("gradcheck", "graph", "playground", "datasets")
@@ -20,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every sub-command registered."""
     from linclass import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="linclass",
         description="Image classification with linear classifiers (SVM, softmax) on a small autograd engine.",
     )

@@ -1,8 +1,27 @@
-"""Options and helpers shared by the sub-commands."""
+"""Options and helpers shared by the sub-commands.
+
+Every user mistake ends in one line on stderr and a non-zero exit code: option values are checked by
+the argparse types below as the command line is parsed (so a negative learning rate is refused before
+any data is loaded), and :class:`OneLineErrorParser` prints argparse's own complaints as one line too.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import sys
+import time
+from typing import IO, Any, Callable, Mapping
+
+import numpy as np
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line: what is wrong, and where to read more."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -10,3 +29,222 @@ def common_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     return parent
+
+
+# --- argparse types: each converts one option's text or says, in one line, what it expected ----------
+
+def _number(text: str, kind: Callable[[str], Any], what: str) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A number > 0, e.g. a learning rate."""
+    value = _number(text, float, "a number")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be greater than 0, e.g. 0.01")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A number >= 0, e.g. a regularization strength (0 turns it off)."""
+    value = _number(text, float, "a number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more (0 turns it off), e.g. 0.0001")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1, e.g. a batch size or a number of epochs."""
+    value = _number(text, int, "a whole number")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be a whole number of at least 1")
+    return value
+
+
+def open_fraction(text: str) -> float:
+    """A fraction strictly between 0 and 1, e.g. the share of training data kept for validation."""
+    value = _number(text, float, "a number")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must lie strictly between 0 and 1, e.g. 0.1")
+    return value
+
+
+def list_of(kind: Callable[[str], Any]) -> Callable[[str], list]:
+    """A comma-separated list of values of ``kind``: ``"1e-3,1e-2"`` → ``[0.001, 0.01]``."""
+
+    def convert(text: str) -> list:
+        items = [item.strip() for item in text.split(",")]
+        if not all(items):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of values")
+        return [kind(item) for item in items]
+
+    return convert
+
+
+def choice_list(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """A comma-separated list of names out of ``choices``: ``"svm,softmax"`` → ``["svm", "softmax"]``."""
+
+    def name(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(choices)}")
+        return text
+
+    return list_of(name)
+
+
+# --- output ----------------------------------------------------------------------------------------
+
+def print_json(summary: Mapping[str, Any], stream: IO[str] | None = None) -> None:
+    """Print ``summary`` as one line of JSON (NumPy numbers become plain numbers)."""
+    print(json.dumps(summary, default=json_value), file=stream or sys.stdout, flush=True)
+
+
+def json_value(value: Any) -> Any:
+    """What ``json.dumps`` writes for a value it does not know: NumPy numbers and arrays, paths."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def percent(value: float | None) -> str:
+    """``0.9134`` as ``"91.3%"``; None as ``"—"``."""
+    return "—" if value is None else f"{value:.1%}"
+
+
+class ProgressBar:
+    """One line on stderr, rewritten after every epoch: epoch, loss, training and validation accuracy.
+
+    It is drawn only on a terminal (a log file or a pipe gets no carriage-return clutter) and not with
+    ``--quiet``; otherwise every method does nothing.
+
+    Parameters
+    ----------
+    total : int
+        The number of epochs the run will have.
+    enabled : bool, optional
+        Draw the bar; by default when ``stream`` is a terminal.
+    stream : file, optional
+        Where to draw it (stderr).
+    """
+
+    WIDTH = 24
+
+    def __init__(self, total: int, enabled: bool | None = None, stream: IO[str] | None = None) -> None:
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.start = time.perf_counter()
+        self.drawn = False
+
+    def update(self, record: Mapping[str, Any]) -> None:
+        """Redraw the bar for the epoch that just ended (a ``history_["epochs"]`` record)."""
+        if not self.enabled:
+            return
+        self.stream.write("\r" + self.line(record) + "\x1b[K")
+        self.stream.flush()
+        self.drawn = True
+
+    def line(self, record: Mapping[str, Any]) -> str:
+        """The bar's text for ``record``, e.g. ``epoch  3/20 [####----] loss 0.412 train 91.2% val 89.8%``."""
+        epoch = int(record["epoch"])
+        filled = round(self.WIDTH * min(epoch, self.total) / max(self.total, 1))
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        digits = len(str(self.total))
+        return (f"epoch {epoch:>{digits}}/{self.total} [{bar}] loss {record['loss']:.4f} "
+                f"train {percent(record.get('train_accuracy'))} val {percent(record.get('val_accuracy'))} "
+                f"{time.perf_counter() - self.start:.1f} s")
+
+    def close(self) -> None:
+        """End the bar's line, so that what is printed next starts on a line of its own."""
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.drawn = False
+
+
+# --- options of the commands that train ------------------------------------------------------------
+
+LOSSES = ("softmax", "svm", "squared_hinge")
+PENALTY_NAMES = ("l2", "l1", "elasticnet", "none")
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam")
+SCHEDULE_NAMES = ("constant", "step", "exponential", "cosine")
+CENTERS = ("mean", "standardize", "none")
+
+# The defaults of ``train`` and ``tune``. Options are parsed with default None, so that a command can
+# tell what was given (``--resume`` refuses to change a run's settings) and then fills these in.
+TRAINING_DEFAULTS = {
+    "data": "digits", "root": None, "val_fraction": 0.1, "seed": 0, "center": "mean",
+    "loss": "softmax", "penalty": "l2", "reg": 1e-4, "lr": 1e-2, "schedule": "constant",
+    "optimizer": "momentum", "momentum": 0.9, "batch_size": 256, "epochs": 20,
+    "early_stopping": False, "patience": 5,
+}
+
+
+def data_options() -> argparse.ArgumentParser:
+    """``--data``, ``--root``, ``--val-fraction``, ``--seed``, ``--center``: what to train on."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("data")
+    group.add_argument("--data", metavar="NAME|PATH",
+                       help="a known dataset (digits, fashion-mnist, mnist, cifar10, cifar100; see linclass "
+                            "datasets) or a path: image folder, .npz, .csv (default digits, built in)")
+    group.add_argument("--root", metavar="DIR", help="look for the dataset here first")
+    group.add_argument("--val-fraction", type=open_fraction, metavar="F",
+                       help="share of the training data kept aside for validation, stratified (default 0.1)")
+    group.add_argument("--seed", type=int, metavar="N",
+                       help="seed of the split, the initial weights and the batches (default 0)")
+    group.add_argument("--center", choices=CENTERS,
+                       help="preprocessing after scaling to [0, 1]: subtract the training mean image, also "
+                            "divide by each feature's standard deviation, or nothing (default mean)")
+    return parent
+
+
+def optimization_options() -> argparse.ArgumentParser:
+    """How the weights are found: penalty, optimizer, schedule, batches, epochs, early stopping."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("training")
+    group.add_argument("--penalty", choices=PENALTY_NAMES, help="regularization penalty R(W) (default l2)")
+    group.add_argument("--optimizer", choices=OPTIMIZER_NAMES, help="update rule (default momentum)")
+    group.add_argument("--momentum", type=momentum_value, metavar="MU",
+                       help="momentum of the momentum and nesterov optimizers, in [0, 1) (default 0.9)")
+    group.add_argument("--schedule", choices=SCHEDULE_NAMES, help="learning-rate schedule (default constant)")
+    group.add_argument("--batch-size", type=positive_int, metavar="N", help="examples per step (default 256)")
+    group.add_argument("--epochs", type=positive_int, metavar="N", help="passes over the training data (default 20)")
+    group.add_argument("--early-stopping", action="store_true", default=None,
+                       help="stop when validation accuracy has not improved for --patience epochs")
+    group.add_argument("--patience", type=positive_int, metavar="N", help="epochs to wait (default 5)")
+    return parent
+
+
+def output_options() -> argparse.ArgumentParser:
+    """``--out``, ``--json``, ``--quiet``: where a run goes and what it prints."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("output")
+    group.add_argument("--out", metavar="DIR", help="the run's folder (default runs/<data>-<loss>-<time>)")
+    group.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a summary")
+    group.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parent
+
+
+def momentum_value(text: str) -> float:
+    """A momentum coefficient in [0, 1)."""
+    value = _number(text, float, "a number")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must lie in [0, 1), e.g. 0.9")
+    return value
+
+
+def fill_defaults(args: argparse.Namespace, defaults: Mapping[str, Any] = TRAINING_DEFAULTS) -> dict[str, Any]:
+    """The options of ``args`` as a dict, with ``defaults`` for those not given."""
+    options = vars(args).copy()
+    for key, value in defaults.items():
+        if options.get(key) is None:
+            options[key] = value
+    return options

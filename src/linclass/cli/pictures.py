@@ -1,0 +1,147 @@
+"""The pictures of a run, drawn with :mod:`linclass.report` into the run's folder.
+
+Besides the learning curves, templates, confusion matrix and example predictions of the trained model,
+a run shows the two ideas of the lecture that need more than the model itself:
+
+- the geometric picture. A linear classifier on D = 784 pixels cannot be drawn, and projecting its
+  weights onto a plane would draw regions it does not have. So the picture is made honestly: the
+  training features are projected onto their first two principal components, a *separate* linear
+  classifier with the same loss is trained on those 2-D points, and its regions are drawn — captioned
+  as what it is;
+- the hinge loss next to the softmax cross-entropy, for the scores the model gives one validation
+  example.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from linclass import report
+
+PLANE_EXAMPLES = 3000        # training examples used to find the plane and fit the 2-D classifier
+PLANE_POINTS_PER_CLASS = 40  # points drawn per class, so that the regions stay visible
+PLANE_EPOCHS = 30
+
+
+@dataclass
+class Split:
+    """Examples of one split as a person sees them (``images``) and as the classifier sees them."""
+
+    name: str               # "validation", "test" or "training"
+    images: np.ndarray      # raw examples, e.g. uint8 N×H×W
+    features: np.ndarray    # preprocessed float32 N×D
+    labels: np.ndarray      # int64 N
+
+
+def draw_model_pictures(run_dir: Path, clf: Any, split: Split, classes: Sequence[str],
+                        image_shape: Sequence[int]) -> tuple[dict[str, Path], dict[str, float]]:
+    """Learning curves, templates, confusion matrix and example predictions of a trained classifier.
+
+    Returns the PNG paths by report key and the seconds each took. Templates and examples need images:
+    they are left out for data that are plain feature vectors.
+    """
+    images, seconds = {}, {}
+    is_image = len(image_shape) in (2, 3)
+    scores = clf.decision_function(split.features)
+    predicted = scores.argmax(axis=1)
+
+    def draw(key: str, function, *arguments, **keywords) -> None:
+        start = time.perf_counter()
+        path = run_dir / f"{key}.png"
+        function(*arguments, path=path, **keywords)
+        images[key], seconds[f"picture: {key}"] = path, time.perf_counter() - start
+
+    draw("history", report.plot_history, clf.history_)
+    if is_image:
+        draw("templates", report.plot_templates, clf.W_, tuple(image_shape), list(classes))
+    matrix = report.confusion_matrix(split.labels, predicted, len(classes))
+    draw("confusion", report.plot_confusion_matrix, matrix, list(classes))
+    if is_image:
+        draw("examples", plot_examples, split, softmax(scores), list(classes))
+    example = chosen_example(predicted, split.labels)
+    draw("loss_comparison", report.plot_loss_comparison, scores[example], int(split.labels[example]),
+         delta=float(getattr(clf, "delta", 1.0)), class_names=list(classes))
+    return images, seconds
+
+
+def plot_examples(split: Split, probabilities: np.ndarray, classes: list[str], path: Path) -> None:
+    """``report.plot_examples`` on ``split``, titled with the split's name."""
+    from linclass.report.style import finish
+
+    figure = report.plot_examples(split.images, split.labels, probabilities, classes)
+    figure.suptitle(f"{split.name.capitalize()} images and the classifier's top 3 classes "
+                    "(green: right, red: wrong)")
+    finish(figure, path)
+
+
+def chosen_example(predicted: np.ndarray, labels: np.ndarray) -> int:
+    """The example whose two losses are shown: the first mistake, which both losses still charge."""
+    mistakes = np.flatnonzero(predicted != labels)
+    return int(mistakes[0]) if len(mistakes) else 0
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of scores (N, K), after subtracting each row's largest score."""
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def principal_plane(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mean and the first two principal directions of ``features`` (N, D), and their variance shares.
+
+    Returns ``mean`` (D,), ``directions`` (2, D) with unit rows, and the fraction of the total variance
+    each direction explains.
+    """
+    data = np.asarray(features, dtype=np.float64)
+    mean = data.mean(axis=0)
+    _, singular, directions = np.linalg.svd(data - mean, full_matrices=False)
+    variance = singular ** 2
+    share = variance[:2] / max(variance.sum(), np.finfo(float).tiny)
+    return mean, directions[:2], share
+
+
+def draw_plane_picture(path: Path, clf: Any, features: np.ndarray, labels: np.ndarray,
+                       classes: Sequence[str], seed: int = 0) -> tuple[Path, str]:
+    """The geometric picture: a linear classifier trained on the 2-D PCA projection of the training data.
+
+    Returns the PNG's path and a sentence for the report that says what was drawn.
+    """
+    from linclass.estimator import LinearClassifier
+
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(features), size=min(PLANE_EXAMPLES, len(features)), replace=False)
+    mean, directions, share = principal_plane(features[chosen])
+    points = ((features[chosen] - mean) @ directions.T).astype(np.float32)
+    scale = points.std() or 1.0  # unit spread, so the 2-D classifier's learning rate suits any data
+    points /= scale
+    flat = LinearClassifier(loss=clf.loss, penalty="l2", reg=1e-4, lr=0.05, optimizer="momentum",
+                            batch_size=64, epochs=PLANE_EPOCHS, seed=seed)
+    flat.fit(points, labels[chosen])
+    accuracy = float(np.mean(flat.predict(points) == labels[chosen]))
+    shown = _a_few_per_class(labels[chosen], PLANE_POINTS_PER_CLASS, rng)
+    figure = report.plot_decision_regions(flat.W_, flat.b_, points[shown], labels[chosen][shown],
+                                          class_names=list(classes))
+    from linclass.report.style import finish
+
+    axes = figure.axes[0]
+    axes.set_xlabel(f"first principal component ({share[0]:.0%} of the variance)")
+    axes.set_ylabel(f"second principal component ({share[1]:.0%} of the variance)")
+    figure.suptitle(f"Not the trained model: a {clf.loss} classifier trained on the 2-D PCA projection of "
+                    f"{len(chosen)} training examples (training accuracy {accuracy:.0%} in 2-D)", fontsize=11)
+    finish(figure, path)
+    caption = (f"The geometric picture is drawn for a separate {clf.loss} classifier trained on the training "
+               f"features projected onto their first two principal components ({share.sum():.0%} of the "
+               f"variance), because the real model's {features.shape[1]}-dimensional regions cannot be drawn. "
+               f"It reaches {accuracy:.0%} training accuracy in 2-D; {len(shown)} of the points are shown.")
+    return path, caption
+
+
+def _a_few_per_class(labels: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of at most ``per_class`` random examples of every class."""
+    picked = [rng.permutation(np.flatnonzero(labels == k))[:per_class] for k in np.unique(labels)]
+    return np.sort(np.concatenate(picked))

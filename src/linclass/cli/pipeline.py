@@ -1,0 +1,110 @@
+"""What ``train`` and ``tune`` share: data to features, the classifier's settings, and the run's report.
+
+The lecture's protocol, step by step: load the dataset (its test set stays aside), split the training
+set into training and validation parts (stratified, seeded), fit the preprocessing on the training part
+only, then train on it and judge on the validation part.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from linclass import data
+from linclass.cli.pictures import Split, draw_model_pictures, draw_plane_picture
+from linclass.errors import LinclassError
+
+
+@dataclass
+class PreparedData:
+    """A dataset split into training and validation parts, with the preprocessing fitted on training."""
+
+    dataset: data.Dataset
+    preprocessor: data.Preprocessor
+    train: Split
+    val: Split
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def test_split(self) -> Split:
+        """The test set, preprocessed like the rest; to be used once, at the end."""
+        return Split("test", self.dataset.X_test, self.preprocessor.transform(self.dataset.X_test),
+                     self.dataset.y_test)
+
+
+def prepare_data(options: Mapping[str, Any], preprocessor: data.Preprocessor | None = None) -> PreparedData:
+    """Load ``options["data"]``, split it, and fit (or, given one, apply) the preprocessing."""
+    start = time.perf_counter()
+    dataset = data.load(options["data"], root=options["root"])
+    loaded = time.perf_counter()
+    try:
+        X_train, y_train, X_val, y_val = data.train_val_split(dataset.X_train, dataset.y_train,
+                                                              val_size=options["val_fraction"],
+                                                              seed=options["seed"])
+    except ValueError as error:
+        raise LinclassError(f"--val-fraction {options['val_fraction']}: {error}") from None
+    if preprocessor is None:
+        preprocessor = data.Preprocessor(center=options["center"]).fit(X_train)
+    train = Split("training", X_train, preprocessor.transform(X_train), y_train)
+    val = Split("validation", X_val, preprocessor.transform(X_val), y_val)
+    seconds = {"loading data": loaded - start, "split and preprocessing": time.perf_counter() - loaded}
+    return PreparedData(dataset, preprocessor, train, val, seconds)
+
+
+def classifier_parameters(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``LinearClassifier`` keyword arguments the command-line options ask for."""
+    return {
+        "loss": options["loss"], "penalty": None if options["penalty"] == "none" else options["penalty"],
+        "reg": options["reg"], "lr": options["lr"], "lr_schedule": options["schedule"],
+        "optimizer": options["optimizer"], "momentum": options["momentum"],
+        "batch_size": options["batch_size"], "epochs": options["epochs"],
+        "early_stopping": options["early_stopping"], "patience": options["patience"], "seed": options["seed"],
+    }
+
+
+def model_metadata(prepared: PreparedData) -> dict[str, Any]:
+    """What a saved model must know of its data: the dataset, the class names, the image shape."""
+    dataset = prepared.dataset
+    return {"dataset": dataset.name, "source": dataset.source, "classes": list(dataset.classes),
+            "image_shape": list(dataset.image_shape)}
+
+
+def data_summary(prepared: PreparedData) -> dict[str, Any]:
+    """The report's table about the data."""
+    dataset = prepared.dataset
+    return {"dataset": dataset.name, "source": dataset.source,
+            "image shape": "×".join(str(n) for n in dataset.image_shape),
+            "classes": f"{len(dataset.classes)}: {', '.join(dataset.classes)}",
+            "training examples": len(prepared.train.labels), "validation examples": len(prepared.val.labels),
+            "test examples (kept aside)": len(dataset.y_test), "preprocessing": repr(prepared.preprocessor)}
+
+
+def accuracy(clf: Any, split: Split) -> float:
+    """The share of ``split``'s examples the classifier gets right."""
+    predicted = np.asarray(clf.decision_function(split.features)).argmax(axis=1)
+    return float(np.mean(predicted == split.labels))
+
+
+def write_run_report(run_dir: Path, *, title: str, clf: Any, prepared: PreparedData, shown: Split,
+                     hyperparameters: Mapping[str, Any], metrics: Mapping[str, Any], timings: dict[str, float],
+                     extra_images: Mapping[str, Path] | None = None, notes: list[str] | None = None) -> Path:
+    """Draw the model's pictures (confusion matrix and examples on ``shown``) and write ``report.html``."""
+    from linclass import report
+
+    dataset = prepared.dataset
+    images, seconds = draw_model_pictures(run_dir, clf, shown, dataset.classes, dataset.image_shape)
+    start = time.perf_counter()
+    images["regions"], plane_note = draw_plane_picture(run_dir / "regions.png", clf, prepared.train.features,
+                                                       prepared.train.labels, dataset.classes,
+                                                       seed=int(hyperparameters.get("seed", 0)))
+    seconds["picture: regions"] = time.perf_counter() - start
+    timings.update(seconds)
+    notes = [f"Confusion matrix and examples: the {shown.name} set ({len(shown.labels)} images).",
+             plane_note, *(notes or [])]
+    return report.write_report(run_dir, title=title, data_summary=data_summary(prepared),
+                               hyperparameters=hyperparameters, metrics=metrics, history=clf.history_,
+                               images={**(extra_images or {}), **images}, timings=timings,
+                               notes="\n\n".join(notes))

@@ -1,0 +1,60 @@
+"""A saved model as the commands use it: the classifier, its preprocessing, class names and image shape.
+
+``linclass train`` saves these with the model (``metadata``: the dataset's name, the class names and
+the image shape); a model saved from Python without them still works where they can be worked out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from linclass.cli.run_folder import find_model
+from linclass.errors import LinclassError
+
+
+@dataclass
+class SavedModel:
+    """A loaded model and what the commands need to know about it."""
+
+    path: Path
+    classifier: Any
+    preprocessor: Any          # linclass.datasets.Preprocessor or None
+    classes: list[str]
+    image_shape: tuple[int, ...] | None
+    dataset: str | None
+
+    @property
+    def loss(self) -> str:
+        return str(self.classifier.loss)
+
+    def features(self, examples: np.ndarray) -> np.ndarray:
+        """Examples (N, ...) as the classifier sees them: preprocessed, or flattened without preprocessing."""
+        if self.preprocessor is not None:
+            return self.preprocessor.transform(examples)
+        return np.asarray(examples, dtype=np.float32).reshape(len(examples), -1)
+
+    def scores(self, examples: np.ndarray) -> np.ndarray:
+        """Class scores ``W x + b`` (N, K) of raw examples, in the order of :attr:`classes`."""
+        return np.asarray(self.classifier.decision_function(self.features(examples)))
+
+
+def open_model(path: str | Path) -> SavedModel:
+    """Load the model at ``path`` (a model file, or a run folder holding ``model.linclass``)."""
+    import linclass as lc
+
+    model_path, _ = find_model(path)
+    classifier = lc.load(model_path)
+    metadata = dict(getattr(classifier, "metadata_", None) or {})
+    preprocessor = getattr(classifier, "preprocessor_", None)
+    classes = [str(name) for name in metadata.get("classes") or classifier.classes_]
+    shape = metadata.get("image_shape") or (preprocessor.input_shape if preprocessor is not None else None)
+    if len(classes) != len(classifier.classes_):
+        raise LinclassError(f"{model_path}: names {len(classes)} classes but has weights for "
+                            f"{len(classifier.classes_)}; the file is inconsistent, train the model again")
+    return SavedModel(path=model_path, classifier=classifier, preprocessor=preprocessor, classes=classes,
+                      image_shape=None if shape is None else tuple(int(n) for n in shape),
+                      dataset=metadata.get("dataset"))

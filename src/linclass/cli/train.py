@@ -1,0 +1,196 @@
+"""``linclass train``: train a linear classifier and write its run folder, from data to report.
+
+The pipeline: load the dataset → split its training set into training and validation parts (stratified,
+seeded) → fit the preprocessing on the training part only → train, watching validation accuracy →
+save the model with its preprocessing → pictures and ``report.html``. The test set is used only with
+``--test``, once, at the end.
+
+After every epoch the model is saved (atomically) into the run folder, so Ctrl-C leaves a model to use
+and ``--resume`` continues the run where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from linclass.cli import run_folder
+from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, ProgressBar, common_options, data_options,
+                                 fill_defaults, non_negative_float, optimization_options, output_options,
+                                 percent, positive_float, print_json)
+from linclass.cli.pipeline import (PreparedData, accuracy, classifier_parameters, model_metadata, prepare_data,
+                                   write_run_report)
+from linclass.errors import LinclassError
+
+# What ``--resume`` may change: everything else is the run's own setting, read from its config.json.
+RESUMABLE = ("epochs", "json", "quiet", "test", "debug", "resume", "root", "command", "run")
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train", parents=[common_options(), data_options(), optimization_options(), output_options()],
+        help="train a linear classifier; write its model, metrics, pictures and report.html",
+        description="Train a linear classifier (softmax or SVM) on a dataset's training set, keeping part of "
+                    "it for validation, and write a run folder: model.linclass, config.json, metrics.csv, "
+                    "pictures and a self-contained report.html. Ctrl-C saves the model so far; --resume "
+                    "continues it.",
+    )
+    group = parser.add_argument_group("model")
+    group.add_argument("--loss", choices=LOSSES, help="softmax (cross-entropy), svm (hinge) or squared_hinge "
+                                                      "(default softmax)")
+    group.add_argument("--reg", type=non_negative_float, metavar="LAMBDA",
+                       help="regularization strength λ (default 1e-4)")
+    group.add_argument("--lr", type=positive_float, metavar="RATE", help="learning rate (default 0.01)")
+    parser.add_argument("--test", action="store_true",
+                        help="at the end, measure accuracy on the test set (once)")
+    parser.add_argument("--resume", metavar="RUN_DIR|MODEL",
+                        help="continue an interrupted run for its remaining epochs, in its own folder")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.resume is not None:
+        options, run_dir, clf = resume_options(args)
+    else:
+        options = fill_defaults(args)
+        if options["out"] is not None:
+            run_folder.check_new_run_dir(options["out"])
+        run_dir, clf = None, None
+    prepared = prepare_data(options, preprocessor=None if clf is None else clf.preprocessor_)
+    if run_dir is None:
+        run_dir = run_folder.create_run_dir(options["out"], prepared.dataset.name, options["loss"])
+        run_folder.write_config(run_dir, config_of(options, run_dir))
+    trainer = Trainer(run_dir, options, prepared, clf)
+    try:
+        trainer.train()
+    except KeyboardInterrupt:
+        trainer.progress.close()
+        print(f"linclass train: interrupted; {trainer.saved_where()}", file=sys.stderr)
+        return 130
+    summary = trainer.finish()
+    if options["json"]:
+        print_json(summary)
+    else:
+        print_summary(summary)
+    return 0
+
+
+def resume_options(args: argparse.Namespace) -> tuple[dict[str, Any], Path, Any]:
+    """The options of the run to continue, its folder and its model (with the epochs it has done)."""
+    import linclass as lc
+
+    given = [name for name, value in vars(args).items() if value not in (None, False) and name not in RESUMABLE]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise LinclassError(f"{flag}: --resume continues a run with its own settings; only --epochs (the new "
+                            "total) may change")
+    model_path, run_dir = run_folder.find_model(args.resume)
+    config = run_folder.read_json(run_dir / run_folder.CONFIG_NAME)
+    clf = lc.load(model_path)
+    options = {**TRAINING_DEFAULTS, **config, **{key: value for key, value in vars(args).items()
+                                                 if key in RESUMABLE and value is not None}}
+    options["out"] = str(run_dir)
+    done = len(clf.history_["epochs"])
+    if done >= options["epochs"]:
+        raise LinclassError(f"{run_dir}: already trained for {done} of {options['epochs']} epochs; give "
+                            f"--epochs N with N > {done} to train longer")
+    return options, run_dir, clf
+
+
+def config_of(options: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """The options worth keeping in ``config.json`` (not the command's own plumbing)."""
+    kept = {key: value for key, value in options.items() if key not in ("run", "debug", "resume", "command")}
+    return {**kept, "out": str(run_dir), "command": "train"}
+
+
+class Trainer:
+    """One training run: the classifier, its progress bar and its checkpoint after every epoch."""
+
+    def __init__(self, run_dir: Path, options: dict[str, Any], prepared: PreparedData, clf: Any = None) -> None:
+        import linclass as lc
+
+        self.run_dir, self.options, self.prepared = run_dir, options, prepared
+        self.model_path = run_dir / run_folder.MODEL_NAME
+        self.resumed = clf is not None
+        self.clf = clf if clf is not None else lc.LinearClassifier(**classifier_parameters(options))
+        self.progress = ProgressBar(options["epochs"], enabled=False if options["quiet"] else None)
+        self.saved_epoch: int | None = None
+        self.seconds: dict[str, float] = dict(prepared.seconds)
+
+    def train(self) -> None:
+        """Fit the classifier (or continue it) on the training part, checkpointing every epoch."""
+        start = time.perf_counter()
+        train, val = self.prepared.train, self.prepared.val
+        if self.resumed:
+            self.clf.set_params(epochs=self.options["epochs"])
+            self.clf.fit(train.features, train.labels, val.features, val.labels, on_epoch_end=self.checkpoint,
+                         resume=True)
+        else:
+            self.clf.fit(train.features, train.labels, val.features, val.labels, on_epoch_end=self.checkpoint)
+        self.progress.close()
+        self.seconds["training"] = time.perf_counter() - start
+
+    def checkpoint(self, clf: Any, record: dict[str, Any]) -> None:
+        """After each epoch: redraw the progress bar, save the model and the metrics so far."""
+        self.progress.update(record)
+        self.save(clf)
+        self.saved_epoch = int(record["epoch"])
+
+    def save(self, clf: Any) -> None:
+        clf.save(self.model_path, preprocessor=self.prepared.preprocessor,
+                 metadata=model_metadata(self.prepared))
+        run_folder.write_metrics(self.run_dir, clf.history_)
+
+    def saved_where(self) -> str:
+        """A sentence for an interrupted run: what was saved, and how to go on."""
+        if self.saved_epoch is None:
+            return "no epoch had finished, so no model was saved"
+        return (f"the model after epoch {self.saved_epoch} is saved in {self.model_path}; continue with: "
+                f"linclass train --resume {self.run_dir}")
+
+    def finish(self) -> dict[str, Any]:
+        """Save the final model, measure it (the test set only with ``--test``), draw the report."""
+        clf, prepared = self.clf, self.prepared
+        self.save(clf)
+        metrics = {"train_accuracy": accuracy(clf, prepared.train), "val_accuracy": accuracy(clf, prepared.val)}
+        shown = prepared.val
+        if self.options["test"]:
+            shown = prepared.test_split()
+            metrics["test_accuracy"] = accuracy(clf, shown)
+        history = clf.history_
+        metrics.update(epochs=len(history["epochs"]), best_epoch=history.get("best_epoch"),
+                       stopped_early=bool(history.get("stopped_early")))
+        start = time.perf_counter()
+        loss = self.options["loss"]
+        report = write_run_report(self.run_dir, title=f"linclass train: {loss} classifier on "
+                                                      f"{prepared.dataset.name}",
+                                  clf=clf, prepared=prepared, shown=shown,
+                                  hyperparameters=hyperparameters(self.options), metrics=metrics,
+                                  timings=self.seconds)
+        self.seconds["pictures and report"] = time.perf_counter() - start
+        return {**metrics, "seconds": round(sum(self.seconds.values()), 3), "training_seconds":
+                round(self.seconds["training"], 3), "model": str(self.model_path), "run_dir": str(self.run_dir),
+                "report": str(report), "resumed": self.resumed}
+
+
+def hyperparameters(options: dict[str, Any]) -> dict[str, Any]:
+    """The settings a report shows under "Hyperparameters"."""
+    keys = ("loss", "penalty", "reg", "lr", "schedule", "optimizer", "momentum", "batch_size", "epochs",
+            "early_stopping", "patience", "val_fraction", "center", "seed")
+    return {key: options[key] for key in keys}
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """The few lines a person wants at the end of a run."""
+    print(f"trained for {summary['epochs']} epochs in {summary['training_seconds']:.1f} s"
+          + (f" (best epoch {summary['best_epoch']})" if summary.get("best_epoch") else ""))
+    line = f"  training accuracy {percent(summary['train_accuracy'])}, validation accuracy " \
+           f"{percent(summary['val_accuracy'])}"
+    if "test_accuracy" in summary:
+        line += f", test accuracy {percent(summary['test_accuracy'])}"
+    print(line)
+    print(f"  model:  {summary['model']}")
+    print(f"  report: {summary['report']}")
