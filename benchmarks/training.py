@@ -1,0 +1,374 @@
+"""Training speed of linclass next to a hand-written NumPy loop, PyTorch and scikit-learn.
+
+One linear softmax classifier on Fashion-MNIST (50000 training images, the 10000 test images; float32,
+batch 256, momentum SGD, 15 epochs; see ``training_contenders.py``), trained by every contender.
+
+How it is measured:
+
+* **Mini-batch contenders** (linclass fused, linclass autograd, the NumPy loop, PyTorch) run in this
+  one process, after one untimed warm-up epoch each, interleaved (each repeat runs all of them, in a
+  rotated order) and repeated. After each epoch the test accuracy is computed outside the clock.
+  *Seconds per epoch* is the median over all epochs of all repeats; *time to 84%* is the median over
+  repeats of the training seconds (setup included) until the first epoch that reaches 84% test
+  accuracy.
+* **scikit-learn** contenders fit once each (LinearSVC alone takes over a minute), each in its own
+  process, which gives their time and memory from that one fit.
+* **Peak memory**: each contender trains once more in a fresh process. Just before training starts
+  (data loaded and preprocessed, libraries imported) the process resets the kernel's high-water mark
+  of its resident memory (``/proc/self/clear_refs``); after training it reads the new mark
+  (``VmHWM``). *Added* is that peak less the resident memory before training: everything training
+  allocates, NumPy, PyTorch or liblinear alike. *× array* is ``(training array + added) / training
+  array``, the peak in units of the float32 training array that every contender holds anyway.
+
+    python benchmarks/training.py                 # full run: a few minutes on 2 cores
+    python benchmarks/training.py --quick         # 3 epochs, 2 repeats, scikit-learn on 5000 examples
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from statistics import median
+
+import numpy as np
+
+import machine
+from training_contenders import (MINIBATCH_CONTENDERS, SKLEARN_NAMES, Problem, Settings, load_problem,
+                                 sklearn_estimators, subset)
+
+TARGET_ACCURACY = 0.84
+MB = 1e6
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to run: the full benchmark or a quick check."""
+
+    settings: Settings
+    repeats: int
+    sklearn_examples: int | None  # None: the whole training set
+
+    @classmethod
+    def make(cls, quick: bool) -> Plan:
+        if quick:
+            return cls(Settings(epochs=3), repeats=2, sklearn_examples=5000)
+        return cls(Settings(), repeats=5, sklearn_examples=None)
+
+
+@dataclass
+class Run:
+    """One training run: the training seconds and test accuracy at the end of each epoch."""
+
+    seconds: list[float] = field(default_factory=list)     # cumulative, setup included
+    accuracies: list[float] = field(default_factory=list)
+
+    @property
+    def epoch_seconds(self) -> list[float]:
+        return list(np.diff([0.0] + self.seconds))
+
+    def seconds_to(self, accuracy: float) -> float | None:
+        reached = [s for s, a in zip(self.seconds, self.accuracies) if a >= accuracy]
+        return reached[0] if reached else None
+
+
+@dataclass
+class Memory:
+    """Resident memory before training and its peak during training, in bytes."""
+
+    before: int
+    peak: int
+    method: str
+
+    @property
+    def added(self) -> int:
+        return max(0, self.peak - self.before)
+
+
+@dataclass
+class Contender:
+    """Everything measured of one contender."""
+
+    name: str
+    runs: list[Run] = field(default_factory=list)
+    memory: Memory | None = None
+    note: str = ""
+    whole_fit: bool = False  # a scikit-learn fit: one point, not a curve
+
+    @property
+    def seconds_per_epoch(self) -> float | None:
+        epochs = [s for run in self.runs for s in run.epoch_seconds]
+        return median(epochs) if epochs and not self.whole_fit else None
+
+    @property
+    def total_seconds(self) -> float | None:
+        return median(run.seconds[-1] for run in self.runs) if self.runs else None
+
+    @property
+    def seconds_to_target(self) -> float | None:
+        times = [run.seconds_to(TARGET_ACCURACY) for run in self.runs]
+        return median(times) if times and None not in times else None
+
+    @property
+    def final_accuracy(self) -> float | None:
+        return self.runs[-1].accuracies[-1] if self.runs else None
+
+    def curve(self) -> tuple[list[float], list[float]]:
+        """Median cumulative seconds against accuracy per epoch (runs are seeded, so accuracies agree)."""
+        seconds = np.median([run.seconds for run in self.runs], axis=0)
+        return list(seconds), self.runs[-1].accuracies
+
+
+@dataclass
+class Results:
+    plan: Plan
+    machine: machine.MachineFigures
+    machine_text: str
+    train_array_bytes: int
+    contenders: list[Contender]
+
+
+# -- timing mini-batch contenders --------------------------------------------------------------------------
+
+
+def time_run(train, problem: Problem, settings: Settings) -> Run:
+    """Train once; the clock stops while the epoch callback measures test accuracy."""
+    run = Run()
+    paused = 0.0
+    start = time.perf_counter()
+
+    def on_epoch(predict) -> None:
+        nonlocal paused
+        now = time.perf_counter()
+        run.seconds.append(now - start - paused)
+        run.accuracies.append(float(np.mean(predict(problem.X_test) == problem.y_test)))
+        paused += time.perf_counter() - now
+
+    train(problem, settings, on_epoch)
+    return run
+
+
+def time_interleaved(names: list[str], problem: Problem, plan: Plan) -> dict[str, list[Run] | str]:
+    """Every repeat runs every contender once, starting one further along the list each time.
+
+    One untimed epoch of each comes first.
+
+    A contender that cannot run (its library missing, linclass's classifier not there yet) gives the
+    one-line reason instead of runs.
+    """
+    outcomes: dict[str, list[Run] | str] = {name: [] for name in names}
+    warm_up = replace(plan.settings, epochs=1)
+    for name in names:  # untimed: first-use costs (library initialization, fresh pages) are paid here
+        try:
+            time_run(MINIBATCH_CONTENDERS[name], problem, warm_up)
+        except (ImportError, AttributeError, TypeError) as error:
+            outcomes[name] = f"not run: {type(error).__name__}: {error}"
+    for repeat in range(plan.repeats):
+        for name in names[repeat % len(names):] + names[:repeat % len(names)]:
+            if isinstance(outcomes[name], str):
+                continue
+            try:
+                outcomes[name].append(time_run(MINIBATCH_CONTENDERS[name], problem, plan.settings))
+            except (ImportError, AttributeError, TypeError) as error:
+                outcomes[name] = f"not run: {type(error).__name__}: {error}"
+            print(f"  repeat {repeat + 1}/{plan.repeats}: {name} done", file=sys.stderr, flush=True)
+    return outcomes
+
+
+# -- fresh processes: memory of everyone, time of scikit-learn -------------------------------------------
+
+
+def resident_bytes(field_name: str) -> int | None:
+    """A ``Vm...`` line of ``/proc/self/status`` in bytes (None where there is no /proc)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak() -> str:
+    """Start a new high-water mark of resident memory; say which method will read it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+        return "VmHWM reset before training"
+    except OSError:
+        return "ru_maxrss (the whole process's peak, loading included)"
+
+
+def peak_bytes(method: str) -> int:
+    if method.startswith("VmHWM"):
+        return resident_bytes("VmHWM")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def child_main(name: str, quick: bool) -> None:
+    """Train ``name`` once in this fresh process; print one JSON line with its memory (and time)."""
+    plan = Plan.make(quick)
+    problem = load_problem()
+    warnings.simplefilter("ignore")  # scikit-learn's ConvergenceWarning at its default max_iter
+    if name in SKLEARN_NAMES:
+        problem = subset(problem, plan.sklearn_examples)
+        estimator = sklearn_estimators(problem, plan.settings, len(problem.X_train))[name]
+    else:
+        import torch  # noqa: F401  (imported by every child, so that no child counts it as training memory)
+    before = resident_bytes("VmRSS") or 0
+    method = reset_peak()
+    result: dict = {}
+    if name in SKLEARN_NAMES:
+        start = time.perf_counter()
+        estimator.fit(problem.X_train, problem.y_train)
+        result["seconds"] = time.perf_counter() - start
+        result["accuracy"] = float(np.mean(estimator.predict(problem.X_test) == problem.y_test))
+    else:
+        MINIBATCH_CONTENDERS[name](problem, plan.settings, lambda predict: None)
+    result.update(before=before, peak=peak_bytes(method), method=method)
+    print(json.dumps(result))
+
+
+def run_child(name: str, quick: bool) -> dict | str:
+    """Run :func:`child_main` in a fresh Python; its JSON result, or the reason it failed."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", name] + (["--quick"] if quick else [])
+    finished = subprocess.run(command, capture_output=True, text=True)
+    if finished.returncode != 0:
+        lines = finished.stderr.strip().splitlines() or ["(no error output)"]
+        return f"not run: {lines[-1]}"
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+# -- the whole benchmark -------------------------------------------------------------------------------
+
+
+def run(quick: bool = False) -> Results:
+    """Measure the machine and every contender; see the module docstring for how."""
+    plan = Plan.make(quick)
+    problem = load_problem()
+    print("measuring the machine", file=sys.stderr, flush=True)
+    figures = machine.measure(problem.X_train, problem.n_classes)
+    names = list(MINIBATCH_CONTENDERS)
+    print(f"timing {', '.join(names)}: {plan.repeats} interleaved repeats", file=sys.stderr, flush=True)
+    outcomes = time_interleaved(names, problem, plan)
+    contenders = []
+    for name in names:
+        contender = Contender(name)
+        if isinstance(outcomes[name], str):
+            contender.note = outcomes[name]
+        else:
+            contender.runs = outcomes[name]
+            print(f"memory of {name}", file=sys.stderr, flush=True)
+            child = run_child(name, quick)
+            if isinstance(child, str):
+                contender.note = "memory " + child
+            else:
+                contender.memory = Memory(child["before"], child["peak"], child["method"])
+        contenders.append(contender)
+    for name in SKLEARN_NAMES:
+        print(f"fitting {name}", file=sys.stderr, flush=True)
+        contender = Contender(name, whole_fit=True)
+        child = run_child(name, quick)
+        if isinstance(child, str):
+            contender.note = child
+        else:
+            contender.runs = [Run([child["seconds"]], [child["accuracy"]])]
+            contender.memory = Memory(child["before"], child["peak"], child["method"])
+            if plan.sklearn_examples is not None:
+                contender.note = f"fitted on {plan.sklearn_examples} examples"
+        contenders.append(contender)
+    return Results(plan, figures, machine.describe(figures, problem.X_train), problem.X_train.nbytes, contenders)
+
+
+# -- reporting -------------------------------------------------------------------------------------------
+
+
+def _seconds(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _ratio(value: float | None, reference: float | None) -> str:
+    return "—" if value is None or not reference else f"{value / reference:.2f}×"
+
+
+def table(results: Results) -> str:
+    """The results as a markdown table, ratios against the NumPy loop and PyTorch per epoch."""
+    by_name = {c.name: c for c in results.contenders}
+    numpy_epoch = by_name["NumPy loop"].seconds_per_epoch
+    torch_epoch = by_name["PyTorch"].seconds_per_epoch
+    lines = [f"| contender | s / epoch | × NumPy loop | × PyTorch | s to {TARGET_ACCURACY:.0%} | total s | "
+             "test accuracy | memory added (MB) | peak × array | note |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for c in results.contenders:
+        epoch = c.seconds_per_epoch
+        memory = c.memory
+        cells = [c.name, _seconds(epoch, 4), _ratio(epoch, numpy_epoch), _ratio(epoch, torch_epoch),
+                 _seconds(c.seconds_to_target, 2), _seconds(c.total_seconds, 2),
+                 "—" if c.final_accuracy is None else f"{c.final_accuracy:.2%}",
+                 "—" if memory is None else f"{memory.added / MB:.0f}",
+                 "—" if memory is None else f"{(results.train_array_bytes + memory.added) / results.train_array_bytes:.2f}",
+                 c.note]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def settings_line(results: Results) -> str:
+    s = results.plan.settings
+    return (f"softmax, reg {s.reg}, lr {s.lr}, momentum {s.momentum}, batch {s.batch_size}, {s.epochs} epochs; "
+            f"{results.plan.repeats} interleaved repeats; training array {results.train_array_bytes / MB:.0f} MB")
+
+
+def plot(results: Results, path: Path) -> None:
+    """Test accuracy against training seconds for every contender (log time axis), saved as PNG."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 5), layout="constrained")
+    axes = figure.subplots()
+    for contender in results.contenders:
+        if not contender.runs:
+            continue
+        if contender.whole_fit:
+            axes.plot(contender.runs[0].seconds, contender.runs[0].accuracies, "s", markersize=8,
+                      label=contender.name)
+        else:
+            seconds, accuracies = contender.curve()
+            axes.plot(seconds, accuracies, "o-", markersize=3, label=contender.name)
+    axes.axhline(TARGET_ACCURACY, color="gray", linestyle="--", linewidth=1)
+    axes.set_xscale("log")
+    axes.set_xlabel("training seconds (log scale; test evaluation not counted)")
+    axes.set_ylabel("test accuracy")
+    axes.set_title("Fashion-MNIST, linear softmax classifier: accuracy against wall-clock time")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize="small", loc="best")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    figure.savefig(temporary, format="png", dpi=110)
+    os.replace(temporary, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 epochs, 2 repeats, scikit-learn on 5000 examples")
+    parser.add_argument("--plot", type=Path, default=Path("training_accuracy.png"),
+                        help="where to write the accuracy-against-time plot (PNG)")
+    parser.add_argument("--child", metavar="CONTENDER", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_main(args.child, args.quick)
+        return
+    results = run(args.quick)
+    plot(results, args.plot)
+    print(results.machine_text + "\n\n" + settings_line(results) + "\n\n" + table(results))
+    print(f"\nplot: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
