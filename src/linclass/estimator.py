@@ -1,0 +1,342 @@
+"""``LinearClassifier``: the score function, a loss and a training loop behind scikit-learn's contract.
+
+It behaves as every scikit-learn classifier does: hyperparameters go into the constructor and are kept
+unchanged; ``fit`` learns attributes whose names end in ``_``; ``predict``, ``decision_function``,
+``predict_proba`` (softmax only) and ``score`` mean what they mean everywhere. So it drops into a
+``Pipeline`` or a ``GridSearchCV``, and passes ``sklearn.utils.estimator_checks.check_estimator``.
+
+>>> clf = LinearClassifier(loss="svm", reg=1e-3, lr=1e-2, epochs=10).fit(X_train, y_train, X_val, y_val)
+>>> clf.score(X_val, y_val), clf.W_.shape          # accuracy, (K, D)
+>>> clf.save("model.linclass"); clf = linclass.load("model.linclass")
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_array, column_or_1d
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from linclass.data.splits import split_indices
+from linclass.errors import DivergenceError
+from linclass.model import init_weights, predict_indices, scores
+from linclass.train import CONFIG_FIELDS, ENGINES, TrainConfig, Trainer, check_choice, check_number
+
+__all__ = ["LinearClassifier"]
+
+SOLVERS = ENGINES
+
+
+def _has_probabilities(clf: "LinearClassifier") -> bool:
+    """``predict_proba`` exists for the softmax loss only (an SVM's scores are not probabilities)."""
+    if clf.loss != "softmax":
+        raise AttributeError(f"predict_proba needs loss='softmax'; loss={clf.loss!r} gives scores, not "
+                             "probabilities: use decision_function")
+    return True
+
+
+class LinearClassifier(ClassifierMixin, BaseEstimator):
+    """A linear classifier ``f(x) = W x + b`` trained by mini-batch gradient descent.
+
+    Parameters
+    ----------
+    loss : {"softmax", "svm", "squared_hinge"}
+        Softmax cross-entropy, the multiclass (Weston–Watkins) hinge loss, or its square (L2-SVM).
+    penalty : {"l2", "l1", "elasticnet", None}
+        The regularizer R(W) (biases are not regularized).
+    reg : float >= 0
+        The regularization strength λ in ``L = mean_i L_i + λ R(W)``.
+    l1_ratio : float in [0, 1]
+        The L1 share of the elastic net.
+    delta : float > 0
+        The SVM margin Δ (hinge losses only).
+    lr : float > 0
+        The learning rate (step size).
+    lr_schedule : {"constant", "step", "exponential", "cosine"}
+        How the learning rate changes from epoch to epoch (see :func:`linclass.train.schedule_options`).
+    optimizer : {"sgd", "momentum", "nesterov", "adam"}
+    momentum : float in [0, 1)
+        Used by "momentum" and "nesterov".
+    batch_size : int >= 1
+        Examples per mini-batch.
+    epochs : int >= 1
+        Passes over the training data.
+    iterations : int >= 1 or None
+        When set, the number of mini-batch steps to take instead of ``epochs`` passes.
+    sampling : {"shuffle", "replacement"}
+        A shuffled pass per epoch, or batches drawn with replacement (the lecture's ``sample_data``).
+    early_stopping : bool
+        Stop when the validation accuracy has not improved for ``patience`` epochs and restore the weights
+        of the best epoch. The validation set is ``fit``'s ``X_val, y_val`` or, when not given, a
+        stratified ``validation_fraction`` of the training data held out.
+    patience : int >= 1
+    validation_fraction : float in (0, 1)
+        The share of the training data held out for early stopping when no validation set is given.
+    solver : {"fused", "autograd"}
+        Compute each step with NumPy kernels (fast) or with the autograd engine (the lecture's formulas
+        and backprop); both give the same weights up to rounding.
+    seed : int >= 0
+        Seeds the initial weights and the batch order: the same seed and data give the same weights,
+        bit for bit.
+    verbose : int
+        Print a line per epoch on stderr when > 0.
+    on_epoch_end : callable(clf, record) or None
+        Called after every epoch with the classifier (its ``W_``, ``b_`` and ``history_`` are live) and
+        the epoch's record; returning True stops training. For progress bars and checkpoints.
+
+    Attributes
+    ----------
+    W_ : ndarray (K, D) float32
+        One row of weights per class (``templates`` shows them as images).
+    b_ : ndarray (K,) float32
+        One bias per class.
+    classes_ : ndarray (K,)
+        The class labels (any sortable labels, strings too); row k of ``W_`` belongs to ``classes_[k]``.
+    n_features_in_ : int
+        D.
+    history_ : dict
+        Losses and accuracies of the training run (format in :mod:`linclass.train`).
+    n_iter_ : int
+        The number of epochs run.
+    """
+
+    def __init__(self, loss: str = "softmax", penalty: str | None = "l2", reg: float = 1e-4, l1_ratio: float = 0.5,
+                 delta: float = 1.0, lr: float = 1e-2, lr_schedule: str = "constant", optimizer: str = "momentum",
+                 momentum: float = 0.9, batch_size: int = 256, epochs: int = 20, iterations: int | None = None,
+                 sampling: str = "shuffle", early_stopping: bool = False, patience: int = 5,
+                 validation_fraction: float = 0.1, solver: str = "fused", seed: int = 0, verbose: int = 0,
+                 on_epoch_end: Callable[["LinearClassifier", dict], Any] | None = None) -> None:
+        self.loss = loss
+        self.penalty = penalty
+        self.reg = reg
+        self.l1_ratio = l1_ratio
+        self.delta = delta
+        self.lr = lr
+        self.lr_schedule = lr_schedule
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.iterations = iterations
+        self.sampling = sampling
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.solver = solver
+        self.seed = seed
+        self.verbose = verbose
+        self.on_epoch_end = on_epoch_end
+
+    # -- training ------------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> "LinearClassifier":
+        """Learn ``W_`` and ``b_`` from training examples, starting from small random weights.
+
+        Parameters
+        ----------
+        X : array-like (N, D)
+            Training features (converted to float32 once).
+        y : array-like (N,)
+            Their labels.
+        X_val, y_val : array-like, optional
+            A validation set: its accuracy is recorded after every epoch, and early stopping uses it.
+
+        Returns
+        -------
+        self
+        """
+        config = self._config()
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_all_finite=False)
+        _check_finite(X, "X")
+        check_classification_targets(y)
+        classes, y_index = np.unique(y, return_inverse=True)
+        _check_two_classes(classes)
+        self.classes_ = classes
+        if X_val is not None or y_val is not None:
+            X_val, y_val_index = self._validation_set(X_val, y_val)
+        elif self.early_stopping:
+            X, y_index, X_val, y_val_index = self._hold_out(X, y_index)
+        else:
+            y_val_index = None
+        rng = np.random.default_rng(self.seed)
+        W, b = init_weights(len(classes), X.shape[1], rng)
+        self._start(Trainer(W, b, config, rng))
+        try:
+            self._trainer.fit(X, y_index, X_val, y_val_index, self._epoch_callback())
+        except DivergenceError:
+            self._forget_fit()
+            raise
+        self.n_iter_ = len(self.history_["epochs"])
+        return self
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> "LinearClassifier":
+        """Train one more epoch on ``X, y``, continuing from the current weights (online learning).
+
+        Parameters
+        ----------
+        X : array-like (N, D)
+        y : array-like (N,)
+        classes : array-like, optional
+            Every label the model will ever see; required on the first call (a later batch may lack
+            some classes), and must then be the same as ``classes_``.
+        """
+        config = self._config()
+        first_call = not hasattr(self, "classes_")
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_all_finite=False, reset=first_call)
+        _check_finite(X, "X")
+        check_classification_targets(y)
+        if first_call:
+            if classes is None:
+                raise ValueError("classes=None on the first call to partial_fit: pass every label the model "
+                                 "will see, e.g. classes=np.unique(y_all)")
+            classes = np.unique(column_or_1d(classes))
+            _check_two_classes(classes)
+            self.classes_ = classes
+        elif classes is not None and not np.array_equal(np.unique(column_or_1d(classes)), self.classes_):
+            raise ValueError(f"classes={list(classes)} differs from the classes {list(self.classes_)} of the first "
+                             "call to partial_fit; they cannot change")
+        y_index = self._label_indices(y, "y")
+        if first_call:
+            rng = np.random.default_rng(self.seed)
+            self._start(Trainer(*init_weights(len(self.classes_), X.shape[1], rng), config, rng))
+        elif getattr(self, "_trainer", None) is None or self._trainer.config != config:
+            self._continue_with(config)
+        try:
+            record = self._trainer.run_epoch(X, y_index)
+        except DivergenceError:
+            self._forget_fit()
+            raise
+        if self.on_epoch_end is not None:
+            self.on_epoch_end(self, record)
+        self.n_iter_ = len(self.history_["epochs"])
+        return self
+
+    # -- prediction ------------------------------------------------------------------------------------
+    def decision_function(self, X: Any) -> np.ndarray:
+        """The class scores ``W x + b`` of each example.
+
+        Returns
+        -------
+        ndarray (N, K); for two classes, as scikit-learn's binary classifiers, the (N,) margin
+        ``s_1 - s_0`` (positive means ``classes_[1]``).
+        """
+        class_scores = self._scores(X)
+        if len(self.classes_) == 2:
+            return class_scores[:, 1] - class_scores[:, 0]
+        return class_scores
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The label of the highest-scoring class of each example."""
+        indices = predict_indices(self._scores(X))
+        return self.classes_[indices]
+
+    @available_if(_has_probabilities)
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``softmax(W x + b)``, (N, K) with rows summing to 1 (loss="softmax" only)."""
+        class_scores = self._scores(X)
+        class_scores -= class_scores.max(axis=1, keepdims=True)
+        np.exp(class_scores, out=class_scores)
+        class_scores /= class_scores.sum(axis=1, keepdims=True)
+        return class_scores
+
+    def save(self, path: str | os.PathLike, preprocessor: Any = None, metadata: dict | None = None) -> Path:
+        """Save the fitted model to ``path`` (see :mod:`linclass.persist`): weights, classes, preprocessing,
+        hyperparameters, history and metadata, in linclass's own versioned format (never pickle).
+
+        ``preprocessor`` (a :class:`linclass.datasets.Preprocessor`) and ``metadata`` default to the
+        model's own ``preprocessor_`` and ``metadata_`` when it was loaded from a file.
+        """
+        from linclass.persist import save
+
+        return save(self, path, preprocessor=preprocessor, metadata=metadata)
+
+    # -- helpers -----------------------------------------------------------------------------------------
+    def _config(self) -> TrainConfig:
+        """The training settings from the hyperparameters, each checked (ValueError naming the bad one)."""
+        check_choice("solver", self.solver, SOLVERS)
+        check_number("validation_fraction", self.validation_fraction, minimum=0.0, maximum=1.0, strict=True,
+                      strict_max=True, what="a fraction strictly between 0 and 1")
+        if self.on_epoch_end is not None and not callable(self.on_epoch_end):
+            raise ValueError(f"on_epoch_end={self.on_epoch_end!r} is not valid: expected None or a function "
+                             "(clf, record)")
+        settings = {name: getattr(self, name) for name in CONFIG_FIELDS if name != "engine"}
+        return TrainConfig(**settings, engine=self.solver)
+
+    def _start(self, trainer: Trainer) -> None:
+        """Expose the trainer's live arrays as the fitted attributes (callbacks see every step)."""
+        self._trainer = trainer
+        self.W_, self.b_ = trainer.W.data, trainer.b.data
+        self.history_ = trainer.history
+
+    def _continue_with(self, config: TrainConfig) -> None:
+        """A new trainer on the current weights and history (after loading, or after ``set_params``)."""
+        history = self.history_
+        self._start(Trainer(self.W_, self.b_, config, np.random.default_rng(self.seed + len(history["epochs"]))))
+        self._trainer.history = self.history_ = history
+
+    def _forget_fit(self) -> None:
+        for name in ("W_", "b_", "classes_", "history_", "n_iter_", "_trainer", "n_features_in_"):
+            self.__dict__.pop(name, None)
+
+    def _epoch_callback(self) -> Callable[[dict], Any] | None:
+        if self.on_epoch_end is None:
+            return None
+        return lambda record: self.on_epoch_end(self, record)
+
+    def _scores(self, X: Any) -> np.ndarray:
+        """Scores (N, K) in X's float dtype: float32 stays float32, anything else becomes float64."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), ensure_all_finite=False)
+        _check_finite(X, "X")
+        return scores(X, self.W_, self.b_.astype(X.dtype))
+
+    def _label_indices(self, y: np.ndarray, name: str) -> np.ndarray:
+        """Each label's row in ``classes_``; a label the model does not know is a ValueError."""
+        index = np.searchsorted(self.classes_, y)
+        index[index == len(self.classes_)] = 0
+        unknown = self.classes_[index] != y
+        if np.any(unknown):
+            raise ValueError(f"{name} holds the label {y[np.argmax(unknown)]!r}, which is not one of the "
+                             f"classes {list(self.classes_)} this model was trained on")
+        return index
+
+    def _validation_set(self, X_val: Any, y_val: Any) -> tuple[np.ndarray, np.ndarray]:
+        if X_val is None or y_val is None:
+            raise ValueError("pass both X_val and y_val (a validation set), or neither")
+        X_val = check_array(X_val, dtype=np.float32, order="C", ensure_all_finite=False, input_name="X_val")
+        _check_finite(X_val, "X_val")
+        if X_val.shape[1] != self.n_features_in_:
+            raise ValueError(f"X_val has {X_val.shape[1]} features, but X has {self.n_features_in_}")
+        y_val = column_or_1d(y_val)
+        if len(y_val) != len(X_val):
+            raise ValueError(f"X_val has {len(X_val)} examples but y_val has {len(y_val)} labels; they must match")
+        return X_val, self._label_indices(y_val, "y_val")
+
+    def _hold_out(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+        """A stratified ``validation_fraction`` of the training data, for early stopping."""
+        train, val = split_indices(y, self.validation_fraction, self.seed)
+        return X[train], y[train], X[val], y[val]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+def _check_finite(X: np.ndarray, name: str) -> None:
+    """A one-line ValueError when ``X`` holds NaN or infinite values, naming how many and where."""
+    finite = np.isfinite(X)
+    if not finite.all():
+        bad = np.argwhere(~finite)
+        raise ValueError(f"{name} contains {len(bad)} NaN or infinite value(s), the first at row {bad[0][0]}, "
+                         f"column {bad[0][1]}; drop or impute them: a linear classifier needs finite numbers")
+
+
+def _check_two_classes(classes: np.ndarray) -> None:
+    if len(classes) < 2:
+        raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs examples of at least 2 classes")

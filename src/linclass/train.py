@@ -1,0 +1,435 @@
+"""Mini-batch gradient descent: the lecture's loop, with a history, early stopping and a divergence guard.
+
+::
+
+    while True:
+        data_batch = sample_data(training_data, 256)
+        weights_grad = eval_grad(loss_fun, data_batch, weights)
+        weights += - step_size * weights_grad
+
+Each step takes a mini-batch, computes its scores ``X Wᵀ + b``, the regularized loss
+``L = mean_i L_i + λ R(W)`` and its gradient, and lets the optimizer move ``W`` and ``b`` downhill.
+Batches come from a shuffled pass over the data (``sampling="shuffle"``: every example once per epoch)
+or are drawn with replacement as the lecture's ``sample_data`` does (``sampling="replacement"``).
+
+The step is computed on one of two paths, which the tests hold equal:
+
+``engine="fused"`` (the default)
+    NumPy kernels only (:data:`linclass.losses.LOSS_KERNELS`,
+    :func:`linclass.regularizers.penalty_and_grad`): ``dscores`` from the loss kernel, then
+    ``dW = dscoresᵀ X_batch + λ dR/dW`` and ``db = Σ_i dscores_i``. No graph is built and every array
+    is allocated once, so an epoch costs about what a hand-written NumPy loop costs.
+``engine="autograd"``
+    The lecture's formulas on Tensors: the loss composed of engine ops (``*_loss_composed``) plus the
+    penalty, then ``backward()`` — slower, but every gradient comes from backpropagation.
+
+Both use the optimizers and schedules of :mod:`linclass.optim` on Tensors wrapping ``W`` and ``b``,
+and draw everything random from one ``np.random.default_rng(seed)``, so a seed fixes the result bit
+for bit.
+
+The history (``Trainer.history``, a classifier's ``history_``) is a JSON-able dict::
+
+    {"loss": [total loss of every iteration],
+     "epochs": [{"epoch": 1, "loss": mean over the epoch, "train_accuracy": ..., "val_accuracy": ... or None,
+                 "learning_rate": ..., "seconds": cumulative}, ...],
+     "best_epoch": epoch of the best validation accuracy or None, "stopped_early": bool}
+
+The training accuracy of an epoch is that of the mini-batch scores already computed during the epoch
+(free, but measured while the weights still move); the validation accuracy is computed on the whole
+validation set at the end of the epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from linclass import losses
+from linclass.errors import DivergenceError
+from linclass.model import accuracy, init_weights, scores
+from linclass.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
+from linclass.regularizers import PENALTIES, penalty, penalty_and_grad
+from linclass.tensor import Tensor
+
+__all__ = ["TrainConfig", "Trainer", "train", "new_history", "schedule_options", "check_config",
+           "LOSS_NAMES", "SAMPLINGS", "ENGINES", "EXPLOSION_FACTOR"]
+
+LOSS_NAMES = tuple(losses.LOSS_KERNELS)
+SAMPLINGS = ("shuffle", "replacement")
+ENGINES = ("fused", "autograd")
+EXPLOSION_FACTOR = 1e3
+"""Training stops as diverged once a loss exceeds this many times the first loss (or this many, if the
+first loss is below 1)."""
+
+COMPOSED_LOSSES: dict[str, Callable[..., Tensor]] = {
+    "svm": losses.svm_loss_composed,
+    "squared_hinge": losses.squared_hinge_loss_composed,
+    "softmax": losses.softmax_loss_composed,
+}
+
+EpochCallback = Callable[[dict], Any]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides how training runs (see :class:`linclass.LinearClassifier`).
+
+    ``iterations``, when set, replaces ``epochs``: training stops after that many mini-batch steps (an
+    epoch is still ``ceil(N / batch_size)`` steps, so the last one may be cut short).
+    """
+
+    loss: str = "softmax"
+    penalty: str | None = "l2"
+    reg: float = 1e-4
+    l1_ratio: float = 0.5
+    delta: float = 1.0
+    optimizer: str = "momentum"
+    lr: float = 1e-2
+    momentum: float = 0.9
+    lr_schedule: str = "constant"
+    batch_size: int = 256
+    epochs: int = 20
+    iterations: int | None = None
+    sampling: str = "shuffle"
+    early_stopping: bool = False
+    patience: int = 5
+    engine: str = "fused"
+    seed: int = 0
+    verbose: int = 0
+
+    def __post_init__(self) -> None:
+        check_config(self)
+
+    @property
+    def loss_options(self) -> dict[str, float]:
+        """The keyword arguments of the loss: the margin Δ for the hinge losses, none for softmax."""
+        return {} if self.loss == "softmax" else {"delta": float(self.delta)}
+
+    @property
+    def regularized(self) -> bool:
+        return self.penalty is not None and self.reg > 0
+
+
+def check_config(config: TrainConfig) -> None:
+    """Raise ValueError, naming the setting, its value and what is allowed, for the first bad setting."""
+    check_choice("loss", config.loss, LOSS_NAMES)
+    check_choice("penalty", config.penalty, PENALTIES)
+    check_number("reg", config.reg, minimum=0.0, what="a number >= 0 (0 turns regularization off)")
+    check_number("l1_ratio", config.l1_ratio, minimum=0.0, maximum=1.0, what="a number in [0, 1]")
+    check_number("delta", config.delta, minimum=0.0, strict=True, what="a positive number")
+    check_choice("optimizer", config.optimizer, OPTIMIZERS)
+    check_number("lr", config.lr, minimum=0.0, strict=True, what="a positive number, e.g. 0.01")
+    check_number("momentum", config.momentum, minimum=0.0, maximum=1.0, strict_max=True,
+                  what="a number in [0, 1)")
+    if config.optimizer == "nesterov" and config.momentum == 0:
+        raise ValueError("momentum=0 with optimizer='nesterov': Nesterov needs momentum > 0, e.g. 0.9")
+    check_choice("lr_schedule", config.lr_schedule, SCHEDULES)
+    check_count("batch_size", config.batch_size)
+    check_count("epochs", config.epochs)
+    if config.iterations is not None:
+        check_count("iterations", config.iterations, what="None (train for epochs) or an integer >= 1")
+    check_choice("sampling", config.sampling, SAMPLINGS)
+    check_count("patience", config.patience)
+    check_choice("engine", config.engine, ENGINES)
+    if not isinstance(config.early_stopping, (bool, np.bool_)):
+        raise ValueError(f"early_stopping={config.early_stopping!r} is not valid: expected True or False")
+    if not isinstance(config.seed, (int, np.integer)) or isinstance(config.seed, bool) or config.seed < 0:
+        raise ValueError(f"seed={config.seed!r} is not valid: expected an integer >= 0")
+
+
+def schedule_options(name: str, epochs: int) -> dict[str, Any]:
+    """The arguments a schedule gets for a run of ``epochs`` epochs.
+
+    ``step`` divides the rate by 10 after each third of the run, ``exponential`` multiplies it by 0.9
+    every epoch, ``cosine`` anneals it to 0 at the last epoch; ``constant`` needs nothing.
+    """
+    return {"constant": {}, "step": {"step_size": max(1, epochs // 3), "gamma": 0.1},
+            "exponential": {"gamma": 0.9}, "cosine": {"T_max": epochs}}[name]
+
+
+def new_history() -> dict:
+    """An empty training history (the format is in the module docstring)."""
+    return {"loss": [], "epochs": [], "best_epoch": None, "stopped_early": False}
+
+
+class Trainer:
+    """Trains the weights ``W`` (K×D) and biases ``b`` (K,) in place, one epoch at a time.
+
+    Parameters
+    ----------
+    W, b : float32 ndarrays
+        The starting parameters; they are updated in place, so a caller holding them sees every step.
+    config : TrainConfig
+    rng : numpy Generator, optional
+        The source of the batch order; ``np.random.default_rng(config.seed)`` when None. Pass the
+        generator that drew ``W`` to make one seed decide everything.
+
+    Attributes
+    ----------
+    history : dict
+        The growing history; :meth:`fit` and :meth:`run_epoch` append to it.
+    optimizer, schedule
+        From :mod:`linclass.optim`, kept between calls so that :meth:`run_epoch` (``partial_fit``)
+        continues where the last epoch stopped.
+    """
+
+    def __init__(self, W: np.ndarray, b: np.ndarray, config: TrainConfig,
+                 rng: np.random.Generator | None = None) -> None:
+        self.config = config
+        self.W = Tensor(W, requires_grad=True)
+        self.b = Tensor(b, requires_grad=True)
+        self.optimizer = make_optimizer(config.optimizer, [self.W, self.b], config.lr, config.momentum)
+        self.schedule = make_schedule(config.lr_schedule, self.optimizer,
+                                      **schedule_options(config.lr_schedule, config.epochs))
+        self.rng = np.random.default_rng(config.seed) if rng is None else rng
+        self.history = new_history()
+        self.iteration = 0
+        self.seconds = 0.0
+        self._loss_limit = math.inf
+        self._buffers: dict[str, np.ndarray] = {}
+
+    # -- the whole run -------------------------------------------------------------------------------
+    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
+            on_epoch_end: EpochCallback | None = None) -> dict:
+        """Train for ``config.epochs`` epochs (or ``config.iterations`` steps) and return the history.
+
+        Parameters
+        ----------
+        X : float32 ndarray (N, D)
+        y : int ndarray (N,)
+            Class indices in ``0..K-1``.
+        X_val, y_val : optional
+            A validation set, scored after every epoch; needed for early stopping.
+        on_epoch_end : callable, optional
+            Called with each epoch's record after the epoch; returning True stops training.
+
+        Raises
+        ------
+        DivergenceError
+            When a loss becomes NaN, infinite or explodes (see :data:`EXPLOSION_FACTOR`).
+        """
+        config = self.config
+        if config.early_stopping and X_val is None:
+            raise ValueError("early_stopping=True needs a validation set: pass X_val and y_val")
+        per_epoch = math.ceil(len(X) / config.batch_size)
+        steps_left = config.iterations if config.iterations is not None else config.epochs * per_epoch
+        best = _BestWeights(self.W.data, self.b.data) if X_val is not None else None
+        while steps_left > 0:
+            record = self.run_epoch(X, y, X_val, y_val, max_steps=steps_left)
+            steps_left -= per_epoch
+            stop = best is not None and best.update(record, self.W.data, self.b.data, config.patience)
+            self.history["best_epoch"] = None if best is None else best.epoch
+            if on_epoch_end is not None and on_epoch_end(record):
+                break
+            if stop and config.early_stopping:
+                self.history["stopped_early"] = True
+                break
+        if config.early_stopping:
+            best.restore(self.W.data, self.b.data)
+        return self.history
+
+    # -- one epoch -------------------------------------------------------------------------------------
+    def run_epoch(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None,
+                  y_val: np.ndarray | None = None, max_steps: int | None = None) -> dict:
+        """One pass of ``ceil(N / batch_size)`` mini-batch steps (fewer if ``max_steps`` says so).
+
+        Appends the per-iteration losses and the epoch's record to :attr:`history`, steps the
+        learning-rate schedule, and returns the record.
+        """
+        config = self.config
+        started = time.perf_counter()
+        learning_rate = self.optimizer.lr
+        batches = self._batches(len(X), max_steps)
+        step = self._fused_epoch if config.engine == "fused" else self._autograd_epoch
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is caught by the divergence guard
+            losses_before = len(self.history["loss"])
+            correct, seen = step(X, y, batches)
+        epoch_losses = self.history["loss"][losses_before:]
+        record = {"epoch": len(self.history["epochs"]) + 1,
+                  "loss": float(np.mean(epoch_losses)),
+                  "train_accuracy": correct / seen,
+                  "val_accuracy": None if X_val is None else accuracy(scores(X_val, self.W.data, self.b.data), y_val),
+                  "learning_rate": float(learning_rate),
+                  "seconds": 0.0}
+        self.schedule.step()
+        self.seconds += time.perf_counter() - started
+        record["seconds"] = self.seconds
+        self.history["epochs"].append(record)
+        if config.verbose:
+            print(_describe_epoch(record, config.epochs), file=sys.stderr)
+        return record
+
+    def _batches(self, n: int, max_steps: int | None) -> Iterator[np.ndarray]:
+        """The index arrays of one epoch's mini-batches: slices of a permutation, or draws with replacement."""
+        size = self.config.batch_size
+        count = math.ceil(n / size)
+        if max_steps is not None:
+            count = min(count, max_steps)
+        if self.config.sampling == "replacement":
+            return (self.rng.integers(0, n, size=min(size, n)) for _ in range(count))
+        order = self.rng.permutation(n)
+        return (order[start:start + size] for start in range(0, count * size, size))
+
+    def _fused_epoch(self, X: np.ndarray, y: np.ndarray, batches: Iterator[np.ndarray]) -> tuple[int, int]:
+        """The epoch's steps on NumPy kernels; returns (correct predictions, examples seen)."""
+        config = self.config
+        kernel, options = losses.LOSS_KERNELS[config.loss], config.loss_options
+        W, b = self.W.data, self.b.data
+        batch_scores, dW, db = self._fused_buffers()
+        self.W.grad, self.b.grad = Tensor(dW), Tensor(db)  # the optimizer reads the gradients from here
+        correct = seen = 0
+        for idx in batches:
+            n = len(idx)
+            Xb, s, yb = X[idx], batch_scores[:n], y[idx]  # fancy indexing gathers faster than np.take(out=)
+            np.matmul(Xb, W.T, out=s)
+            s += b
+            correct += np.count_nonzero(s.argmax(axis=1) == yb)
+            seen += n
+            loss, dscores = kernel(s, yb, **options)
+            np.matmul(dscores.T, Xb, out=dW)
+            np.sum(dscores, axis=0, out=db)
+            if config.regularized:
+                value, dR = penalty_and_grad(config.penalty, W, config.l1_ratio)
+                dR *= config.reg
+                dW += dR
+                loss += config.reg * value
+            self._record_loss(loss)
+            self.optimizer.step()
+        return correct, seen
+
+    def _fused_buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The scores and gradient arrays every fused step writes into, allocated on first use."""
+        if not self._buffers:
+            self._buffers = {"scores": np.empty((self.config.batch_size, len(self.b.data)), dtype=np.float32),
+                             "dW": np.empty_like(self.W.data), "db": np.empty_like(self.b.data)}
+        return self._buffers["scores"], self._buffers["dW"], self._buffers["db"]
+
+    def _autograd_epoch(self, X: np.ndarray, y: np.ndarray, batches: Iterator[np.ndarray]) -> tuple[int, int]:
+        """The epoch's steps on Tensors: composed loss, ``backward()``, optimizer step."""
+        config = self.config
+        data_loss = COMPOSED_LOSSES[config.loss]
+        correct = seen = 0
+        for idx in batches:
+            yb = y[idx]
+            s = scores(Tensor(X[idx]), self.W, self.b)
+            total = data_loss(s, yb, **config.loss_options)
+            if config.regularized:
+                total = total + config.reg * penalty(config.penalty, self.W, config.l1_ratio)
+            self.optimizer.zero_grad()
+            total.backward()
+            correct += np.count_nonzero(s.data.argmax(axis=1) == yb)
+            seen += len(idx)
+            self._record_loss(total.item())
+            self.optimizer.step()
+        return correct, seen
+
+    def _record_loss(self, loss: float) -> None:
+        """Append an iteration's loss; raise DivergenceError if it is NaN, infinite or exploding."""
+        history = self.history["loss"]
+        if not history:
+            self._loss_limit = EXPLOSION_FACTOR * max(loss, 1.0)
+        history.append(float(loss))
+        if not loss <= self._loss_limit:  # also true for NaN
+            epoch = len(self.history["epochs"]) + 1
+            lr = self.config.lr
+            raise DivergenceError(f"training diverged at epoch {epoch} (loss={loss:.4g}) with lr={lr:g}: "
+                                  f"try a smaller learning rate such as lr={lr / 10:g}")
+
+
+class _BestWeights:
+    """The weights of the epoch with the best validation accuracy so far, for early stopping."""
+
+    def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
+        self.W, self.b = W.copy(), b.copy()
+        self.accuracy = -math.inf
+        self.epoch: int | None = None
+        self.epochs_without_gain = 0
+
+    def update(self, record: dict, W: np.ndarray, b: np.ndarray, patience: int) -> bool:
+        """Keep ``W``, ``b`` if this epoch beat the best; True once ``patience`` epochs brought no gain."""
+        if record["val_accuracy"] > self.accuracy:
+            self.accuracy, self.epoch = record["val_accuracy"], record["epoch"]
+            np.copyto(self.W, W)
+            np.copyto(self.b, b)
+            self.epochs_without_gain = 0
+        else:
+            self.epochs_without_gain += 1
+        return self.epochs_without_gain >= patience
+
+    def restore(self, W: np.ndarray, b: np.ndarray) -> None:
+        np.copyto(W, self.W)
+        np.copyto(b, self.b)
+
+
+def train(X: np.ndarray, y: np.ndarray, config: TrainConfig | None = None, X_val: np.ndarray | None = None,
+          y_val: np.ndarray | None = None, n_classes: int | None = None,
+          on_epoch_end: EpochCallback | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Train a linear classifier on arrays: the loop without the estimator around it.
+
+    Parameters
+    ----------
+    X : ndarray (N, D)
+        Features (converted to float32 once).
+    y : int ndarray (N,)
+        Class indices in ``0..K-1``.
+    config : TrainConfig, optional
+        The settings; the defaults of :class:`TrainConfig` when None.
+    X_val, y_val : optional
+        A validation set.
+    n_classes : int, optional
+        K; ``max(y) + 1`` when None.
+    on_epoch_end : callable, optional
+        Called with each epoch's record; returning True stops training.
+
+    Returns
+    -------
+    W : ndarray (K, D) float32
+    b : ndarray (K,) float32
+    history : dict
+    """
+    config = TrainConfig() if config is None else config
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    y = np.asarray(y)
+    if X_val is not None:
+        X_val = np.ascontiguousarray(X_val, dtype=np.float32)
+    rng = np.random.default_rng(config.seed)
+    W, b = init_weights(int(y.max()) + 1 if n_classes is None else n_classes, X.shape[1], rng)
+    trainer = Trainer(W, b, config, rng)
+    history = trainer.fit(X, y, X_val, y_val, on_epoch_end)
+    return W, b, history
+
+
+def _describe_epoch(record: dict, epochs: int) -> str:
+    val = "" if record["val_accuracy"] is None else f", val accuracy {record['val_accuracy']:.2%}"
+    return (f"epoch {record['epoch']}/{epochs}: loss {record['loss']:.4f}, train accuracy "
+            f"{record['train_accuracy']:.2%}{val}, lr {record['learning_rate']:g}, {record['seconds']:.1f} s")
+
+
+# -- checks: one line naming the setting, its value and what is allowed ------------------------------------
+
+
+def check_choice(name: str, value: Any, choices: tuple) -> None:
+    if not any(value is choice or (isinstance(value, str) and value == choice) for choice in choices):
+        raise ValueError(f"{name}={value!r} is not valid: expected one of {', '.join(map(repr, choices))}")
+
+
+def check_number(name: str, value: Any, minimum: float, what: str, maximum: float = math.inf,
+                  strict: bool = False, strict_max: bool = False) -> None:
+    is_number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    ok = is_number and math.isfinite(value) and (value > minimum if strict else value >= minimum) \
+        and (value < maximum if strict_max else value <= maximum)
+    if not ok:
+        raise ValueError(f"{name}={value!r} is not valid: expected {what}")
+
+
+def check_count(name: str, value: Any, what: str = "an integer >= 1") -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or value < 1:
+        raise ValueError(f"{name}={value!r} is not valid: expected {what}")
+
+
+CONFIG_FIELDS = tuple(field.name for field in fields(TrainConfig))

@@ -1,0 +1,257 @@
+"""Hyperparameter search on the validation split: which learning rate, regularization and loss work best.
+
+The lecture's protocol: train the parameters on the training set, choose the hyperparameters by their
+accuracy on the validation set, and look at the test set only once, at the very end. The search
+functions here therefore never take test data; :func:`evaluate` is the one explicit final evaluation.
+
+Candidates come from a grid (every combination of the listed values) or at random, with learning rate and
+regularization drawn log-uniformly (a rate of 1e-3 is as far from 1e-2 as 1e-2 from 1e-1, so each
+decade gets the same share of trials, as in CS231n's validation grids).
+
+Trials can run in parallel processes (``n_jobs``). Every trial, in a worker or not, runs with BLAS limited
+to one thread, so the results do not depend on ``n_jobs``.
+
+>>> result = search(X_train, y_train, X_val, y_val, lr=[1e-3, 1e-2], reg=[1e-4, 1e-3], loss=["softmax", "svm"])
+>>> print(format_table(result.trials))
+>>> test_accuracy = evaluate(result.best_model, X_test, y_test)      # once, at the end
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from linclass.errors import DivergenceError
+from linclass.estimator import LinearClassifier
+from linclass.train import LOSS_NAMES, check_choice, check_count
+
+__all__ = ["SearchResult", "candidates", "search", "evaluate", "format_table", "METHODS"]
+
+METHODS = ("grid", "random")
+DEFAULT_LR = (1e-3, 1e-2, 1e-1)
+DEFAULT_REG = (1e-5, 1e-4, 1e-3)
+
+_worker_data: tuple[np.ndarray, ...] | None = None  # set in each worker process only, by _start_worker
+
+
+class SearchResult(NamedTuple):
+    """What a search found: ``trials, best_model = search(...)`` also works.
+
+    Attributes
+    ----------
+    trials : list of dict
+        One per candidate, best validation accuracy first: ``loss``, ``lr``, ``reg``, ``val_accuracy``,
+        ``train_accuracy`` (on the whole training set at the end), ``seconds``, ``epochs`` (run),
+        ``status`` ("ok" or "diverged") and ``error`` (the divergence message or None).
+    best_model : LinearClassifier
+        The model of the best trial (or, with ``refit=True``, one retrained with its hyperparameters on
+        the training and validation sets together).
+    """
+
+    trials: list[dict]
+    best_model: LinearClassifier
+
+
+def candidates(method: str = "grid", lr: Sequence[float] = DEFAULT_LR, reg: Sequence[float] = DEFAULT_REG,
+               loss: Sequence[str] = ("softmax",), n_trials: int = 10, seed: int = 0) -> list[dict]:
+    """The hyperparameter settings to try.
+
+    Parameters
+    ----------
+    method : {"grid", "random"}
+        ``"grid"``: every combination of ``loss × lr × reg``. ``"random"``: ``n_trials`` settings with
+        ``lr`` and ``reg`` drawn log-uniformly between the smallest and largest value given and ``loss``
+        drawn uniformly from the list.
+    lr, reg : sequences of float > 0
+        Values (grid) or the range's ends (random).
+    loss : sequence of str
+        Loss names.
+    n_trials : int
+        Number of random settings.
+    seed : int
+        Seed of the random draws.
+
+    Returns
+    -------
+    list of dict with keys ``loss``, ``lr``, ``reg``.
+    """
+    check_choice("method", method, METHODS)
+    lr, reg, loss = _values("lr", lr), _values("reg", reg, allow_zero=method == "grid"), list(loss)
+    if not loss:
+        raise ValueError("loss=[] is not valid: expected at least one of " + ", ".join(map(repr, LOSS_NAMES)))
+    for name in loss:
+        check_choice("loss", name, LOSS_NAMES)
+    if method == "grid":
+        return [{"loss": l, "lr": a, "reg": r} for l, a, r in itertools.product(loss, lr, reg)]
+    check_count("n_trials", n_trials)
+    rng = np.random.default_rng(seed)
+    return [{"loss": loss[rng.integers(len(loss))], "lr": _log_uniform(rng, lr), "reg": _log_uniform(rng, reg)}
+            for _ in range(n_trials)]
+
+
+def search(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *,
+           method: str = "grid", lr: Sequence[float] = DEFAULT_LR, reg: Sequence[float] = DEFAULT_REG,
+           loss: Sequence[str] = ("softmax",), n_trials: int = 10, params: dict | None = None,
+           n_jobs: int = 1, seed: int = 0, refit: bool = False,
+           on_trial_end: Callable[[dict], Any] | None = None) -> SearchResult:
+    """Train one classifier per candidate on the training set and rank them by validation accuracy.
+
+    Parameters
+    ----------
+    X_train, y_train : arrays
+        The training set (features, e.g. from a fitted Preprocessor).
+    X_val, y_val : arrays
+        The validation set that ranks the candidates. There is no test set argument, on purpose.
+    method, lr, reg, loss, n_trials, seed
+        The candidates, as :func:`candidates` makes them.
+    params : dict, optional
+        Other :class:`LinearClassifier` hyperparameters shared by every trial (e.g. ``{"epochs": 5}``).
+    n_jobs : int
+        Trials run at the same time, in worker processes when > 1.
+    refit : bool
+        Retrain the best setting on training + validation data instead of keeping its trial's model.
+    on_trial_end : callable, optional
+        Called with each trial's record as it finishes (in candidate order), e.g. for progress.
+
+    Returns
+    -------
+    SearchResult
+        The trials sorted by validation accuracy (ties keep candidate order) and the best model.
+
+    Raises
+    ------
+    DivergenceError
+        When every trial diverged.
+    """
+    check_count("n_jobs", n_jobs)
+    settings = candidates(method, lr, reg, loss, n_trials, seed)
+    base = dict(params or {})
+    _check_params(base)
+    data = (np.ascontiguousarray(X_train, dtype=np.float32), np.asarray(y_train),
+            np.ascontiguousarray(X_val, dtype=np.float32), np.asarray(y_val))
+    jobs = [{**base, **setting} for setting in settings]
+    trials, models = [], []
+    for trial, model in _run_all(jobs, data, n_jobs):
+        if on_trial_end is not None:
+            on_trial_end(trial)
+        trials.append(trial)
+        models.append(model)
+    order = sorted(range(len(trials)), key=lambda i: -_rank_value(trials[i]))
+    if trials[order[0]]["status"] != "ok":
+        smallest = min(setting["lr"] for setting in settings)
+        raise DivergenceError(f"every trial diverged (the smallest learning rate was lr={smallest:g}): "
+                              f"try smaller learning rates")
+    best_model = models[order[0]]
+    if refit:
+        best_model = LinearClassifier(**jobs[order[0]]).fit(np.concatenate([data[0], data[2]]),
+                                                            np.concatenate([data[1], data[3]]))
+    return SearchResult([trials[i] for i in order], best_model)
+
+
+def evaluate(model: LinearClassifier, X_test: np.ndarray, y_test: np.ndarray) -> float:
+    """The test accuracy of the chosen model: the one look at the test set, after the search is over."""
+    return float(model.score(X_test, y_test))
+
+
+def format_table(trials: Iterable[dict], style: str = "markdown") -> str:
+    """The trials as a table, one row each in the given order (best first after :func:`search`).
+
+    ``style="markdown"`` gives a GitHub table; ``style="text"`` aligned plain columns.
+    """
+    check_choice("style", style, ("markdown", "text"))
+    header = ["rank", "loss", "lr", "reg", "val accuracy", "train accuracy", "epochs", "seconds"]
+    rows = [[str(rank), trial["loss"], f"{trial['lr']:.3g}", f"{trial['reg']:.3g}",
+             _percent(trial["val_accuracy"]) if trial["status"] == "ok" else "diverged",
+             _percent(trial["train_accuracy"]) if trial["status"] == "ok" else "-",
+             "-" if trial["epochs"] is None else str(trial["epochs"]), f"{trial['seconds']:.1f}"]
+            for rank, trial in enumerate(trials, start=1)]
+    if style == "markdown":
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if i != 1 else "---" for i in range(len(header))) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in [header, *rows])
+
+
+# -- running trials -------------------------------------------------------------------------------------
+
+
+def _run_all(jobs: list[dict], data: tuple[np.ndarray, ...], n_jobs: int) -> Iterable[tuple[dict, LinearClassifier]]:
+    """Each job's (trial, model), in job order: here, or in ``n_jobs`` worker processes."""
+    if n_jobs == 1 or len(jobs) == 1:
+        return (_run_trial(job, data) for job in jobs)
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    executor = ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=context,
+                                   initializer=_start_worker, initargs=data)
+    return _results_then_shutdown(executor, executor.map(_run_trial_in_worker, jobs))
+
+
+def _results_then_shutdown(executor: ProcessPoolExecutor, results: Iterable) -> Iterable:
+    with executor:
+        yield from results
+
+
+def _start_worker(*data: np.ndarray) -> None:
+    """Keep the data in the worker once (not once per trial)."""
+    global _worker_data
+    _worker_data = data
+
+
+def _run_trial_in_worker(job: dict) -> tuple[dict, LinearClassifier]:
+    return _run_trial(job, _worker_data)
+
+
+def _run_trial(job: dict, data: tuple[np.ndarray, ...]) -> tuple[dict, LinearClassifier]:
+    """Fit one candidate with one BLAS thread; its record and model (None if it diverged)."""
+    X_train, y_train, X_val, y_val = data
+    clf = LinearClassifier(**job)
+    started = time.perf_counter()
+    with threadpool_limits(limits=1):
+        try:
+            clf.fit(X_train, y_train)
+            status, error = "ok", None
+        except DivergenceError as exc:
+            status, error = "diverged", str(exc)
+        fitted = status == "ok"
+        trial = {"loss": job["loss"], "lr": job["lr"], "reg": job["reg"],
+                 "val_accuracy": clf.score(X_val, y_val) if fitted else None,
+                 "train_accuracy": clf.score(X_train, y_train) if fitted else None,
+                 "seconds": time.perf_counter() - started,
+                 "epochs": clf.n_iter_ if fitted else None, "status": status, "error": error}
+    return trial, clf if fitted else None
+
+
+def _rank_value(trial: dict) -> float:
+    return trial["val_accuracy"] if trial["status"] == "ok" else -1.0
+
+
+def _check_params(params: dict) -> None:
+    known = LinearClassifier().get_params(deep=False)
+    for name in params:
+        if name not in known:
+            raise ValueError(f"params has {name!r}, which is not a LinearClassifier hyperparameter; "
+                             f"use some of {', '.join(sorted(known))}")
+        if name in ("lr", "reg", "loss"):
+            raise ValueError(f"params has {name!r}, which the search itself varies; give it as {name}=[...]")
+
+
+def _values(name: str, values: Sequence[float], allow_zero: bool = False) -> list[float]:
+    values = [float(v) for v in np.atleast_1d(values)]
+    if not values or any(not (v > 0 or (allow_zero and v == 0)) or not np.isfinite(v) for v in values):
+        raise ValueError(f"{name}={values!r} is not valid: expected positive numbers"
+                         + (" (or 0)" if allow_zero else ""))
+    return values
+
+
+def _log_uniform(rng: np.random.Generator, bounds: list[float]) -> float:
+    low, high = np.log10(min(bounds)), np.log10(max(bounds))
+    return float(10 ** rng.uniform(low, high))
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
