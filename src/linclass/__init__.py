@@ -17,3 +17,6 @@ from linclass.losses import softmax_loss, squared_hinge_loss, svm_loss
 from linclass import losses, optim, regularizers
 from linclass import data as datasets
 from linclass import report
+from linclass import model, persist, train, tune
+from linclass.estimator import LinearClassifier
+from linclass.persist import load
