@@ -133,6 +133,7 @@ class Results:
     machine_text: str
     train_array_bytes: int
     contenders: list[Contender]
+    others_cpu: float | None = None  # the share of the machine's CPU time other processes used meanwhile
 
 
 # -- timing mini-batch contenders --------------------------------------------------------------------------
@@ -247,12 +248,38 @@ def run_child(name: str, quick: bool) -> dict | str:
     return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
+# -- how busy others keep the machine --------------------------------------------------------------------
+
+
+def cpu_seconds() -> tuple[float, float, float] | None:
+    """Wall-clock seconds, CPU seconds busy on the whole machine (``/proc/stat``), and CPU seconds of this
+    process and its finished children; None where there is no /proc."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    own = os.times()
+    return (time.perf_counter(), (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK"),
+            own.user + own.system + own.children_user + own.children_system)
+
+
+def others_share(before: tuple[float, float, float] | None, after: tuple[float, float, float] | None) -> float | None:
+    """The share of all cores' time between two :func:`cpu_seconds` readings that other processes used."""
+    if before is None or after is None:
+        return None
+    wall, busy, own = (b - a for a, b in zip(before, after))
+    return max(0.0, busy - own) / (wall * (os.cpu_count() or 1))
+
+
 # -- the whole benchmark -------------------------------------------------------------------------------
 
 
 def run(quick: bool = False) -> Results:
     """Measure the machine and every contender; see the module docstring for how."""
     plan = Plan.make(quick)
+    cpu_before = cpu_seconds()
     problem = load_problem()
     print("measuring the machine", file=sys.stderr, flush=True)
     figures = machine.measure(problem.X_train, problem.n_classes)
@@ -285,7 +312,8 @@ def run(quick: bool = False) -> Results:
             if plan.sklearn_examples is not None:
                 contender.note = f"fitted on {plan.sklearn_examples} examples"
         contenders.append(contender)
-    return Results(plan, figures, machine.describe(figures, problem.X_train), problem.X_train.nbytes, contenders)
+    return Results(plan, figures, machine.describe(figures, problem.X_train), problem.X_train.nbytes, contenders,
+                   others_share(cpu_before, cpu_seconds()))
 
 
 # -- reporting -------------------------------------------------------------------------------------------
@@ -321,9 +349,12 @@ def table(results: Results) -> str:
 
 
 def settings_line(results: Results) -> str:
+    """The recipe, the repeats, and how busy other work kept the machine's cores."""
     s = results.plan.settings
     return (f"softmax, reg {s.reg}, lr {s.lr}, momentum {s.momentum}, batch {s.batch_size}, {s.epochs} epochs; "
-            f"{results.plan.repeats} interleaved repeats; training array {results.train_array_bytes / MB:.0f} MB")
+            f"{results.plan.repeats} interleaved repeats; training array {results.train_array_bytes / MB:.0f} MB; "
+            + ("other processes' CPU use unknown" if results.others_cpu is None else
+               f"other processes used {results.others_cpu:.0%} of the machine's CPU time meanwhile"))
 
 
 def plot(results: Results, path: Path) -> None:

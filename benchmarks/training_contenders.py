@@ -137,9 +137,8 @@ def linclass_classifier(solver: str) -> Callable[[Problem, Settings, OnEpoch], N
         classifier = lc.LinearClassifier(
             loss="softmax", penalty="l2", reg=settings.reg, lr=settings.lr, optimizer="momentum",
             momentum=settings.momentum, batch_size=settings.batch_size, epochs=settings.epochs,
-            seed=settings.seed, solver=solver)
-        classifier.fit(problem.X_train, problem.y_train,
-                       on_epoch_end=lambda fitted, record: on_epoch(fitted.predict))
+            seed=settings.seed, solver=solver, on_epoch_end=lambda fitted, record: on_epoch(fitted.predict))
+        classifier.fit(problem.X_train, problem.y_train)
 
     train.__doc__ = f"linclass's LinearClassifier, solver={solver!r}."
     return train

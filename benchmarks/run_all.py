@@ -1,0 +1,242 @@
+"""Every performance figure of linclass in one run, written into docs/performance.md.
+
+1. the training benchmark (``training.py``): linclass's fused and autograd paths, a hand-written NumPy
+   loop, PyTorch and scikit-learn on Fashion-MNIST, with the machine's own figures and a plot;
+2. ``linclass train`` from start to finish (process start, data loading and the run folder included),
+   timed from outside, to the first epoch count that reaches 84% test accuracy;
+3. the engine's overhead per operation against PyTorch (``engine_overhead.py``).
+
+The results replace the part of docs/performance.md between its two ``benchmark results`` markers;
+the plot goes beside it as ``docs/performance-training.png``. Each target the project set is checked
+and printed as met or missed.
+
+    python benchmarks/run_all.py            # the full run: about 5 minutes on 2 cores
+    python benchmarks/run_all.py --quick    # a quick check (writes nothing unless --docs is given)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median
+
+import training
+
+HERE = Path(__file__).resolve().parent
+DOCS = HERE.parent / "docs" / "performance.md"
+PLOT_NAME = "performance-training.png"
+START, END = "<!-- benchmark results: start -->", "<!-- benchmark results: end -->"
+CLI_EPOCHS = (8, 10, 12, 15)      # tried in turn until one reaches the target accuracy
+CLI_OPTIONS = ["--data", "fashion-mnist", "--lr", "0.05", "--quiet", "--json", "--test"]
+
+
+@dataclass
+class CliRun:
+    epochs: int
+    seconds: float
+    test_accuracy: float | None
+    command: str
+
+
+def linclass_command() -> list[str]:
+    """The installed ``linclass`` script beside this Python (no shell shims), else ``python -m linclass.cli``."""
+    script = Path(sys.executable).with_name("linclass")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "linclass.cli"]
+
+
+def time_cli(epochs: int) -> CliRun | str:
+    """``linclass train`` in a fresh process, timed from outside: its seconds and test accuracy."""
+    with tempfile.TemporaryDirectory() as folder:
+        arguments = ["linclass", "train", *CLI_OPTIONS, "--epochs", str(epochs), "--out", f"{folder}/run"]
+        start = time.perf_counter()
+        finished = subprocess.run(linclass_command() + arguments[1:], capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+    if finished.returncode != 0:
+        lines = finished.stderr.strip().splitlines() or ["(no output)"]
+        return f"linclass train failed: {lines[-1]}"
+    summary = json.loads(finished.stdout)
+    accuracy = _find_test_accuracy(summary)
+    command = " ".join(arguments[:-2] + ["--out", "RUN_DIR"])
+    return CliRun(epochs, seconds, accuracy, command)
+
+
+def _find_test_accuracy(summary: dict) -> float | None:
+    """The test accuracy in ``--json``'s summary, wherever the command puts it."""
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            found = _find_test_accuracy(value)
+            if found is not None:
+                return found
+        elif "test" in key and "acc" in key and isinstance(value, (int, float)):
+            return float(value)
+    return None
+
+
+def cli_end_to_end(quick: bool) -> list[CliRun] | str:
+    """The fewest epochs (of :data:`CLI_EPOCHS`) at which ``linclass train`` reaches the target, timed
+    three times (once when quick); or why it could not run."""
+    from linclass.cli import COMMANDS
+
+    if "train" not in COMMANDS:
+        return "the `linclass train` command is not registered yet"
+    for epochs in CLI_EPOCHS:
+        first = time_cli(epochs)
+        if isinstance(first, str):
+            return first
+        if first.test_accuracy is not None and first.test_accuracy >= training.TARGET_ACCURACY:
+            return [first] + [time_cli(epochs) for _ in range(0 if quick else 2)]
+    return [first]
+
+
+def engine_overhead(quick: bool) -> str:
+    """The engine benchmark's markdown table (it runs in its own process, single-threaded)."""
+    command = [sys.executable, str(HERE / "engine_overhead.py")] + (["--quick"] if quick else [])
+    finished = subprocess.run(command, capture_output=True, text=True)
+    if finished.returncode != 0:
+        return f"engine_overhead.py failed: {(finished.stderr.strip().splitlines() or ['?'])[-1]}"
+    return finished.stdout.strip()
+
+
+def small_op_ratios(engine_table: str) -> dict[str, float]:
+    """Forward+backward ratio (linclass / PyTorch) of each small-tensor operation in the engine table."""
+    ratios = {}
+    for line in engine_table.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 8 and cells[1].startswith("small"):
+            ratios[cells[0]] = float(cells[7])
+    return ratios
+
+
+def targets(results: training.Results, cli: list[CliRun] | str, engine_table: str) -> list[str]:
+    """Each target of the project, the measured figure, and whether it is met."""
+    by_name = {c.name: c for c in results.contenders}
+    fused, autograd = by_name["linclass fused"], by_name["linclass autograd"]
+    numpy_loop, torch = by_name["NumPy loop"], by_name["PyTorch"]
+    lines = []
+
+    def check(label: str, value: float | None, limit: float, unit: str = "×") -> None:
+        if value is None:
+            lines.append(f"- {label}: not measured")
+        else:
+            verdict = "met" if value <= limit else f"missed by {value / limit:.2f}×"
+            lines.append(f"- {label}: {value:.2f}{unit} (target ≤ {limit:g}{unit}) — {verdict}")
+
+    def ratio(a: training.Contender, b: training.Contender) -> float | None:
+        if a.seconds_per_epoch is None or b.seconds_per_epoch is None:
+            return None
+        return a.seconds_per_epoch / b.seconds_per_epoch
+
+    check("fused path per epoch / NumPy loop", ratio(fused, numpy_loop), 1.0)
+    check("fused path per epoch / PyTorch", ratio(fused, torch), 0.5)
+    check("autograd path per epoch / fused path", ratio(autograd, fused), 1.5)
+    for contender in (fused, autograd):
+        if contender.memory is not None:
+            peak = (results.train_array_bytes + contender.memory.added) / results.train_array_bytes
+            check(f"peak memory of {contender.name} training / float32 training array", peak, 2.5)
+    if isinstance(cli, str):
+        lines.append(f"- `linclass train` to {training.TARGET_ACCURACY:.0%}: not measured ({cli})")
+    else:
+        seconds = median(run.seconds for run in cli)
+        reached = cli[0].test_accuracy is not None and cli[0].test_accuracy >= training.TARGET_ACCURACY
+        check(f"`linclass train` start to finish, {cli[0].epochs} epochs, test accuracy "
+              f"{_percent(cli[0].test_accuracy)}{'' if reached else ' (below the target accuracy)'}",
+              seconds, 5.0, " s")
+    ratios = small_op_ratios(engine_table)
+    if ratios:
+        worst = max(ratios, key=ratios.get)
+        check(f"engine forward+backward of a small op / PyTorch (worst: {worst}; median "
+              f"{median(ratios.values()):.2f}×)", ratios[worst], 1.5)
+    return lines
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2%}"
+
+
+def cli_section(cli: list[CliRun] | str) -> str:
+    if isinstance(cli, str):
+        return f"Not measured: {cli}."
+    seconds = [run.seconds for run in cli]
+    return (f"`{cli[0].command}`, timed from outside (a fresh Python process; data loading, preprocessing, "
+            f"training, the run folder and its report included): median {median(seconds):.2f} s of "
+            f"{len(seconds)} run(s) ({', '.join(f'{s:.2f}' for s in seconds)}), test accuracy "
+            f"{_percent(cli[0].test_accuracy)} after {cli[0].epochs} epochs.")
+
+
+def results_markdown(results: training.Results, cli: list[CliRun] | str, engine_table: str,
+                     command: str) -> str:
+    return "\n".join([
+        START,
+        f"Measured with `{command}` on {time.strftime('%Y-%m-%d')}.",
+        "",
+        "### The machine",
+        "",
+        results.machine_text,
+        "",
+        "### Training: Fashion-MNIST, one linear softmax classifier",
+        "",
+        training.settings_line(results) + ".",
+        "",
+        training.table(results),
+        "",
+        f"![test accuracy against training seconds]({PLOT_NAME})",
+        "",
+        "### `linclass train`, start to finish",
+        "",
+        cli_section(cli),
+        "",
+        "### The engine's overhead per operation",
+        "",
+        engine_table,
+        "",
+        "### Targets",
+        "",
+        *targets(results, cli, engine_table),
+        END,
+    ])
+
+
+def write_docs(path: Path, block: str) -> None:
+    """Replace the results block of ``path`` (append one if it has none), atomically."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n\n"
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer epochs and repeats; nothing written by default")
+    parser.add_argument("--docs", type=Path, default=None,
+                        help=f"the markdown file whose results block to replace (default {DOCS.relative_to(HERE.parent)}"
+                             " for a full run, none for --quick)")
+    args = parser.parse_args()
+    docs = args.docs if args.docs is not None or args.quick else DOCS
+    command = "python benchmarks/run_all.py" + (" --quick" if args.quick else "")
+
+    results = training.run(args.quick)
+    print("timing `linclass train` end to end", file=sys.stderr, flush=True)
+    cli = cli_end_to_end(args.quick)
+    print("measuring the engine's overhead", file=sys.stderr, flush=True)
+    engine_table = engine_overhead(args.quick)
+    block = results_markdown(results, cli, engine_table, command)
+    print(block)
+    if docs is not None:
+        docs.parent.mkdir(parents=True, exist_ok=True)
+        training.plot(results, docs.parent / PLOT_NAME)
+        write_docs(docs, block)
+        print(f"\nwritten: {docs} and {docs.parent / PLOT_NAME}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
