@@ -14,7 +14,7 @@ import sys
 from linclass.cli.common import OneLineErrorParser
 from linclass.errors import LinclassError
 
-COMMANDS = ("gradcheck", "graph", "playground", "datasets")
+COMMANDS = ("train", "tune", "evaluate", "predict", "gradcheck", "graph", "playground", "datasets")
 
 
 def build_parser() -> argparse.ArgumentParser:

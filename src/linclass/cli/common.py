@@ -120,7 +120,7 @@ def percent(value: float | None) -> str:
 
 
 class ProgressBar:
-    """One line on stderr, rewritten after every epoch: epoch, loss, training and validation accuracy.
+    """One line on stderr, rewritten after each step of a long job (an epoch, a trial).
 
     It is drawn only on a terminal (a log file or a pipe gets no carriage-return clutter) and not with
     ``--quiet``; otherwise every method does nothing.
@@ -128,7 +128,9 @@ class ProgressBar:
     Parameters
     ----------
     total : int
-        The number of epochs the run will have.
+        The number of steps the job will have.
+    label : str
+        What a step is called: ``"epoch"``, ``"trial"``.
     enabled : bool, optional
         Draw the bar; by default when ``stream`` is a terminal.
     stream : file, optional
@@ -137,30 +139,30 @@ class ProgressBar:
 
     WIDTH = 24
 
-    def __init__(self, total: int, enabled: bool | None = None, stream: IO[str] | None = None) -> None:
-        self.total = total
+    def __init__(self, total: int, label: str = "epoch", enabled: bool | None = None,
+                 stream: IO[str] | None = None) -> None:
+        self.total, self.label = total, label
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.start = time.perf_counter()
         self.drawn = False
 
-    def update(self, record: Mapping[str, Any]) -> None:
-        """Redraw the bar for the epoch that just ended (a ``history_["epochs"]`` record)."""
+    def update(self, done: int, details: str = "") -> None:
+        """Redraw the bar after step ``done``, followed by ``details``."""
         if not self.enabled:
             return
-        self.stream.write("\r" + self.line(record) + "\x1b[K")
+        self.stream.write("\r" + self.line(done, details) + "\x1b[K")
         self.stream.flush()
         self.drawn = True
 
-    def line(self, record: Mapping[str, Any]) -> str:
-        """The bar's text for ``record``, e.g. ``epoch  3/20 [####----] loss 0.412 train 91.2% val 89.8%``."""
-        epoch = int(record["epoch"])
-        filled = round(self.WIDTH * min(epoch, self.total) / max(self.total, 1))
+    def line(self, done: int, details: str = "") -> str:
+        """The bar's text, e.g. ``epoch  3/20 [######------------------] loss 0.412 ... 1.2 s``."""
+        filled = round(self.WIDTH * min(done, self.total) / max(self.total, 1))
         bar = "#" * filled + "-" * (self.WIDTH - filled)
         digits = len(str(self.total))
-        return (f"epoch {epoch:>{digits}}/{self.total} [{bar}] loss {record['loss']:.4f} "
-                f"train {percent(record.get('train_accuracy'))} val {percent(record.get('val_accuracy'))} "
-                f"{time.perf_counter() - self.start:.1f} s")
+        parts = [f"{self.label} {done:>{digits}}/{self.total} [{bar}]", details,
+                 f"{time.perf_counter() - self.start:.1f} s"]
+        return " ".join(part for part in parts if part)
 
     def close(self) -> None:
         """End the bar's line, so that what is printed next starts on a line of its own."""
@@ -168,6 +170,12 @@ class ProgressBar:
             self.stream.write("\n")
             self.stream.flush()
             self.drawn = False
+
+
+def epoch_details(record: Mapping[str, Any]) -> str:
+    """An epoch's numbers for the progress bar: ``loss 0.4120 train 91.2% val 89.8%``."""
+    return (f"loss {record['loss']:.4f} train {percent(record.get('train_accuracy'))} "
+            f"val {percent(record.get('val_accuracy'))}")
 
 
 # --- options of the commands that train ------------------------------------------------------------
@@ -182,7 +190,7 @@ CENTERS = ("mean", "standardize", "none")
 # tell what was given (``--resume`` refuses to change a run's settings) and then fills these in.
 TRAINING_DEFAULTS = {
     "data": "digits", "root": None, "val_fraction": 0.1, "seed": 0, "center": "mean",
-    "loss": "softmax", "penalty": "l2", "reg": 1e-4, "lr": 1e-2, "schedule": "constant",
+    "loss": "softmax", "penalty": "l2", "reg": 1e-4, "lr": 0.1, "schedule": "constant",
     "optimizer": "momentum", "momentum": 0.9, "batch_size": 256, "epochs": 20,
     "early_stopping": False, "patience": 5,
 }

@@ -22,6 +22,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from linclass import report
+from linclass.cli.saved_model import class_scores
+from linclass.data.splits import split_indices
 
 PLANE_EXAMPLES = 3000        # training examples used to find the plane and fit the 2-D classifier
 PLANE_POINTS_PER_CLASS = 40  # points drawn per class, so that the regions stay visible
@@ -47,7 +49,7 @@ def draw_model_pictures(run_dir: Path, clf: Any, split: Split, classes: Sequence
     """
     images, seconds = {}, {}
     is_image = len(image_shape) in (2, 3)
-    scores = clf.decision_function(split.features)
+    scores = class_scores(clf, split.features)
     predicted = scores.argmax(axis=1)
 
     def draw(key: str, function, *arguments, **keywords) -> None:
@@ -62,20 +64,21 @@ def draw_model_pictures(run_dir: Path, clf: Any, split: Split, classes: Sequence
     matrix = report.confusion_matrix(split.labels, predicted, len(classes))
     draw("confusion", report.plot_confusion_matrix, matrix, list(classes))
     if is_image:
-        draw("examples", plot_examples, split, softmax(scores), list(classes))
+        draw("examples", plot_examples, split, softmax(scores), list(classes), clf.loss)
     example = chosen_example(predicted, split.labels)
     draw("loss_comparison", report.plot_loss_comparison, scores[example], int(split.labels[example]),
          delta=float(getattr(clf, "delta", 1.0)), class_names=list(classes))
     return images, seconds
 
 
-def plot_examples(split: Split, probabilities: np.ndarray, classes: list[str], path: Path) -> None:
-    """``report.plot_examples`` on ``split``, titled with the split's name."""
+def plot_examples(split: Split, probabilities: np.ndarray, classes: list[str], loss: str, path: Path) -> None:
+    """``report.plot_examples`` on ``split``, titled with the split's name and what the percentages are."""
     from linclass.report.style import finish
 
     figure = report.plot_examples(split.images, split.labels, probabilities, classes)
-    figure.suptitle(f"{split.name.capitalize()} images and the classifier's top 3 classes "
-                    "(green: right, red: wrong)")
+    what = "top 3 classes" if loss == "softmax" else f"top 3 classes by the softmax of its {loss} scores " \
+                                                      "(not probabilities)"
+    figure.suptitle(f"{split.name.capitalize()} images and the classifier's {what}\n(green: right, red: wrong)")
     finish(figure, path)
 
 
@@ -114,7 +117,9 @@ def draw_plane_picture(path: Path, clf: Any, features: np.ndarray, labels: np.nd
     from linclass.estimator import LinearClassifier
 
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(len(features), size=min(PLANE_EXAMPLES, len(features)), replace=False)
+    chosen = np.arange(len(labels))
+    if len(labels) > PLANE_EXAMPLES:  # a stratified sample keeps every class in the picture
+        chosen = split_indices(labels, PLANE_EXAMPLES, seed)[1]
     mean, directions, share = principal_plane(features[chosen])
     points = ((features[chosen] - mean) @ directions.T).astype(np.float32)
     scale = points.std() or 1.0  # unit spread, so the 2-D classifier's learning rate suits any data
@@ -122,7 +127,7 @@ def draw_plane_picture(path: Path, clf: Any, features: np.ndarray, labels: np.nd
     flat = LinearClassifier(loss=clf.loss, penalty="l2", reg=1e-4, lr=0.05, optimizer="momentum",
                             batch_size=64, epochs=PLANE_EPOCHS, seed=seed)
     flat.fit(points, labels[chosen])
-    accuracy = float(np.mean(flat.predict(points) == labels[chosen]))
+    accuracy = float(np.mean(class_scores(flat, points).argmax(axis=1) == labels[chosen]))
     shown = _a_few_per_class(labels[chosen], PLANE_POINTS_PER_CLASS, rng)
     figure = report.plot_decision_regions(flat.W_, flat.b_, points[shown], labels[chosen][shown],
                                           class_names=list(classes))
@@ -131,8 +136,8 @@ def draw_plane_picture(path: Path, clf: Any, features: np.ndarray, labels: np.nd
     axes = figure.axes[0]
     axes.set_xlabel(f"first principal component ({share[0]:.0%} of the variance)")
     axes.set_ylabel(f"second principal component ({share[1]:.0%} of the variance)")
-    figure.suptitle(f"Not the trained model: a {clf.loss} classifier trained on the 2-D PCA projection of "
-                    f"{len(chosen)} training examples (training accuracy {accuracy:.0%} in 2-D)", fontsize=11)
+    figure.suptitle(f"Not the trained model: a separate {clf.loss} classifier trained on the 2-D PCA projection\n"
+                    f"of {len(chosen)} training examples (training accuracy {accuracy:.0%} in 2-D)", fontsize=11)
     finish(figure, path)
     caption = (f"The geometric picture is drawn for a separate {clf.loss} classifier trained on the training "
                f"features projected onto their first two principal components ({share.sum():.0%} of the "

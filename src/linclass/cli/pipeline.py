@@ -16,6 +16,7 @@ import numpy as np
 
 from linclass import data
 from linclass.cli.pictures import Split, draw_model_pictures, draw_plane_picture
+from linclass.cli.saved_model import class_scores
 from linclass.errors import LinclassError
 
 
@@ -84,7 +85,7 @@ def data_summary(prepared: PreparedData) -> dict[str, Any]:
 
 def accuracy(clf: Any, split: Split) -> float:
     """The share of ``split``'s examples the classifier gets right."""
-    predicted = np.asarray(clf.decision_function(split.features)).argmax(axis=1)
+    predicted = class_scores(clf, split.features).argmax(axis=1)
     return float(np.mean(predicted == split.labels))
 
 

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for entry in predictions:
         print(f"{entry['image']}: {describe(entry)}")
-        print(f"  ({entry['note']})")
+        print(f"  image {entry['note']}")
     return 0
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from linclass.cli.common import json_value
 from linclass.errors import LinclassError
-from linclass.report.files import write_atomically
+from linclass.persist import write_atomically
 
 MODEL_NAME = "model.linclass"
 CONFIG_NAME = "config.json"

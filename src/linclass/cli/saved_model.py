@@ -39,15 +39,26 @@ class SavedModel:
 
     def scores(self, examples: np.ndarray) -> np.ndarray:
         """Class scores ``W x + b`` (N, K) of raw examples, in the order of :attr:`classes`."""
-        return np.asarray(self.classifier.decision_function(self.features(examples)))
+        return class_scores(self.classifier, self.features(examples))
+
+
+def class_scores(clf: Any, features: np.ndarray) -> np.ndarray:
+    """The score ``w_k · x + b_k`` of every class k, (N, K).
+
+    ``decision_function`` gives a two-class model's single margin ``s_1 - s_0`` (scikit-learn's
+    convention); the commands want every class's score, whatever K is.
+    """
+    from linclass.model import scores
+
+    return scores(np.asarray(features, dtype=np.float32), clf.W_, clf.b_)
 
 
 def open_model(path: str | Path) -> SavedModel:
     """Load the model at ``path`` (a model file, or a run folder holding ``model.linclass``)."""
-    import linclass as lc
+    from linclass.persist import load
 
     model_path, _ = find_model(path)
-    classifier = lc.load(model_path)
+    classifier = load(model_path)
     metadata = dict(getattr(classifier, "metadata_", None) or {})
     preprocessor = getattr(classifier, "preprocessor_", None)
     classes = [str(name) for name in metadata.get("classes") or classifier.classes_]

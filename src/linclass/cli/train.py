@@ -19,7 +19,7 @@ from typing import Any
 
 from linclass.cli import run_folder
 from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, ProgressBar, common_options, data_options,
-                                 fill_defaults, non_negative_float, optimization_options, output_options,
+                                 epoch_details, fill_defaults, non_negative_float, optimization_options, output_options,
                                  percent, positive_float, print_json)
 from linclass.cli.pipeline import (PreparedData, accuracy, classifier_parameters, model_metadata, prepare_data,
                                    write_run_report)
@@ -43,7 +43,7 @@ def add_parser(subparsers) -> None:
                                                       "(default softmax)")
     group.add_argument("--reg", type=non_negative_float, metavar="LAMBDA",
                        help="regularization strength λ (default 1e-4)")
-    group.add_argument("--lr", type=positive_float, metavar="RATE", help="learning rate (default 0.01)")
+    group.add_argument("--lr", type=positive_float, metavar="RATE", help="learning rate (default 0.1)")
     parser.add_argument("--test", action="store_true",
                         help="at the end, measure accuracy on the test set (once)")
     parser.add_argument("--resume", metavar="RUN_DIR|MODEL",
@@ -62,15 +62,15 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare_data(options, preprocessor=None if clf is None else clf.preprocessor_)
     if run_dir is None:
         run_dir = run_folder.create_run_dir(options["out"], prepared.dataset.name, options["loss"])
-        run_folder.write_config(run_dir, config_of(options, run_dir))
-    trainer = Trainer(run_dir, options, prepared, clf)
+    run_folder.write_config(run_dir, config_of(options, run_dir))  # on --resume: the new total of epochs
+    training = TrainingRun(run_dir, options, prepared, clf)
     try:
-        trainer.train()
+        training.train()
     except KeyboardInterrupt:
-        trainer.progress.close()
-        print(f"linclass train: interrupted; {trainer.saved_where()}", file=sys.stderr)
+        training.progress.close()
+        print(f"linclass train: interrupted; {training.saved_where()}", file=sys.stderr)
         return 130
-    summary = trainer.finish()
+    summary = training.finish()
     if options["json"]:
         print_json(summary)
     else:
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
 def resume_options(args: argparse.Namespace) -> tuple[dict[str, Any], Path, Any]:
     """The options of the run to continue, its folder and its model (with the epochs it has done)."""
-    import linclass as lc
+    from linclass.persist import load
 
     given = [name for name, value in vars(args).items() if value not in (None, False) and name not in RESUMABLE]
     if given:
@@ -89,11 +89,11 @@ def resume_options(args: argparse.Namespace) -> tuple[dict[str, Any], Path, Any]
                             "total) may change")
     model_path, run_dir = run_folder.find_model(args.resume)
     config = run_folder.read_json(run_dir / run_folder.CONFIG_NAME)
-    clf = lc.load(model_path)
+    clf = load(model_path)
     options = {**TRAINING_DEFAULTS, **config, **{key: value for key, value in vars(args).items()
                                                  if key in RESUMABLE and value is not None}}
     options["out"] = str(run_dir)
-    done = len(clf.history_["epochs"])
+    done = len(clf.history_["epochs"]) if clf.history_ else 0
     if done >= options["epochs"]:
         raise LinclassError(f"{run_dir}: already trained for {done} of {options['epochs']} epochs; give "
                             f"--epochs N with N > {done} to train longer")
@@ -106,48 +106,50 @@ def config_of(options: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     return {**kept, "out": str(run_dir), "command": "train"}
 
 
-class Trainer:
-    """One training run: the classifier, its progress bar and its checkpoint after every epoch."""
+class TrainingRun:
+    """One training run: the classifier, its progress bar, and its checkpoint after every epoch.
+
+    The checkpoint is the model as it stands after the epoch (with its history), saved atomically over
+    the last one: what Ctrl-C leaves behind and what ``--resume`` continues from.
+    """
 
     def __init__(self, run_dir: Path, options: dict[str, Any], prepared: PreparedData, clf: Any = None) -> None:
-        import linclass as lc
+        from linclass.estimator import LinearClassifier
 
         self.run_dir, self.options, self.prepared = run_dir, options, prepared
         self.model_path = run_dir / run_folder.MODEL_NAME
         self.resumed = clf is not None
-        self.clf = clf if clf is not None else lc.LinearClassifier(**classifier_parameters(options))
-        self.progress = ProgressBar(options["epochs"], enabled=False if options["quiet"] else None)
+        self.clf = clf if clf is not None else LinearClassifier(**classifier_parameters(options))
+        self.progress = ProgressBar(options["epochs"], "epoch", enabled=False if options["quiet"] else None)
         self.saved_epoch: int | None = None
         self.seconds: dict[str, float] = dict(prepared.seconds)
 
     def train(self) -> None:
-        """Fit the classifier (or continue it) on the training part, checkpointing every epoch."""
+        """Fit the classifier, or continue a loaded one, on the training part."""
         start = time.perf_counter()
         train, val = self.prepared.train, self.prepared.val
-        if self.resumed:
-            self.clf.set_params(epochs=self.options["epochs"])
-            self.clf.fit(train.features, train.labels, val.features, val.labels, on_epoch_end=self.checkpoint,
-                         resume=True)
-        else:
-            self.clf.fit(train.features, train.labels, val.features, val.labels, on_epoch_end=self.checkpoint)
+        # A resumed model continues its weights, history and learning-rate schedule (warm start) until
+        # its history holds the run's epochs.
+        self.clf.set_params(on_epoch_end=self.checkpoint, warm_start=self.resumed, epochs=self.options["epochs"])
+        self.clf.fit(train.features, train.labels, val.features, val.labels)
+        self.clf.set_params(on_epoch_end=None, warm_start=False)
         self.progress.close()
         self.seconds["training"] = time.perf_counter() - start
 
     def checkpoint(self, clf: Any, record: dict[str, Any]) -> None:
         """After each epoch: redraw the progress bar, save the model and the metrics so far."""
-        self.progress.update(record)
+        self.progress.update(int(record["epoch"]), epoch_details(record))
         self.save(clf)
         self.saved_epoch = int(record["epoch"])
 
     def save(self, clf: Any) -> None:
-        clf.save(self.model_path, preprocessor=self.prepared.preprocessor,
-                 metadata=model_metadata(self.prepared))
         run_folder.write_metrics(self.run_dir, clf.history_)
+        clf.save(self.model_path, preprocessor=self.prepared.preprocessor, metadata=model_metadata(self.prepared))
 
     def saved_where(self) -> str:
         """A sentence for an interrupted run: what was saved, and how to go on."""
         if self.saved_epoch is None:
-            return "no epoch had finished, so no model was saved"
+            return f"no epoch had finished, so no model was saved; {self.run_dir} holds only config.json"
         return (f"the model after epoch {self.saved_epoch} is saved in {self.model_path}; continue with: "
                 f"linclass train --resume {self.run_dir}")
 
@@ -164,16 +166,14 @@ class Trainer:
         metrics.update(epochs=len(history["epochs"]), best_epoch=history.get("best_epoch"),
                        stopped_early=bool(history.get("stopped_early")))
         start = time.perf_counter()
-        loss = self.options["loss"]
-        report = write_run_report(self.run_dir, title=f"linclass train: {loss} classifier on "
-                                                      f"{prepared.dataset.name}",
-                                  clf=clf, prepared=prepared, shown=shown,
+        title = f"linclass train: {self.options['loss']} classifier on {prepared.dataset.name}"
+        report = write_run_report(self.run_dir, title=title, clf=clf, prepared=prepared, shown=shown,
                                   hyperparameters=hyperparameters(self.options), metrics=metrics,
                                   timings=self.seconds)
         self.seconds["pictures and report"] = time.perf_counter() - start
-        return {**metrics, "seconds": round(sum(self.seconds.values()), 3), "training_seconds":
-                round(self.seconds["training"], 3), "model": str(self.model_path), "run_dir": str(self.run_dir),
-                "report": str(report), "resumed": self.resumed}
+        return {**metrics, "seconds": round(sum(v for k, v in self.seconds.items() if not k.startswith("picture:")), 3),
+                "training_seconds": round(self.seconds["training"], 3), "model": str(self.model_path),
+                "run_dir": str(self.run_dir), "report": str(report), "resumed": self.resumed}
 
 
 def hyperparameters(options: dict[str, Any]) -> dict[str, Any]:
@@ -185,7 +185,7 @@ def hyperparameters(options: dict[str, Any]) -> dict[str, Any]:
 
 def print_summary(summary: dict[str, Any]) -> None:
     """The few lines a person wants at the end of a run."""
-    print(f"trained for {summary['epochs']} epochs in {summary['training_seconds']:.1f} s"
+    print(f"trained for {summary['epochs']} epochs in {summary['training_seconds']:.2f} s"
           + (f" (best epoch {summary['best_epoch']})" if summary.get("best_epoch") else ""))
     line = f"  training accuracy {percent(summary['train_accuracy'])}, validation accuracy " \
            f"{percent(summary['val_accuracy'])}"

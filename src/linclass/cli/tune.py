@@ -1,0 +1,135 @@
+"""``linclass tune``: search learning rate × regularization (× loss) on the validation split.
+
+One classifier is trained per setting, two at a time by default (``--jobs``), and the settings are
+ranked by validation accuracy; the test set plays no part (``--test`` measures the chosen model on it
+once, at the end). The run folder holds the best model, the table of trials, the heat map of
+validation accuracy over learning rate × regularization on log axes, and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from linclass.cli import run_folder
+from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, ProgressBar, choice_list, common_options, data_options, fill_defaults,
+                                 list_of, non_negative_float, optimization_options, output_options, percent,
+                                 positive_float, positive_int, print_json)
+from linclass.cli.pipeline import accuracy, classifier_parameters, model_metadata, prepare_data, write_run_report
+from linclass.errors import LinclassError
+
+TUNE_DEFAULTS = {"search": "grid", "trials": 10, "jobs": 2, "lr": [0.01, 0.03, 0.1, 0.3],
+                 "reg": [1e-5, 1e-4, 1e-3, 1e-2], "loss": ["softmax"]}
+TRIAL_COLUMNS = ("rank", "loss", "lr", "reg", "val_accuracy", "train_accuracy", "epochs", "seconds", "status")
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "tune", parents=[common_options(), data_options(), optimization_options(), output_options()],
+        help="search learning rate × regularization (× loss) on the validation split",
+        description="Train one classifier per setting of learning rate × regularization (and loss), in "
+                    "parallel, rank them by validation accuracy, keep the best model, and write a run folder "
+                    "with the table of trials, a heat map of validation accuracy and report.html.",
+    )
+    group = parser.add_argument_group("search")
+    group.add_argument("--search", choices=("grid", "random"),
+                       help="every combination of the values (grid), or --trials settings drawn log-uniformly "
+                            "between the smallest and largest value of each list (random) (default grid)")
+    group.add_argument("--lr", type=list_of(positive_float), metavar="LIST",
+                       help="learning rates, comma-separated (default 0.01,0.03,0.1,0.3)")
+    group.add_argument("--reg", type=list_of(non_negative_float), metavar="LIST",
+                       help="regularization strengths, comma-separated (default 1e-5,1e-4,1e-3,1e-2)")
+    group.add_argument("--loss", type=choice_list(LOSSES), metavar="LIST",
+                       help=f"losses, comma-separated, out of {', '.join(LOSSES)} (default softmax)")
+    group.add_argument("--trials", type=positive_int, metavar="N", help="settings drawn by --search random (default 10)")
+    group.add_argument("--jobs", type=positive_int, metavar="N", help="trials trained at the same time (default 2)")
+    parser.add_argument("--test", action="store_true", help="at the end, measure the best model on the test set (once)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from linclass import tune
+
+    options = fill_defaults(args, {**TRAINING_DEFAULTS, **TUNE_DEFAULTS})
+    if options["search"] == "random" and 0 in options["reg"]:
+        raise LinclassError("--reg: a random search draws λ log-uniformly, which cannot reach 0; give positive "
+                            "values, or use --search grid")
+    if options["out"] is not None:
+        run_folder.check_new_run_dir(options["out"])
+    prepared = prepare_data(options)
+    run_dir = run_folder.create_run_dir(options["out"], prepared.dataset.name, "tune")
+    run_folder.write_config(run_dir, {**{k: v for k, v in options.items() if k not in ("run", "debug")},
+                                      "out": str(run_dir)})
+    n_trials = options["trials"] if options["search"] == "random" else \
+        len(options["loss"]) * len(options["lr"]) * len(options["reg"])
+    progress = ProgressBar(n_trials, "trial", enabled=False if options["quiet"] else None)
+    finished: list[dict] = []
+
+    def on_trial_end(trial: dict) -> None:
+        finished.append(trial)
+        best = max((t["val_accuracy"] for t in finished if t["val_accuracy"] is not None), default=None)
+        progress.update(len(finished), f"best validation accuracy {percent(best)}")
+
+    train, val = prepared.train, prepared.val
+    shared = {key: value for key, value in classifier_parameters(options).items() if key not in ("loss", "lr", "reg")}
+    start = time.perf_counter()
+    result = tune.search(train.features, train.labels, val.features, val.labels, method=options["search"],
+                         lr=options["lr"], reg=options["reg"], loss=options["loss"], n_trials=options["trials"],
+                         params=shared, n_jobs=options["jobs"], seed=options["seed"], on_trial_end=on_trial_end)
+    progress.close()
+    seconds = {**prepared.seconds, "search": time.perf_counter() - start}
+    summary = finish(run_dir, options, prepared, result, seconds)
+    if options["json"]:
+        print_json(summary)
+    else:
+        print(tune.format_table(result.trials, style="text"))
+        best = summary["best"]
+        print(f"\nbest: {best['loss']} lr={best['lr']:g} reg={best['reg']:g}: validation accuracy "
+              f"{percent(best['val_accuracy'])}" + (f", test accuracy {percent(summary['test_accuracy'])}"
+                                                     if "test_accuracy" in summary else ""))
+        print(f"  model:  {summary['model']}")
+        print(f"  report: {summary['report']}")
+    return 0
+
+
+def finish(run_dir, options: dict[str, Any], prepared, result, seconds: dict[str, float]) -> dict[str, Any]:
+    """Save the best model, the trials and the heat map; write the report; the summary of the search."""
+    from linclass import report
+
+    best_trial, clf = result.trials[0], result.best_model
+    model_path = clf.save(run_dir / run_folder.MODEL_NAME, preprocessor=prepared.preprocessor,
+                          metadata=model_metadata(prepared))
+    run_folder.write_metrics(run_dir, clf.history_)
+    ranked = [{"rank": rank, **trial} for rank, trial in enumerate(result.trials, start=1)]
+    run_folder.write_table(run_dir / run_folder.TRIALS_NAME, TRIAL_COLUMNS, ranked)
+    heat_map = run_dir / "tune.png"
+    report.plot_tune_heatmap(result.trials, path=heat_map)
+    metrics = {"val_accuracy": best_trial["val_accuracy"], "train_accuracy": accuracy(clf, prepared.train)}
+    shown = prepared.val
+    if options["test"]:
+        shown = prepared.test_split()
+        metrics["test_accuracy"] = accuracy(clf, shown)
+    metrics["trials"] = len(result.trials)
+    for trial in ranked[:5]:
+        metrics[f"rank {trial['rank']}: {trial['loss']}, lr {trial['lr']:.3g}, λ {trial['reg']:.3g}"] = \
+            "diverged" if trial["status"] != "ok" else f"validation {percent(trial['val_accuracy'])}"
+    search_space = {"search": options["search"], "losses": options["loss"], "learning rates": options["lr"],
+                    "regularization strengths": options["reg"], "jobs": options["jobs"],
+                    **{key: value for key, value in options.items()
+                       if key in ("penalty", "optimizer", "momentum", "schedule", "batch_size", "epochs",
+                                  "early_stopping", "val_fraction", "center", "seed")}}
+    if options["search"] == "random":
+        search_space["trials"] = options["trials"]
+    best = {key: best_trial[key] for key in ("loss", "lr", "reg", "val_accuracy", "train_accuracy")}
+    report_path = write_run_report(
+        run_dir, title=f"linclass tune on {prepared.dataset.name}", clf=clf, prepared=prepared, shown=shown,
+        hyperparameters={**search_space, "best": f"{best['loss']}, lr {best['lr']:g}, λ {best['reg']:g}"},
+        metrics=metrics, timings=seconds, extra_images={"tune": heat_map},
+        notes=[f"The pictures of the model are those of the best trial ({best['loss']}, lr {best['lr']:g}, "
+               f"λ {best['reg']:g}); every trial is listed in {run_folder.TRIALS_NAME}."])
+    summary = {"best": best, "trials": result.trials, "model": str(model_path), "run_dir": str(run_dir),
+               "report": str(report_path), "seconds": round(seconds["search"] + seconds["loading data"], 3)}
+    if "test_accuracy" in metrics:
+        summary["test_accuracy"] = metrics["test_accuracy"]
+    return summary
