@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from linclass.data.splits import split_indices
 from linclass.errors import DivergenceError
 from linclass.model import init_weights, predict_indices, scores
-from linclass.train import CONFIG_FIELDS, ENGINES, TrainConfig, Trainer, check_choice, check_number
+from linclass.train import CONFIG_FIELDS, ENGINES, TrainConfig, Trainer, check_choice, check_number, new_history
 
 __all__ = ["LinearClassifier"]
 
@@ -78,6 +78,11 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     patience : int >= 1
     validation_fraction : float in (0, 1)
         The share of the training data held out for early stopping when no validation set is given.
+    warm_start : bool
+        When True and the classifier is already fitted (or loaded from a file), ``fit`` continues from its
+        weights and history instead of starting afresh, training until the history holds ``epochs``
+        epochs in total (so ``set_params(epochs=30, warm_start=True).fit(...)`` resumes a 20-epoch run
+        for 10 more). The labels must be among ``classes_``.
     solver : {"fused", "autograd"}
         Compute each step with NumPy kernels (fast) or with the autograd engine (the lecture's formulas
         and backprop); both give the same weights up to rounding.
@@ -110,7 +115,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                  delta: float = 1.0, lr: float = 1e-2, lr_schedule: str = "constant", optimizer: str = "momentum",
                  momentum: float = 0.9, batch_size: int = 256, epochs: int = 20, iterations: int | None = None,
                  sampling: str = "shuffle", early_stopping: bool = False, patience: int = 5,
-                 validation_fraction: float = 0.1, solver: str = "fused", seed: int = 0, verbose: int = 0,
+                 validation_fraction: float = 0.1, warm_start: bool = False, solver: str = "fused", seed: int = 0,
+                 verbose: int = 0,
                  on_epoch_end: Callable[["LinearClassifier", dict], Any] | None = None) -> None:
         self.loss = loss
         self.penalty = penalty
@@ -128,6 +134,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
         self.solver = solver
         self.seed = seed
         self.verbose = verbose
@@ -151,21 +158,27 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self
         """
         config = self._config()
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_all_finite=False)
+        warm = bool(self.warm_start) and hasattr(self, "W_")
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_all_finite=False, reset=not warm)
         _check_finite(X, "X")
         check_classification_targets(y)
-        classes, y_index = np.unique(y, return_inverse=True)
-        _check_two_classes(classes)
-        self.classes_ = classes
+        if warm:
+            y_index = self._label_indices(y, "y")
+        else:
+            classes, y_index = np.unique(y, return_inverse=True)
+            _check_two_classes(classes)
+            self.classes_ = classes
         if X_val is not None or y_val is not None:
             X_val, y_val_index = self._validation_set(X_val, y_val)
         elif self.early_stopping:
             X, y_index, X_val, y_val_index = self._hold_out(X, y_index)
         else:
             y_val_index = None
-        rng = np.random.default_rng(self.seed)
-        W, b = init_weights(len(classes), X.shape[1], rng)
-        self._start(Trainer(W, b, config, rng))
+        if warm:
+            self._continue_with(config)
+        else:
+            rng = np.random.default_rng(self.seed)
+            self._start(Trainer(*init_weights(len(self.classes_), X.shape[1], rng), config, rng))
         try:
             self._trainer.fit(X, y_index, X_val, y_val_index, self._epoch_callback())
         except DivergenceError:
@@ -198,7 +211,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             _check_two_classes(classes)
             self.classes_ = classes
         elif classes is not None and not np.array_equal(np.unique(column_or_1d(classes)), self.classes_):
-            raise ValueError(f"classes={list(classes)} differs from the classes {list(self.classes_)} of the first "
+            raise ValueError(f"classes={np.asarray(classes).tolist()} differs from the classes {self.classes_.tolist()} "
+                             "of the first "
                              "call to partial_fit; they cannot change")
         y_index = self._label_indices(y, "y")
         if first_call:
@@ -274,10 +288,11 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = trainer.history
 
     def _continue_with(self, config: TrainConfig) -> None:
-        """A new trainer on the current weights and history (after loading, or after ``set_params``)."""
-        history = self.history_
-        self._start(Trainer(self.W_, self.b_, config, np.random.default_rng(self.seed + len(history["epochs"]))))
-        self._trainer.history = self.history_ = history
+        """A new trainer on the current weights and history (warm start, after loading or ``set_params``)."""
+        history = self.history_ or new_history()
+        history["stopped_early"] = False
+        rng = np.random.default_rng(self.seed + len(history["epochs"]))
+        self._start(Trainer(self.W_, self.b_, config, rng, history=history))
 
     def _forget_fit(self) -> None:
         for name in ("W_", "b_", "classes_", "history_", "n_iter_", "_trainer", "n_features_in_"):
@@ -301,8 +316,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         index[index == len(self.classes_)] = 0
         unknown = self.classes_[index] != y
         if np.any(unknown):
-            raise ValueError(f"{name} holds the label {y[np.argmax(unknown)]!r}, which is not one of the "
-                             f"classes {list(self.classes_)} this model was trained on")
+            raise ValueError(f"{name} holds the label {y.tolist()[np.argmax(unknown)]!r}, which is not one of the "
+                             f"classes {self.classes_.tolist()} this model was trained on")
         return index
 
     def _validation_set(self, X_val: Any, y_val: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -339,4 +354,4 @@ def _check_finite(X: np.ndarray, name: str) -> None:
 
 def _check_two_classes(classes: np.ndarray) -> None:
     if len(classes) < 2:
-        raise ValueError(f"y has 1 class ({classes[0]!r}); a classifier needs examples of at least 2 classes")
+        raise ValueError(f"y has 1 class ({classes.tolist()[0]!r}); a classifier needs examples of at least 2 classes")

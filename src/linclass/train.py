@@ -168,6 +168,10 @@ class Trainer:
     rng : numpy Generator, optional
         The source of the batch order; ``np.random.default_rng(config.seed)`` when None. Pass the
         generator that drew ``W`` to make one seed decide everything.
+    history : dict, optional
+        The history of earlier training of ``W`` and ``b``, to continue: new epochs are appended, the
+        learning-rate schedule resumes at its epoch and :meth:`fit` trains until the history holds
+        ``config.epochs`` epochs (or ``config.iterations`` steps). The optimizer's momentum starts at 0.
 
     Attributes
     ----------
@@ -179,7 +183,7 @@ class Trainer:
     """
 
     def __init__(self, W: np.ndarray, b: np.ndarray, config: TrainConfig,
-                 rng: np.random.Generator | None = None) -> None:
+                 rng: np.random.Generator | None = None, history: dict | None = None) -> None:
         self.config = config
         self.W = Tensor(W, requires_grad=True)
         self.b = Tensor(b, requires_grad=True)
@@ -187,16 +191,19 @@ class Trainer:
         self.schedule = make_schedule(config.lr_schedule, self.optimizer,
                                       **schedule_options(config.lr_schedule, config.epochs))
         self.rng = np.random.default_rng(config.seed) if rng is None else rng
-        self.history = new_history()
-        self.iteration = 0
-        self.seconds = 0.0
-        self._loss_limit = math.inf
+        self.history = new_history() if history is None else history
+        epochs_done = self.history["epochs"]
+        self.seconds = epochs_done[-1]["seconds"] if epochs_done else 0.0
+        for _ in epochs_done:
+            self.schedule.step()
+        losses_done = self.history["loss"]
+        self._loss_limit = EXPLOSION_FACTOR * max(losses_done[0], 1.0) if losses_done else math.inf
         self._buffers: dict[str, np.ndarray] = {}
 
     # -- the whole run -------------------------------------------------------------------------------
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
             on_epoch_end: EpochCallback | None = None) -> dict:
-        """Train for ``config.epochs`` epochs (or ``config.iterations`` steps) and return the history.
+        """Train until the history holds ``config.epochs`` epochs (or ``config.iterations`` steps); return it.
 
         Parameters
         ----------
@@ -208,6 +215,9 @@ class Trainer:
         on_epoch_end : callable, optional
             Called with each epoch's record after the epoch; returning True stops training.
 
+        With ``early_stopping``, the weights of the epoch with the best validation accuracy are restored at
+        the end (when continuing a history, the starting weights count as a candidate too).
+
         Raises
         ------
         DivergenceError
@@ -217,8 +227,17 @@ class Trainer:
         if config.early_stopping and X_val is None:
             raise ValueError("early_stopping=True needs a validation set: pass X_val and y_val")
         per_epoch = math.ceil(len(X) / config.batch_size)
-        steps_left = config.iterations if config.iterations is not None else config.epochs * per_epoch
-        best = _BestWeights(self.W.data, self.b.data) if X_val is not None else None
+        epochs_done = len(self.history["epochs"])
+        if config.iterations is not None:
+            steps_left = config.iterations - len(self.history["loss"])
+        else:
+            steps_left = (config.epochs - epochs_done) * per_epoch
+        best = None
+        if X_val is not None:
+            best = _BestWeights(self.W.data, self.b.data)
+            if epochs_done:
+                best.accuracy = accuracy(scores(X_val, self.W.data, self.b.data), y_val)
+                best.epoch = epochs_done
         while steps_left > 0:
             record = self.run_epoch(X, y, X_val, y_val, max_steps=steps_left)
             steps_left -= per_epoch
