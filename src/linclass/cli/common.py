@@ -23,6 +23,13 @@ class OneLineErrorParser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def parse_known_args(self, args=None, namespace=None):
+        """As argparse's, but a sub-command refuses options it does not know itself (``linclass train: ...``)."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras and self._subparsers is None:  # a sub-command's parser: nothing after it could use them
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
 
 def common_options() -> argparse.ArgumentParser:
     """A parent parser with the options every sub-command accepts (``parents=[common_options()]``)."""

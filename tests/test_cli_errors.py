@@ -1,0 +1,82 @@
+"""Every user mistake: one line on stderr saying what is wrong and what to do, a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from test_cli_predict import save_digits_model
+from test_cli_train import assert_one_line_error, linclass
+from test_data_idx import write_idx_set
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A good model, models that are not, an image that is not, a run folder, a 28×28 dataset."""
+    root = tmp_path_factory.mktemp("errors")
+    model = save_digits_model(root / "run")
+    (root / "run" / "config.json").write_text('{"data": "digits", "epochs": 5}')
+    Image.new("RGB", (4, 4)).save(root / "picture.png")
+    (root / "picture.png").rename(root / "png.linclass")
+    (root / "truncated.linclass").write_bytes(model.read_bytes()[:-100])
+    (root / "text.png").write_text("not an image\n")
+    Image.new("L", (8, 8)).save(root / "digit.png")
+    save_digits_model(root / "bare", metadata=False)
+    write_idx_set(root / "tiny", np.random.default_rng(0), n_train=20, n_test=10)
+    return root
+
+
+CASES = {
+    "unknown dataset": (["train", "--data", "nosuch"], "nosuch: no such file or folder, and not a known dataset"),
+    "negative learning rate": (["train", "--lr", "-0.1"], "argument --lr: -0.1 must be greater than 0"),
+    "batch size 0": (["train", "--batch-size", "0"], "argument --batch-size: 0 must be a whole number of at least 1"),
+    "val fraction 1.5": (["train", "--val-fraction", "1.5"], "argument --val-fraction: 1.5 must lie strictly"),
+    "val fraction too small": (["train", "--val-fraction", "0.0001"], "--val-fraction 0.0001: "),
+    "unknown loss": (["train", "--loss", "hinge"], "argument --loss: invalid choice: 'hinge'"),
+    "unknown option": (["train", "--learning-rate", "0.1"], "unrecognized arguments: --learning-rate"),
+    "tune: a bad learning rate in the list": (["tune", "--lr", "0.1,-1"], "argument --lr: -1 must be greater than 0"),
+    "tune: unknown loss in the list": (["tune", "--loss", "softmax,hinge"], "'hinge' is not one of softmax, svm"),
+    "evaluate: missing model": (["evaluate", "{root}/missing.linclass"], "missing.linclass: no such run folder or model file"),
+    "evaluate: a PNG as a model": (["evaluate", "{root}/png.linclass"], "not a linclass model file (it looks like a PNG image)"),
+    "evaluate: a truncated model": (["evaluate", "{root}/truncated.linclass"], "truncated"),
+    "evaluate: a model without its dataset": (["evaluate", "{root}/bare"], "give --data NAME|PATH"),
+    "evaluate: data of another shape": (["evaluate", "{root}/run", "--data", "{root}/tiny"],
+                                        "was trained on 8×8 examples but tiny has 28×28"),
+    "evaluate: --out not a PNG": (["evaluate", "{root}/run", "--out", "{root}/cm.jpg"], "give a file ending in .png"),
+    "predict: missing image": (["predict", "{root}/run", "{root}/missing.png"], "missing.png: file not found"),
+    "predict: an image that cannot be read": (["predict", "{root}/run", "{root}/digit.png", "{root}/text.png"],
+                                              "text.png: not an image Pillow can read"),
+    "resume: a changed setting": (["train", "--resume", "{root}/run", "--lr", "0.5"],
+                                  "--lr: --resume continues a run with its own settings"),
+    "resume: nothing left to do": (["train", "--resume", "{root}/run"], "already trained for 5 of 5 epochs"),
+    "resume: not a run": (["train", "--resume", "{root}/bare"], "config.json: not found; is this the folder of a linclass run?"),
+    "out: a folder holding a run": (["train", "--out", "{root}/run"], "already holds a run"),
+}
+
+
+@pytest.fixture(scope="module")
+def results(files):
+    """Every case's outcome; the commands run two at a time, since each spends its second starting up."""
+    def run(case):
+        return case, linclass(*(argument.format(root=files) for argument in CASES[case][0]))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(run, CASES))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_user_error_is_one_line(files, results, case):
+    arguments, fragment = CASES[case]
+    result = results[case]
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert_one_line_error(result, arguments[0], fragment.format(root=files))
+
+
+def test_debug_shows_the_traceback():
+    result = linclass("train", "--data", "nosuch", "--debug")
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "DataError: nosuch: no such file or folder" in result.stderr

@@ -1,0 +1,194 @@
+"""``linclass train``, run as a user runs it: in a subprocess, on the built-in digits and a tiny IDX set."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import linclass as lc
+from linclass.cli.common import ProgressBar, epoch_details
+from test_data_idx import write_idx_set
+
+# Pixel sizes of the run's pictures: the figure sizes linclass.report documents (inches) at 100 dpi,
+# for 10 classes of 8×8 images.
+DIGITS_PICTURES = {
+    "history.png": (1200, 450),          # 12 × 4.5 in
+    "templates.png": (850, 430),         # 5 columns × 1.7 in, 2 rows × 1.9 in + 0.5 in
+    "confusion.png": (820, 700),         # side 0.45 × 10 + 2.5 = 7 in, plus 1.2 in for the colour bar
+    "examples.png": (920, 1040),         # 4 × 4 panels of 2.3 in × (1.9 + 0.2 × 3) in, + 0.4 in
+    "loss_comparison.png": (1500, 500),  # 1.3 × 10 + 2 = 15 in × 5 in
+    "regions.png": (900, 700),           # 9 × 7 in
+}
+
+
+def linclass(*args: str, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the ``linclass`` command line as a user would, capturing its output."""
+    return subprocess.run([sys.executable, "-m", "linclass.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, command: str, *fragments: str) -> str:
+    """A user error: non-zero exit, exactly one line on stderr naming the command, no traceback."""
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"linclass {command}: error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def assert_self_contained(report: Path) -> None:
+    """Every picture of the page is an embedded PNG; nothing else is fetched or linked."""
+    page = report.read_text(encoding="utf-8")
+    sources = re.findall(r'\ssrc="([^"]*)"', page)
+    assert sources and all(source.startswith("data:image/png;base64,") for source in sources)
+    for source in sources:
+        Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))).verify()
+    assert all(link.startswith("#") for link in re.findall(r'\shref="([^"]*)"', page))
+    assert not re.search(r"(?i)\b(src|href)\s*=\s*['\"]?(https?:|file:|//)", page)
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """One short training run on the built-in digits, with the final test evaluation."""
+    run_dir = tmp_path_factory.mktemp("train") / "run"
+    result = linclass("train", "--epochs", "4", "--seed", "3", "--out", str(run_dir), "--test", "--json")
+    assert result.returncode == 0, result.stderr
+    return run_dir, result
+
+
+def test_json_summary_has_the_numbers_and_paths(digits_run):
+    run_dir, result = digits_run
+    assert result.stderr == ""  # no progress bar when stderr is not a terminal
+    summary = json.loads(result.stdout)
+    for key in ("train_accuracy", "val_accuracy", "test_accuracy"):
+        assert 0.5 < summary[key] <= 1.0, (key, summary[key])
+    assert summary["seconds"] > 0 and summary["epochs"] == 4
+    assert summary["run_dir"] == str(run_dir) and summary["model"] == str(run_dir / "model.linclass")
+
+
+def test_the_run_folder_holds_model_config_metrics_pictures_and_report(digits_run):
+    run_dir, _ = digits_run
+    expected = {"model.linclass", "config.json", "metrics.csv", "report.html", *DIGITS_PICTURES}
+    assert {path.name for path in run_dir.iterdir()} == expected  # and no temporary files left behind
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["data"], config["loss"], config["epochs"], config["seed"], config["lr"]) == ("digits", "softmax", 4, 3, 0.1)
+    assert config["versions"]["linclass"] == lc.__version__ and config["versions"]["numpy"] == np.__version__
+    with open(run_dir / "metrics.csv", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [int(row["epoch"]) for row in rows] == [1, 2, 3, 4]
+    assert set(rows[0]) == {"epoch", "loss", "train_accuracy", "val_accuracy", "learning_rate", "seconds"}
+    assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
+
+
+@pytest.mark.parametrize("name", sorted(DIGITS_PICTURES))
+def test_each_picture_is_a_png_of_the_documented_size(digits_run, name):
+    run_dir, _ = digits_run
+    with Image.open(run_dir / name) as image:
+        assert image.format == "PNG"
+        assert image.size == DIGITS_PICTURES[name]
+
+
+def test_report_embeds_every_picture_and_links_nothing_outside(digits_run):
+    run_dir, _ = digits_run
+    assert_self_contained(run_dir / "report.html")
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert page.count("<img ") == len(DIGITS_PICTURES)
+    assert "principal components" in page  # the geometric picture says what it is
+
+
+def test_the_saved_model_reproduces_the_reported_accuracies(digits_run):
+    """The split is seeded and stratified, the preprocessing fitted on the training part only."""
+    run_dir, result = digits_run
+    summary = json.loads(result.stdout)
+    clf = lc.load(run_dir / "model.linclass")
+    data = lc.datasets.load("digits")
+    assert clf.metadata_["dataset"] == "digits" and clf.metadata_["classes"] == data.classes
+    assert tuple(clf.metadata_["image_shape"]) == data.image_shape == (8, 8)
+    X_train, y_train, X_val, y_val = lc.datasets.train_val_split(data.X_train, data.y_train, 0.1, seed=3)
+    pre = clf.preprocessor_
+    np.testing.assert_allclose(pre.mean, X_train.reshape(len(X_train), -1).mean(axis=0) / 255, atol=1e-6)
+    assert not np.allclose(pre.mean, data.X_train.reshape(len(data.X_train), -1).mean(axis=0) / 255, atol=1e-4)
+    assert clf.score(pre.transform(X_train), y_train) == pytest.approx(summary["train_accuracy"])
+    assert clf.score(pre.transform(X_val), y_val) == pytest.approx(summary["val_accuracy"])
+    assert clf.score(pre.transform(data.X_test), data.y_test) == pytest.approx(summary["test_accuracy"])
+    assert len(clf.history_["epochs"]) == 4
+
+
+def test_text_summary_and_default_run_folder_on_an_idx_folder(tmp_path, rng):
+    write_idx_set(tmp_path / "tiny", rng, n_train=60, n_test=10)
+    result = linclass("train", "--data", "tiny", "--epochs", "2", "--loss", "svm", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = list((tmp_path / "runs").iterdir())
+    assert len(runs) == 1 and re.fullmatch(r"tiny-svm-\d{8}-\d{6}", runs[0].name)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("trained for 2 epochs in ")
+    assert re.fullmatch(r"  training accuracy \d+\.\d%, validation accuracy \d+\.\d%", lines[1])
+    assert "test" not in result.stdout  # the test set is left alone without --test
+    assert lines[2] == f"  model:  {Path('runs') / runs[0].name / 'model.linclass'}"
+    assert lines[3] == f"  report: {Path('runs') / runs[0].name / 'report.html'}"
+    with Image.open(runs[0] / "templates.png") as image:
+        assert image.size == (850, 430)  # ten 28×28 templates, same grid
+    assert_self_contained(runs[0] / "report.html")
+
+
+def test_ctrl_c_saves_the_model_so_far_and_resume_continues_it(tmp_path):
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "linclass.cli", "train", "--epochs", "100000", "--batch-size",
+                                "1", "--out", str(run_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (run_dir / "model.linclass").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.strip().splitlines() == [stderr.strip()] and "Traceback" not in stderr
+    assert f"is saved in {run_dir / 'model.linclass'}" in stderr and f"--resume {run_dir}" in stderr
+    assert not [name for name in os.listdir(run_dir) if name.endswith(".tmp")]
+    done = len(lc.load(run_dir / "model.linclass").history_["epochs"])
+    assert done >= 1
+
+    result = linclass("train", "--resume", str(run_dir), "--epochs", str(done + 2), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["resumed"] and summary["epochs"] == done + 2 and "test_accuracy" not in summary
+    clf = lc.load(run_dir / "model.linclass")
+    assert [record["epoch"] for record in clf.history_["epochs"]] == list(range(1, done + 3))
+    assert clf.history_["epochs"][-1]["seconds"] > clf.history_["epochs"][done - 1]["seconds"]
+    with open(run_dir / "metrics.csv", newline="") as stream:
+        assert len(list(csv.DictReader(stream))) == done + 2
+    assert json.loads((run_dir / "config.json").read_text())["epochs"] == done + 2
+    assert_self_contained(run_dir / "report.html")
+
+
+def test_progress_bar_draws_on_a_terminal_only():
+    record = {"epoch": 3, "loss": 0.41234, "train_accuracy": 0.912, "val_accuracy": 0.898}
+    stream = io.StringIO()
+    bar = ProgressBar(20, "epoch", enabled=True, stream=stream)
+    bar.update(3, epoch_details(record))
+    bar.close()
+    text = stream.getvalue()
+    assert text.startswith("\repoch  3/20 [####--------------------] loss 0.4123 train 91.2% val 89.8% ")
+    assert text.endswith(" s\x1b[K\n")
+    quiet = io.StringIO()  # not a terminal: nothing is drawn
+    bar = ProgressBar(20, "epoch", stream=quiet)
+    bar.update(3, epoch_details(record))
+    bar.close()
+    assert quiet.getvalue() == ""
