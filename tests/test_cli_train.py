@@ -88,7 +88,8 @@ def test_the_run_folder_holds_model_config_metrics_pictures_and_report(digits_ru
     expected = {"model.linclass", "config.json", "metrics.csv", "report.html", *DIGITS_PICTURES}
     assert {path.name for path in run_dir.iterdir()} == expected  # and no temporary files left behind
     config = json.loads((run_dir / "config.json").read_text())
-    assert (config["data"], config["loss"], config["epochs"], config["seed"], config["lr"]) == ("digits", "softmax", 4, 3, 0.1)
+    assert (config["data"], config["loss"], config["epochs"], config["seed"], config["lr"]) == \
+        ("digits", "softmax", 4, 3, 0.1)
     assert config["versions"]["linclass"] == lc.__version__ and config["versions"]["numpy"] == np.__version__
     with open(run_dir / "metrics.csv", newline="") as stream:
         rows = list(csv.DictReader(stream))

@@ -50,36 +50,32 @@ def _number(text: str, kind: Callable[[str], Any], what: str) -> Any:
     return value
 
 
-def positive_float(text: str) -> float:
-    """A number > 0, e.g. a learning rate."""
-    value = _number(text, float, "a number")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be greater than 0, e.g. 0.01")
-    return value
+def _checked(kind: Callable[[str], Any], what: str, accept: Callable[[Any], bool],
+             requirement: str) -> Callable[[str], Any]:
+    """An argparse type: ``text`` read as ``kind``, refused unless ``accept(value)``, saying what it must be."""
+
+    def convert(text: str) -> Any:
+        value = _number(text, kind, what)
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{text} must {requirement}")
+        return value
+
+    return convert
 
 
-def non_negative_float(text: str) -> float:
-    """A number >= 0, e.g. a regularization strength (0 turns it off)."""
-    value = _number(text, float, "a number")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be 0 or more (0 turns it off), e.g. 0.0001")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """A whole number >= 1, e.g. a batch size or a number of epochs."""
-    value = _number(text, int, "a whole number")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be a whole number of at least 1")
-    return value
-
-
-def open_fraction(text: str) -> float:
-    """A fraction strictly between 0 and 1, e.g. the share of training data kept for validation."""
-    value = _number(text, float, "a number")
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must lie strictly between 0 and 1, e.g. 0.1")
-    return value
+positive_float = _checked(float, "a number", lambda value: value > 0, "be greater than 0, e.g. 0.01")
+"""A number > 0, e.g. a learning rate."""
+non_negative_float = _checked(float, "a number", lambda value: value >= 0,
+                              "be 0 or more (0 turns it off), e.g. 0.0001")
+"""A number >= 0, e.g. a regularization strength."""
+positive_int = _checked(int, "a whole number", lambda value: value >= 1, "be a whole number of at least 1")
+"""A whole number >= 1, e.g. a batch size or a number of epochs."""
+non_negative_int = _checked(int, "a whole number", lambda value: value >= 0, "be a whole number of at least 0")
+"""A whole number >= 0, e.g. a seed."""
+open_fraction = _checked(float, "a number", lambda value: 0 < value < 1, "lie strictly between 0 and 1, e.g. 0.1")
+"""A fraction strictly between 0 and 1, e.g. the share of training data kept for validation."""
+momentum_value = _checked(float, "a number", lambda value: 0 <= value < 1, "lie in [0, 1), e.g. 0.9")
+"""A momentum coefficient in [0, 1)."""
 
 
 def list_of(kind: Callable[[str], Any]) -> Callable[[str], list]:
@@ -213,7 +209,7 @@ def data_options() -> argparse.ArgumentParser:
     group.add_argument("--root", metavar="DIR", help="look for the dataset here first")
     group.add_argument("--val-fraction", type=open_fraction, metavar="F",
                        help="share of the training data kept aside for validation, stratified (default 0.1)")
-    group.add_argument("--seed", type=int, metavar="N",
+    group.add_argument("--seed", type=non_negative_int, metavar="N",
                        help="seed of the split, the initial weights and the batches (default 0)")
     group.add_argument("--center", choices=CENTERS,
                        help="preprocessing after scaling to [0, 1]: subtract the training mean image, also "
@@ -246,14 +242,6 @@ def output_options() -> argparse.ArgumentParser:
     group.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a summary")
     group.add_argument("--quiet", action="store_true", help="no progress bar")
     return parent
-
-
-def momentum_value(text: str) -> float:
-    """A momentum coefficient in [0, 1)."""
-    value = _number(text, float, "a number")
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must lie in [0, 1), e.g. 0.9")
-    return value
 
 
 def fill_defaults(args: argparse.Namespace, defaults: Mapping[str, Any] = TRAINING_DEFAULTS) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import numpy as np
 from linclass import data
 from linclass.cli.pictures import Split, draw_model_pictures, draw_plane_picture
 from linclass.cli.saved_model import class_scores
+from linclass.data.catalog import canonical_name
 from linclass.errors import LinclassError
 
 
@@ -24,6 +25,7 @@ from linclass.errors import LinclassError
 class PreparedData:
     """A dataset split into training and validation parts, with the preprocessing fitted on training."""
 
+    data: str                # the dataset's name, or the absolute path it was read from
     dataset: data.Dataset
     preprocessor: data.Preprocessor
     train: Split
@@ -52,7 +54,14 @@ def prepare_data(options: Mapping[str, Any], preprocessor: data.Preprocessor | N
     train = Split("training", X_train, preprocessor.transform(X_train), y_train)
     val = Split("validation", X_val, preprocessor.transform(X_val), y_val)
     seconds = {"loading data": loaded - start, "split and preprocessing": time.perf_counter() - loaded}
-    return PreparedData(dataset, preprocessor, train, val, seconds)
+    return PreparedData(data_argument(options["data"]), dataset, preprocessor, train, val, seconds)
+
+
+def data_argument(name_or_path: str) -> str:
+    """``--data`` as a model remembers it: a known name as is, a path made absolute."""
+    if canonical_name(name_or_path) is not None:
+        return name_or_path
+    return str(Path(name_or_path).expanduser().resolve())
 
 
 def classifier_parameters(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -66,11 +75,25 @@ def classifier_parameters(options: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def check_parameters(parameters: Mapping[str, Any]) -> None:
+    """Refuse settings that are fine one by one but not together (Nesterov without momentum), before any work."""
+    from linclass.train import TrainConfig
+
+    try:
+        TrainConfig(**parameters)
+    except ValueError as error:
+        raise LinclassError(f"{error}") from None
+
+
 def model_metadata(prepared: PreparedData) -> dict[str, Any]:
-    """What a saved model must know of its data: the dataset, the class names, the image shape."""
+    """What a saved model must know of its data: the dataset, the class names, the image shape.
+
+    ``data`` is what ``--data`` named, a path made absolute, so that ``linclass evaluate`` finds the same
+    data from any folder.
+    """
     dataset = prepared.dataset
-    return {"dataset": dataset.name, "source": dataset.source, "classes": list(dataset.classes),
-            "image_shape": list(dataset.image_shape)}
+    return {"dataset": dataset.name, "data": prepared.data, "source": dataset.source,
+            "classes": list(dataset.classes), "image_shape": list(dataset.image_shape)}
 
 
 def data_summary(prepared: PreparedData) -> dict[str, Any]:

@@ -37,9 +37,12 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     model = open_model(args.model)
-    if model.image_shape is None or len(model.image_shape) not in (2, 3):
-        raise LinclassError(f"{model.path}: was not trained on images (no image shape saved with it); "
-                            "predict needs a model trained by linclass train on an image dataset")
+    if model.image_shape is None:
+        raise LinclassError(f"{model.path}: does not say what size of image it expects; predict needs a model "
+                            "saved with its preprocessing (linclass train, or clf.save(path, preprocessor=...))")
+    if len(model.image_shape) not in (2, 3):
+        raise LinclassError(f"{model.path}: was trained on vectors of {model.image_shape[0]} numbers, not on "
+                            "images; predict reads image files, evaluate works on any data")
     loaded = [data.load_image(path, model.image_shape) for path in args.images]
     scores = model.scores(np.stack([image for image, _ in loaded]))
     predictions = [prediction(model, path, note, row, args.top_k)

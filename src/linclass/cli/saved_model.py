@@ -25,7 +25,7 @@ class SavedModel:
     preprocessor: Any          # linclass.datasets.Preprocessor or None
     classes: list[str]
     image_shape: tuple[int, ...] | None
-    dataset: str | None
+    dataset: str | None        # what to load for its data: a dataset name or a path
 
     @property
     def loss(self) -> str:
@@ -68,4 +68,4 @@ def open_model(path: str | Path) -> SavedModel:
                             f"{len(classifier.classes_)}; the file is inconsistent, train the model again")
     return SavedModel(path=model_path, classifier=classifier, preprocessor=preprocessor, classes=classes,
                       image_shape=None if shape is None else tuple(int(n) for n in shape),
-                      dataset=metadata.get("dataset"))
+                      dataset=metadata.get("data") or metadata.get("dataset"))

@@ -19,10 +19,10 @@ from typing import Any
 
 from linclass.cli import run_folder
 from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, ProgressBar, common_options, data_options,
-                                 epoch_details, fill_defaults, non_negative_float, optimization_options, output_options,
-                                 percent, positive_float, print_json)
-from linclass.cli.pipeline import (PreparedData, accuracy, classifier_parameters, model_metadata, prepare_data,
-                                   write_run_report)
+                                 epoch_details, fill_defaults, non_negative_float, optimization_options,
+                                 output_options, percent, positive_float, print_json)
+from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, classifier_parameters,
+                                   model_metadata, prepare_data, write_run_report)
 from linclass.errors import LinclassError
 
 # What ``--resume`` may change: everything else is the run's own setting, read from its config.json.
@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         options, run_dir, clf = resume_options(args)
     else:
         options = fill_defaults(args)
+        check_parameters(classifier_parameters(options))
         if options["out"] is not None:
             run_folder.check_new_run_dir(options["out"])
         run_dir, clf = None, None

@@ -13,10 +13,11 @@ import time
 from typing import Any
 
 from linclass.cli import run_folder
-from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, ProgressBar, choice_list, common_options, data_options, fill_defaults,
-                                 list_of, non_negative_float, optimization_options, output_options, percent,
-                                 positive_float, positive_int, print_json)
-from linclass.cli.pipeline import accuracy, classifier_parameters, model_metadata, prepare_data, write_run_report
+from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, ProgressBar, choice_list, common_options,
+                                 data_options, fill_defaults, list_of, non_negative_float, optimization_options,
+                                 output_options, percent, positive_float, positive_int, print_json)
+from linclass.cli.pipeline import (accuracy, check_parameters, classifier_parameters, model_metadata,
+                                   prepare_data, write_run_report)
 from linclass.errors import LinclassError
 
 TUNE_DEFAULTS = {"search": "grid", "trials": 10, "jobs": 2, "lr": [0.01, 0.03, 0.1, 0.3],
@@ -42,7 +43,8 @@ def add_parser(subparsers) -> None:
                        help="regularization strengths, comma-separated (default 1e-5,1e-4,1e-3,1e-2)")
     group.add_argument("--loss", type=choice_list(LOSSES), metavar="LIST",
                        help=f"losses, comma-separated, out of {', '.join(LOSSES)} (default softmax)")
-    group.add_argument("--trials", type=positive_int, metavar="N", help="settings drawn by --search random (default 10)")
+    group.add_argument("--trials", type=positive_int, metavar="N",
+                       help="settings drawn by --search random (default 10)")
     group.add_argument("--jobs", type=positive_int, metavar="N", help="trials trained at the same time (default 2)")
     parser.add_argument("--test", action="store_true", help="at the end, measure the best model on the test set (once)")
     parser.set_defaults(run=run)
@@ -55,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if options["search"] == "random" and 0 in options["reg"]:
         raise LinclassError("--reg: a random search draws λ log-uniformly, which cannot reach 0; give positive "
                             "values, or use --search grid")
+    shared = {key: value for key, value in classifier_parameters(options).items() if key not in ("loss", "lr", "reg")}
+    check_parameters({**shared, "loss": options["loss"][0], "lr": options["lr"][0], "reg": options["reg"][0]})
     if options["out"] is not None:
         run_folder.check_new_run_dir(options["out"])
     prepared = prepare_data(options)
@@ -72,7 +76,6 @@ def run(args: argparse.Namespace) -> int:
         progress.update(len(finished), f"best validation accuracy {percent(best)}")
 
     train, val = prepared.train, prepared.val
-    shared = {key: value for key, value in classifier_parameters(options).items() if key not in ("loss", "lr", "reg")}
     start = time.perf_counter()
     result = tune.search(train.features, train.labels, val.features, val.labels, method=options["search"],
                          lr=options["lr"], reg=options["reg"], loss=options["loss"], n_trials=options["trials"],
