@@ -193,3 +193,17 @@ def test_progress_bar_draws_on_a_terminal_only():
     bar.update(3, epoch_details(record))
     bar.close()
     assert quiet.getvalue() == ""
+
+
+def test_the_geometric_picture_uses_the_two_principal_components():
+    from sklearn.decomposition import PCA
+
+    from linclass.cli.pictures import principal_plane
+
+    data = lc.datasets.load("digits")
+    features = lc.datasets.Preprocessor().fit_transform(data.X_train)
+    mean, directions, share = principal_plane(features)
+    exact = PCA(n_components=2, svd_solver="full").fit(features)
+    np.testing.assert_allclose(mean, features.mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(np.abs(np.sum(directions * exact.components_, axis=1)), [1, 1], atol=1e-4)
+    np.testing.assert_allclose(share, exact.explained_variance_ratio_, rtol=1e-3)

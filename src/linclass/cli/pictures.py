@@ -94,18 +94,19 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-def principal_plane(features: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def principal_plane(features: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The mean and the first two principal directions of ``features`` (N, D), and their variance shares.
 
     Returns ``mean`` (D,), ``directions`` (2, D) with unit rows, and the fraction of the total variance
-    each direction explains.
+    each direction explains. scikit-learn's randomized PCA, on one thread: LAPACK's threads fighting
+    over a busy machine made a full SVD a hundred times slower.
     """
-    data = np.asarray(features, dtype=np.float64)
-    mean = data.mean(axis=0)
-    _, singular, directions = np.linalg.svd(data - mean, full_matrices=False)
-    variance = singular ** 2
-    share = variance[:2] / max(variance.sum(), np.finfo(float).tiny)
-    return mean, directions[:2], share
+    from sklearn.decomposition import PCA
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        pca = PCA(n_components=2, svd_solver="randomized", random_state=seed).fit(features)
+    return pca.mean_, pca.components_, pca.explained_variance_ratio_
 
 
 def draw_plane_picture(path: Path, clf: Any, features: np.ndarray, labels: np.ndarray,
@@ -120,7 +121,7 @@ def draw_plane_picture(path: Path, clf: Any, features: np.ndarray, labels: np.nd
     chosen = np.arange(len(labels))
     if len(labels) > PLANE_EXAMPLES:  # a stratified sample keeps every class in the picture
         chosen = split_indices(labels, PLANE_EXAMPLES, seed)[1]
-    mean, directions, share = principal_plane(features[chosen])
+    mean, directions, share = principal_plane(features[chosen], seed)
     points = ((features[chosen] - mean) @ directions.T).astype(np.float32)
     scale = points.std() or 1.0  # unit spread, so the 2-D classifier's learning rate suits any data
     points /= scale

@@ -31,24 +31,31 @@ RESUMABLE = ("epochs", "json", "quiet", "test", "debug", "resume", "root", "comm
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "train", parents=[common_options(), data_options(), optimization_options(), output_options()],
+        "train", parents=[common_options(), data_options(), model_options(), optimization_options(),
+                          output_options()],
         help="train a linear classifier; write its model, metrics, pictures and report.html",
         description="Train a linear classifier (softmax or SVM) on a dataset's training set, keeping part of "
                     "it for validation, and write a run folder: model.linclass, config.json, metrics.csv, "
                     "pictures and a self-contained report.html. Ctrl-C saves the model so far; --resume "
                     "continues it.",
     )
-    group = parser.add_argument_group("model")
-    group.add_argument("--loss", choices=LOSSES, help="softmax (cross-entropy), svm (hinge) or squared_hinge "
-                                                      "(default softmax)")
-    group.add_argument("--reg", type=non_negative_float, metavar="LAMBDA",
-                       help="regularization strength λ (default 1e-4)")
-    group.add_argument("--lr", type=positive_float, metavar="RATE", help="learning rate (default 0.1)")
     parser.add_argument("--test", action="store_true",
                         help="at the end, measure accuracy on the test set (once)")
     parser.add_argument("--resume", metavar="RUN_DIR|MODEL",
                         help="continue an interrupted run for its remaining epochs, in its own folder")
     parser.set_defaults(run=run)
+
+
+def model_options() -> argparse.ArgumentParser:
+    """``--loss``, ``--reg``, ``--lr``: the loss and the two hyperparameters that matter most."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("model")
+    group.add_argument("--loss", choices=LOSSES, help="softmax (cross-entropy), svm (hinge) or squared_hinge "
+                                                      "(default softmax)")
+    group.add_argument("--reg", type=non_negative_float, metavar="LAMBDA",
+                       help="regularization strength λ (default 1e-4)")
+    group.add_argument("--lr", type=positive_float, metavar="RATE", help="learning rate (default 0.1)")
+    return parent
 
 
 def run(args: argparse.Namespace) -> int:
