@@ -213,3 +213,10 @@ def test_continuing_a_history_trains_only_the_epochs_left(digits):
 def test_bad_settings_are_refused_naming_setting_value_and_what_is_allowed(setting, value, allowed):
     with pytest.raises(ValueError, match=rf"^{setting}={value!r} is not valid: expected {allowed}"):
         TrainConfig(**{setting: value})
+
+
+def test_verbose_training_prints_a_line_per_epoch_on_stderr(digits, capsys):
+    X, y, X_val, y_val = digits
+    train(X, y, TrainConfig(epochs=2, verbose=1), X_val, y_val)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("epoch 2/2: loss ") and "val accuracy" in lines[1]

@@ -127,7 +127,7 @@ def test_the_table_lists_trials_best_first(result):
     (dict(lr=[0.1, -1.0]), r"lr=\[0.1, -1.0\] is not valid: expected positive numbers"),
     (dict(loss=["hinge"]), "loss='hinge' is not valid"),
     (dict(params={"lr": 0.1}), "params has 'lr', which the search itself varies"),
-    (dict(params={"learning_rate": 0.1}), "params has 'learning_rate', which is not a LinearClassifier hyperparameter"),
+    (dict(params={"learning_rate": 0.1}), "params has 'learning_rate', which is not a LinearClassifier"),
     (dict(n_jobs=0), "n_jobs=0 is not valid: expected an integer >= 1"),
 ])
 def test_bad_search_arguments_are_refused(digits, arguments, message):

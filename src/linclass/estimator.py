@@ -98,7 +98,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     W_ : ndarray (K, D) float32
-        One row of weights per class (``templates`` shows them as images).
+        One row of weights per class (:func:`linclass.model.templates` shows them as images).
     b_ : ndarray (K,) float32
         One bias per class.
     classes_ : ndarray (K,)
@@ -211,8 +211,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             _check_two_classes(classes)
             self.classes_ = classes
         elif classes is not None and not np.array_equal(np.unique(column_or_1d(classes)), self.classes_):
-            raise ValueError(f"classes={np.asarray(classes).tolist()} differs from the classes {self.classes_.tolist()} "
-                             "of the first "
+            raise ValueError(f"classes={np.asarray(classes).tolist()} differs from the classes "
+                             f"{self.classes_.tolist()} of the first "
                              "call to partial_fit; they cannot change")
         y_index = self._label_indices(y, "y")
         if first_call:
@@ -354,4 +354,5 @@ def _check_finite(X: np.ndarray, name: str) -> None:
 
 def _check_two_classes(classes: np.ndarray) -> None:
     if len(classes) < 2:
-        raise ValueError(f"y has 1 class ({classes.tolist()[0]!r}); a classifier needs examples of at least 2 classes")
+        raise ValueError(f"y has 1 class ({classes.tolist()[0]!r}); a classifier needs examples of at least "
+                         "2 classes")

@@ -88,7 +88,7 @@ def save(clf: "LinearClassifier", path: str | os.PathLike, preprocessor: Any = N
         "hyperparameters": _hyperparameters(clf),
         "classes": _encode_classes(clf.classes_, arrays),
         "n_features_in": int(clf.n_features_in_),
-        "feature_names_in": None if not hasattr(clf, "feature_names_in_") else [str(n) for n in clf.feature_names_in_],
+        "feature_names_in": [str(n) for n in clf.feature_names_in_] if hasattr(clf, "feature_names_in_") else None,
         "history": getattr(clf, "history_", None),
         "preprocessor": None if preprocessor is None else _encode_state(preprocessor.state_dict(), arrays),
         "metadata": _json_safe(metadata or {}, "metadata"),
@@ -173,7 +173,7 @@ def _layout(arrays: dict[str, np.ndarray]) -> tuple[list[dict], bytes]:
 
 
 def _json_safe(value: Any, what: str) -> Any:
-    """``value`` with NumPy scalars and arrays turned into Python numbers and lists; TypeError if it cannot be JSON."""
+    """``value`` with NumPy scalars and arrays as Python numbers and lists; TypeError if it cannot be JSON."""
     def convert(item: Any) -> Any:
         if isinstance(item, np.generic):
             return item.item()

@@ -172,8 +172,8 @@ def format_table(trials: Iterable[dict], style: str = "markdown") -> str:
              "-" if trial["epochs"] is None else str(trial["epochs"]), f"{trial['seconds']:.1f}"]
             for rank, trial in enumerate(trials, start=1)]
     if style == "markdown":
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if i != 1 else "---" for i in range(len(header))) + "|"]
-        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+        alignments = ["---" if name == "loss" else "---:" for name in header]  # numbers to the right
+        return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, alignments, *rows])
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in [header, *rows])
 
