@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from linclass.data.splits import split_indices
 from linclass.errors import DivergenceError
-from linclass.model import init_weights, predict_indices, scores
+from linclass.model import init_weights, predict_indices, scores, training_layout
 from linclass.train import CONFIG_FIELDS, ENGINES, TrainConfig, Trainer, check_choice, check_number, new_history
 
 __all__ = ["LinearClassifier"]
@@ -292,7 +292,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         history = self.history_ or new_history()
         history["stopped_early"] = False
         rng = np.random.default_rng(self.seed + len(history["epochs"]))
-        self._start(Trainer(self.W_, self.b_, config, rng, history=history))
+        self._start(Trainer(training_layout(self.W_), self.b_, config, rng, history=history))
 
     def _forget_fit(self) -> None:
         for name in ("W_", "b_", "classes_", "history_", "n_iter_", "_trainer", "n_features_in_"):

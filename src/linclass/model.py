@@ -23,7 +23,7 @@ import numpy as np
 
 from linclass.tensor import Tensor
 
-__all__ = ["init_weights", "scores", "predict_indices", "accuracy", "templates", "INIT_SCALE"]
+__all__ = ["init_weights", "training_layout", "scores", "predict_indices", "accuracy", "templates", "INIT_SCALE"]
 
 INIT_SCALE = 1e-3
 """The standard deviation of the initial weights (CS231n's ``0.001 * randn``)."""
@@ -48,7 +48,7 @@ def init_weights(n_classes: int, n_features: int, rng: np.random.Generator | int
     Returns
     -------
     W : ndarray (K, D) float32
-        ``scale · N(0, 1)`` draws.
+        ``scale · N(0, 1)`` draws, stored column by column (Fortran order; see :func:`training_layout`).
     b : ndarray (K,) float32
         Zeros.
     """
@@ -56,7 +56,17 @@ def init_weights(n_classes: int, n_features: int, rng: np.random.Generator | int
         rng = np.random.default_rng(rng)
     W = rng.standard_normal((n_classes, n_features), dtype=np.float32)
     W *= np.float32(scale)
-    return W, np.zeros(n_classes, dtype=np.float32)
+    return training_layout(W), np.zeros(n_classes, dtype=np.float32)
+
+
+def training_layout(W: np.ndarray) -> np.ndarray:
+    """``W`` stored column by column (Fortran order), copied only if it is not already.
+
+    Training multiplies batches by ``Wᵀ`` (D×K) and writes ``dscoresᵀ X`` into a K×D gradient; with W
+    in Fortran order both are plain row-major BLAS products, which takes about a tenth off a
+    Fashion-MNIST epoch. The values, shape (K, D) and meaning of W are unchanged.
+    """
+    return np.asfortranarray(W)
 
 
 @overload
