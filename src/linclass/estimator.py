@@ -159,9 +159,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         """
         config = self._config()
         warm = bool(self.warm_start) and hasattr(self, "W_")
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_all_finite=False, reset=not warm)
-        _check_finite(X, "X")
-        check_classification_targets(y)
+        X, y = self._training_data(X, y, reset=not warm)
         if warm:
             y_index = self._label_indices(y, "y")
         else:
@@ -177,8 +175,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         if warm:
             self._continue_with(config)
         else:
-            rng = np.random.default_rng(self.seed)
-            self._start(Trainer(*init_weights(len(self.classes_), X.shape[1], rng), config, rng))
+            self._start_fresh(X.shape[1], config)
         try:
             self._trainer.fit(X, y_index, X_val, y_val_index, self._epoch_callback())
         except DivergenceError:
@@ -200,9 +197,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         """
         config = self._config()
         first_call = not hasattr(self, "classes_")
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_all_finite=False, reset=first_call)
-        _check_finite(X, "X")
-        check_classification_targets(y)
+        X, y = self._training_data(X, y, reset=first_call)
         if first_call:
             if classes is None:
                 raise ValueError("classes=None on the first call to partial_fit: pass every label the model "
@@ -216,8 +211,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                              "call to partial_fit; they cannot change")
         y_index = self._label_indices(y, "y")
         if first_call:
-            rng = np.random.default_rng(self.seed)
-            self._start(Trainer(*init_weights(len(self.classes_), X.shape[1], rng), config, rng))
+            self._start_fresh(X.shape[1], config)
         elif getattr(self, "_trainer", None) is None or self._trainer.config != config:
             self._continue_with(config)
         try:
@@ -281,6 +275,18 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         settings = {name: getattr(self, name) for name in CONFIG_FIELDS if name != "engine"}
         return TrainConfig(**settings, engine=self.solver)
 
+    def _training_data(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Training features as finite float32 (N, D) in C order, and class labels, checked."""
+        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_all_finite=False, reset=reset)
+        _check_finite(X, "X")
+        check_classification_targets(y)
+        return X, y
+
+    def _start_fresh(self, n_features: int, config: TrainConfig) -> None:
+        """A trainer on small random weights; one generator seeded by ``seed`` draws them and the batches."""
+        rng = np.random.default_rng(self.seed)
+        self._start(Trainer(*init_weights(len(self.classes_), n_features, rng), config, rng))
+
     def _start(self, trainer: Trainer) -> None:
         """Expose the trainer's live arrays as the fitted attributes (callbacks see every step)."""
         self._trainer = trainer
@@ -336,11 +342,6 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         """A stratified ``validation_fraction`` of the training data, for early stopping."""
         train, val = split_indices(y, self.validation_fraction, self.seed)
         return X[train], y[train], X[val], y[val]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
 
 
 def _check_finite(X: np.ndarray, name: str) -> None:
