@@ -101,17 +101,17 @@ def phases(epochs: int) -> None:
     problem, settings = load_problem(), Settings()
     shape = (problem.X_train.shape[1], problem.n_classes)
     variants = {
-        "hand-written loop": lambda W, b, clock, rng: plain_epoch(problem, settings, W, b, clock, rng),
-        "buffers + np.take(out=)": lambda W, b, clock, rng: lean_epoch(problem, settings, W, b, clock, rng, False),
-        "buffers + contiguous batches": lambda W, b, clock, rng: lean_epoch(problem, settings, W, b, clock, rng, True),
+        "hand-written loop": plain_epoch,
+        "buffers + np.take(out=)": lambda *args: lean_epoch(*args, contiguous=False),
+        "buffers + contiguous batches": lambda *args: lean_epoch(*args, contiguous=True),
     }
     for name, epoch in variants.items():
         W, b = np.zeros(shape, dtype=np.float32), np.zeros(shape[1], dtype=np.float32)
         rng = np.random.default_rng(0)
-        epoch(W, b, PhaseClock(), rng)  # warm-up
+        epoch(problem, settings, W, b, PhaseClock(), rng)  # warm-up
         clock = PhaseClock()
         for _ in range(epochs):
-            epoch(W, b, clock, rng)
+            epoch(problem, settings, W, b, clock, rng)
         total = sum(clock.seconds.values())
         print(f"\n{name}: {total / epochs * 1e3:.1f} ms per epoch")
         for phase, seconds in clock.seconds.items():

@@ -22,6 +22,7 @@ How it is measured:
 
     python benchmarks/training.py                 # full run: a few minutes on 2 cores
     python benchmarks/training.py --quick         # 3 epochs, 2 repeats, scikit-learn on 5000 examples
+    python benchmarks/training.py --no-sklearn    # the mini-batch contenders only
 """
 
 from __future__ import annotations
@@ -90,6 +91,10 @@ class Memory:
     @property
     def added(self) -> int:
         return max(0, self.peak - self.before)
+
+    def times_array(self, array_bytes: int) -> float:
+        """The peak in units of the training array: ``(array + added) / array``."""
+        return (array_bytes + self.added) / array_bytes
 
 
 @dataclass
@@ -276,8 +281,9 @@ def others_share(before: tuple[float, float, float] | None, after: tuple[float, 
 # -- the whole benchmark -------------------------------------------------------------------------------
 
 
-def run(quick: bool = False) -> Results:
-    """Measure the machine and every contender; see the module docstring for how."""
+def run(quick: bool = False, sklearn: bool = True) -> Results:
+    """Measure the machine and every contender (scikit-learn's only when ``sklearn``); see the module
+    docstring for how."""
     plan = Plan.make(quick)
     cpu_before = cpu_seconds()
     problem = load_problem()
@@ -300,7 +306,7 @@ def run(quick: bool = False) -> Results:
             else:
                 contender.memory = Memory(child["before"], child["peak"], child["method"])
         contenders.append(contender)
-    for name in SKLEARN_NAMES:
+    for name in SKLEARN_NAMES if sklearn else ():
         print(f"fitting {name}", file=sys.stderr, flush=True)
         contender = Contender(name, whole_fit=True)
         child = run_child(name, quick)
@@ -338,11 +344,12 @@ def table(results: Results) -> str:
     for c in results.contenders:
         epoch = c.seconds_per_epoch
         memory = c.memory
+        peak = None if memory is None else memory.times_array(results.train_array_bytes)
         cells = [c.name, _seconds(epoch, 4), _ratio(epoch, numpy_epoch), _ratio(epoch, torch_epoch),
                  _seconds(c.seconds_to_target, 2), _seconds(c.total_seconds, 2),
                  "—" if c.final_accuracy is None else f"{c.final_accuracy:.2%}",
                  "—" if memory is None else f"{memory.added / MB:.0f}",
-                 "—" if memory is None else f"{(results.train_array_bytes + memory.added) / results.train_array_bytes:.2f}",
+                 "—" if peak is None else f"{peak:.2f}",
                  c.note]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -390,12 +397,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 epochs, 2 repeats, scikit-learn on 5000 examples")
     parser.add_argument("--plot", type=Path, default=Path("training_accuracy.png"),
                         help="where to write the accuracy-against-time plot (PNG)")
+    parser.add_argument("--no-sklearn", action="store_true", help="leave out the scikit-learn fits (minutes)")
     parser.add_argument("--child", metavar="CONTENDER", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_main(args.child, args.quick)
         return
-    results = run(args.quick)
+    results = run(args.quick, sklearn=not args.no_sklearn)
     plot(results, args.plot)
     print(results.machine_text + "\n\n" + settings_line(results) + "\n\n" + table(results))
     print(f"\nplot: {args.plot}")
