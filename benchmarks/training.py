@@ -7,10 +7,10 @@ How it is measured:
 
 * **Mini-batch contenders** (linclass fused, linclass autograd, the NumPy loop, PyTorch) run in this
   one process, after one untimed warm-up epoch each, interleaved (each repeat runs all of them, in a
-  rotated order) and repeated. After each epoch the test accuracy is computed outside the clock.
-  *Seconds per epoch* is the median over all epochs of all repeats; *time to 84%* is the median over
-  repeats of the training seconds (setup included) until the first epoch that reaches 84% test
-  accuracy.
+  rotated order) and repeated, repeat r with seed r. After each epoch the test accuracy is computed
+  outside the clock. *Seconds per epoch* is the median over all epochs of all repeats; *time to 84%*
+  is the median over repeats of the training seconds (setup included) until the first epoch that
+  reaches 84% test accuracy; *test accuracy* is the median final accuracy.
 * **scikit-learn** contenders fit once each (LinearSVC alone takes over a minute), each in its own
   process, which gives their time and memory from that one fit.
 * **Peak memory**: each contender trains once more in a fresh process. Just before training starts
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -118,17 +119,19 @@ class Contender:
 
     @property
     def seconds_to_target(self) -> float | None:
+        """Median over runs; a run that never reaches the target counts as taking forever."""
         times = [run.seconds_to(TARGET_ACCURACY) for run in self.runs]
-        return median(times) if times and None not in times else None
+        middle = median(math.inf if t is None else t for t in times) if times else math.inf
+        return None if math.isinf(middle) else middle
 
     @property
     def final_accuracy(self) -> float | None:
-        return self.runs[-1].accuracies[-1] if self.runs else None
+        return median(run.accuracies[-1] for run in self.runs) if self.runs else None
 
     def curve(self) -> tuple[list[float], list[float]]:
-        """Median cumulative seconds against accuracy per epoch (runs are seeded, so accuracies agree)."""
-        seconds = np.median([run.seconds for run in self.runs], axis=0)
-        return list(seconds), self.runs[-1].accuracies
+        """Median cumulative seconds against median accuracy, epoch by epoch, over the runs."""
+        return (list(np.median([run.seconds for run in self.runs], axis=0)),
+                list(np.median([run.accuracies for run in self.runs], axis=0)))
 
 
 @dataclass
@@ -164,7 +167,8 @@ def time_run(train, problem: Problem, settings: Settings) -> Run:
 def time_interleaved(names: list[str], problem: Problem, plan: Plan) -> dict[str, list[Run] | str]:
     """Every repeat runs every contender once, starting one further along the list each time.
 
-    One untimed epoch of each comes first.
+    One untimed epoch of each comes first. Repeat r runs every contender with seed r, so that medians
+    over repeats are also medians over seeds (the epoch at which 84% is first reached varies by seed).
 
     A contender that cannot run (its library missing, linclass's classifier not there yet) gives the
     one-line reason instead of runs.
@@ -177,11 +181,12 @@ def time_interleaved(names: list[str], problem: Problem, plan: Plan) -> dict[str
         except (ImportError, AttributeError, TypeError) as error:
             outcomes[name] = f"not run: {type(error).__name__}: {error}"
     for repeat in range(plan.repeats):
+        settings = replace(plan.settings, seed=repeat)
         for name in names[repeat % len(names):] + names[:repeat % len(names)]:
             if isinstance(outcomes[name], str):
                 continue
             try:
-                outcomes[name].append(time_run(MINIBATCH_CONTENDERS[name], problem, plan.settings))
+                outcomes[name].append(time_run(MINIBATCH_CONTENDERS[name], problem, settings))
             except (ImportError, AttributeError, TypeError) as error:
                 outcomes[name] = f"not run: {type(error).__name__}: {error}"
             print(f"  repeat {repeat + 1}/{plan.repeats}: {name} done", file=sys.stderr, flush=True)
