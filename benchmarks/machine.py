@@ -15,6 +15,7 @@ import os
 import platform
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -35,19 +36,26 @@ class MachineFigures:
 
 
 def blas_description() -> str:
-    """NumPy's BLAS as threadpoolctl reports it: library, version, kernel (architecture), threads.
+    """Each loaded BLAS as threadpoolctl reports it: the package that ships it (NumPy's is the one that
+    matters here; SciPy's comes with scikit-learn), library, version, kernel (architecture), threads.
 
     The ``OPENBLAS_CORETYPE`` environment variable, when set, forces OpenBLAS's kernel choice; it is
     reported, never changed.
     """
     from threadpoolctl import threadpool_info
 
-    parts = [f"{info.get('internal_api')} {info.get('version')}, kernel {info.get('architecture')}, "
-             f"{info.get('num_threads')} threads" for info in threadpool_info() if info.get("user_api") == "blas"]
+    parts = [f"{_package(info['filepath'])}: {info.get('internal_api')} {info.get('version')}, kernel "
+             f"{info.get('architecture')}, {info.get('num_threads')} threads"
+             for info in threadpool_info() if info.get("user_api") == "blas"]
     forced = {name: os.environ[name] for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if name in os.environ}
     if forced:
         parts.append("set by the environment: " + ", ".join(f"{k}={v}" for k, v in forced.items()))
     return "; ".join(parts) or "no BLAS found by threadpoolctl"
+
+
+def _package(library_path: str) -> str:
+    """The Python package that ships a library: ``.../numpy.libs/libopenblas.so`` → ``numpy``."""
+    return Path(library_path).parent.name.removesuffix(".libs")
 
 
 def cpu_name() -> str:
