@@ -216,6 +216,7 @@ def _valid(blobs):
 
 BAD_REQUESTS = {
     "unknown loss": (lambda p: {**p, "loss": "hinge"}, 422, "unknown loss 'hinge'"),
+    "loss not a name": (lambda p: {**p, "loss": ["svm"]}, 422, "unknown loss ['svm']"),
     "unknown penalty": (lambda p: {**p, "penalty": "l3"}, 422, "unknown penalty"),
     "W row of three": (lambda p: {**p, "W": [[1, 2, 3]] * 3}, 422, "W must be"),
     "one class only": (lambda p: {**p, "W": [[1, 2]], "b": [0], "labels": [0] * len(p["labels"])}, 422, "W must be"),
@@ -256,6 +257,7 @@ def test_bad_request_gets_a_clear_json_error(client, blobs, name):
     (b'{"points": [[NaN, 1]]}', "NaN is not a number JSON allows"),
     (b'{"W": [[Infinity, 0]]}', "Infinity is not a number JSON allows"),
     (b'\xff\xfe', "malformed JSON"),
+    (b'[' * 100_000 + b']' * 100_000, "nested too deeply"),
 ])
 def test_malformed_json_nan_and_infinity_are_refused(client, body, phrase):
     for path in ("/api/evaluate", "/api/step"):

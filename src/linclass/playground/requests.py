@@ -40,6 +40,8 @@ def parse_json(body: bytes) -> dict[str, Any]:
         payload = json.loads(body, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise RequestError(f"malformed JSON: {error}", status=400) from None
+    except RecursionError:
+        raise RequestError("malformed JSON: nested too deeply; send a flat object of lists", status=400) from None
     if not isinstance(payload, dict):
         raise RequestError(f"the request must be a JSON object, not {type(payload).__name__}", status=400)
     return payload
@@ -56,7 +58,7 @@ def parse_plane(payload: dict[str, Any], allowed: tuple[str, ...] = PLANE_FIELDS
     points = _points(payload)
     labels = _labels(payload, len(points), classes)
     loss = payload.get("loss", "svm")
-    if loss not in LOSS_KERNELS:
+    if not isinstance(loss, str) or loss not in LOSS_KERNELS:
         raise RequestError(f"unknown loss {loss!r}; choose one of {', '.join(LOSS_KERNELS)}")
     penalty = payload.get("penalty")
     penalty = None if penalty in (None, "none") else penalty
