@@ -195,7 +195,9 @@ def softmax_loss_composed(scores: Tensor, y: Any) -> Tensor:
     """Mean softmax cross-entropy composed of engine ops: ``mean_i -log(e^{s_{y_i}} / Σ_j e^{s_j})``."""
     scores = as_tensor(scores)
     y = _check_labels(y, scores.shape)
-    shifted = scores - scores.max(dim=1, keepdim=True).values  # the lecture's f -= max(f)
+    # The lecture's f -= max(f): a shift for stability that leaves the loss unchanged, so no
+    # gradient flows through it (through the max, the terms would cancel exactly).
+    shifted = scores - scores.max(dim=1, keepdim=True).values.detach()
     log_probs = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
     return -log_probs[arange(len(y)), y].mean()
 

@@ -214,7 +214,7 @@ def mean(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = Fa
         return (np.broadcast_to(g if keepdim else np.expand_dims(g, axes), shape),)
 
     name = "MeanBackward0" if dim is None else "MeanBackward1"
-    return record(x.data.mean(axis=axes, keepdims=keepdim), (x,), backward, name)
+    return record(x.data.sum(axis=axes, keepdims=keepdim) / count, (x,), backward, name)
 
 
 def max(x: Tensor, dim: int | None = None, keepdim: bool = False):

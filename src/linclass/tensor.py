@@ -371,22 +371,23 @@ class Tensor:
 
 def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
     """Run every recorded backward rule once, outputs before inputs, summing gradients at forks."""
-    pending: dict[int, np.ndarray] = {id(root): seed}
+    pending: dict[Tensor, np.ndarray] = {root: seed}  # tensors hash by identity
     for t in reversed(_topological_order(root)):
-        grad = pending.pop(id(t), None)
+        grad = pending.pop(t, None)
         if grad is None:
             continue
-        if t.grad_fn is None or t._retains_grad:
+        node = t.grad_fn
+        if node is None or t._retains_grad:
             _accumulate(t, grad)
-        if t.grad_fn is None:
+        if node is None:
             continue
-        for parent, parent_grad in zip(t.grad_fn.inputs, t.grad_fn.backward(grad)):
+        for parent, parent_grad in zip(node.inputs, node.backward(grad)):
             if parent_grad is None or not parent.requires_grad:
                 continue
             if parent_grad.dtype != parent.data.dtype:  # e.g. a float32 input of a float64 result
                 parent_grad = parent_grad.astype(parent.data.dtype)
-            key = id(parent)
-            pending[key] = parent_grad if key not in pending else pending[key] + parent_grad
+            earlier = pending.get(parent)
+            pending[parent] = parent_grad if earlier is None else earlier + parent_grad
 
 
 def _accumulate(t: Tensor, grad: np.ndarray) -> None:
@@ -401,20 +402,18 @@ def _topological_order(root: Tensor, constants: bool = False) -> list[Tensor]:
     """The tensors behind ``root`` that need a gradient (with ``constants``, all of them), each after all
     of its inputs; iterative, so deep graphs work."""
     order: list[Tensor] = []
-    visited: set[int] = set()
+    visited: set[Tensor] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
         t, inputs_done = stack.pop()
         if inputs_done:
             order.append(t)
-            continue
-        if id(t) in visited:
-            continue
-        visited.add(id(t))
-        stack.append((t, True))
-        if t.grad_fn is not None:
-            stack.extend((p, False) for p in t.grad_fn.inputs
-                         if (constants or p.requires_grad) and id(p) not in visited)
+        elif t not in visited:
+            visited.add(t)
+            stack.append((t, True))
+            if t.grad_fn is not None:
+                stack.extend([(p, False) for p in t.grad_fn.inputs
+                              if (constants or p.requires_grad) and p not in visited])
     return order
 
 
