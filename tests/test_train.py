@@ -52,21 +52,50 @@ def test_the_same_seed_gives_the_same_weights_bit_for_bit(digits, engine, sampli
     assert not np.array_equal(W1, W3)
 
 
-@pytest.mark.parametrize("loss, penalty, optimizer, sampling", [
-    ("softmax", "l2", "momentum", "shuffle"),
-    ("svm", "l1", "sgd", "replacement"),
-    ("squared_hinge", "elasticnet", "nesterov", "shuffle"),
-    ("softmax", None, "adam", "replacement"),
+@pytest.mark.parametrize("loss, penalty, optimizer, sampling, regularize_bias", [
+    ("softmax", "l2", "momentum", "shuffle", False),
+    ("svm", "l1", "sgd", "replacement", False),
+    ("squared_hinge", "elasticnet", "nesterov", "shuffle", False),
+    ("softmax", None, "adam", "replacement", False),
+    ("svm", "l2", "momentum", "shuffle", True),
 ])
-def test_fused_and_autograd_paths_give_the_same_weights(digits, loss, penalty, optimizer, sampling):
+def test_fused_and_autograd_paths_give_the_same_weights(digits, loss, penalty, optimizer, sampling, regularize_bias):
     X, y, _, _ = digits
     settings = dict(loss=loss, penalty=penalty, reg=1e-2, optimizer=optimizer, sampling=sampling,
+                    regularize_bias=regularize_bias,
                     lr=0.001 if optimizer == "adam" or loss == "squared_hinge" else 0.01, epochs=3, batch_size=64)
     W_fused, b_fused, fused = train(X, y, TrainConfig(**settings, engine="fused"))
     W_graph, b_graph, graph = train(X, y, TrainConfig(**settings, engine="autograd"))
     np.testing.assert_allclose(W_graph, W_fused, atol=1e-5)
     np.testing.assert_allclose(b_graph, b_fused, atol=1e-5)
     np.testing.assert_allclose(graph["loss"], fused["loss"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+@pytest.mark.parametrize("regularize_bias", [False, True])
+def test_one_full_batch_step_matches_pytorch_with_and_without_the_bias_penalty(digits, penalty, regularize_bias):
+    torch = pytest.importorskip("torch")
+    X, y, _, _ = digits
+    X, y = X[:300], y[:300]
+    reg, lr = 0.05, 0.1
+    W0, b0 = init_weights(10, X.shape[1], np.random.default_rng(1))
+    b0 = b0 + np.linspace(-1, 1, 10, dtype=b0.dtype)  # nonzero biases, so their penalty has a gradient
+    config = TrainConfig(penalty=penalty, reg=reg, regularize_bias=regularize_bias, optimizer="sgd", lr=lr,
+                         batch_size=len(X), iterations=1)
+    trainer = Trainer(W0.copy(), b0.copy(), config)  # the trainer updates its arrays in place
+    trainer.fit(X, y)  # in float32, the training dtype; PyTorch in float64 is the reference
+
+    W = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(b0, dtype=torch.float64, requires_grad=True)
+    R = (lambda t: t.abs().sum()) if penalty == "l1" else (lambda t: (t * t).sum())
+    loss = torch.nn.functional.cross_entropy(torch.tensor(X, dtype=torch.float64) @ W.T + b,
+                                             torch.tensor(y)) + reg * R(W)
+    if regularize_bias:
+        loss = loss + reg * R(b)
+    loss.backward()
+    np.testing.assert_allclose(trainer.W.data, (W - lr * W.grad).detach().numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(trainer.b.data, (b - lr * b.grad).detach().numpy(), rtol=1e-5, atol=1e-7)
+    assert trainer.history["loss"][0] == pytest.approx(loss.item(), rel=1e-6)
 
 
 def test_history_has_the_documented_format_and_is_json(digits):

@@ -49,11 +49,14 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     loss : {"softmax", "svm", "squared_hinge"}
         Softmax cross-entropy, the multiclass (Weston–Watkins) hinge loss, or its square (L2-SVM).
     penalty : {"l2", "l1", "elasticnet", None}
-        The regularizer R(W) (biases are not regularized).
+        The regularizer R(W) (biases are not regularized unless ``regularize_bias``).
     reg : float >= 0
         The regularization strength λ in ``L = mean_i L_i + λ R(W)``.
     l1_ratio : float in [0, 1]
         The L1 share of the elastic net.
+    regularize_bias : bool
+        Also add ``λ R(b)``. Off by default, as in the lecture: unlike the weights, the biases do not
+        control how strongly any input dimension sways the scores.
     delta : float > 0
         The SVM margin Δ (hinge losses only).
     lr : float > 0
@@ -112,9 +115,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, loss: str = "softmax", penalty: str | None = "l2", reg: float = 1e-4, l1_ratio: float = 0.5,
-                 delta: float = 1.0, lr: float = 1e-2, lr_schedule: str = "constant", optimizer: str = "momentum",
-                 momentum: float = 0.9, batch_size: int = 256, epochs: int = 20, iterations: int | None = None,
-                 sampling: str = "shuffle", early_stopping: bool = False, patience: int = 5,
+                 regularize_bias: bool = False, delta: float = 1.0, lr: float = 1e-2, lr_schedule: str = "constant",
+                 optimizer: str = "momentum", momentum: float = 0.9, batch_size: int = 256, epochs: int = 20,
+                 iterations: int | None = None, sampling: str = "shuffle", early_stopping: bool = False, patience: int = 5,
                  validation_fraction: float = 0.1, warm_start: bool = False, solver: str = "fused", seed: int = 0,
                  verbose: int = 0,
                  on_epoch_end: Callable[["LinearClassifier", dict], Any] | None = None) -> None:
@@ -122,6 +125,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.penalty = penalty
         self.reg = reg
         self.l1_ratio = l1_ratio
+        self.regularize_bias = regularize_bias
         self.delta = delta
         self.lr = lr
         self.lr_schedule = lr_schedule

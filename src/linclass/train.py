@@ -94,6 +94,7 @@ class TrainConfig:
     penalty: str | None = "l2"
     reg: float = 1e-4
     l1_ratio: float = 0.5
+    regularize_bias: bool = False
     delta: float = 1.0
     optimizer: str = "momentum"
     lr: float = 1e-2
@@ -143,8 +144,10 @@ def check_config(config: TrainConfig) -> None:
     check_choice("sampling", config.sampling, SAMPLINGS)
     check_count("patience", config.patience)
     check_choice("engine", config.engine, ENGINES)
-    if not isinstance(config.early_stopping, (bool, np.bool_)):
-        raise ValueError(f"early_stopping={config.early_stopping!r} is not valid: expected True or False")
+    for flag in ("early_stopping", "regularize_bias"):
+        value = getattr(config, flag)
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{flag}={value!r} is not valid: expected True or False")
     if not isinstance(config.seed, (int, np.integer)) or isinstance(config.seed, bool) or config.seed < 0:
         raise ValueError(f"seed={config.seed!r} is not valid: expected an integer >= 0")
 
@@ -339,13 +342,20 @@ class Trainer:
             np.matmul(dscores.T, Xb, out=dW)
             np.sum(dscores, axis=0, out=db)
             if config.regularized:
-                value, dR = penalty_and_grad(config.penalty, W, config.l1_ratio)
-                dR *= config.reg
-                dW += dR
-                loss += config.reg * value
+                loss += self._add_penalty(W, dW)
+                if config.regularize_bias:
+                    loss += self._add_penalty(b, db)
             self._record_loss(loss)
             self.optimizer.step()
         return correct, seen
+
+    def _add_penalty(self, theta: np.ndarray, grad: np.ndarray) -> float:
+        """Add ``λ dR/dθ`` into ``grad`` and return ``λ R(θ)``: the regularization of one parameter."""
+        config = self.config
+        value, dR = penalty_and_grad(config.penalty, theta, config.l1_ratio)
+        dR *= config.reg
+        grad += dR
+        return config.reg * value
 
     def _fused_buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The scores and gradient arrays every fused step writes into, allocated on first use."""
@@ -365,6 +375,8 @@ class Trainer:
             total = data_loss(s, yb, **config.loss_options)
             if config.regularized:
                 total = total + config.reg * penalty(config.penalty, self.W, config.l1_ratio)
+                if config.regularize_bias:
+                    total = total + config.reg * penalty(config.penalty, self.b, config.l1_ratio)
             self.optimizer.zero_grad()
             total.backward()
             correct += np.count_nonzero(s.data.argmax(axis=1) == yb)
