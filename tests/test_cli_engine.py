@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -129,3 +131,19 @@ def test_graph_without_graphviz_writes_the_dot_file_and_exits_2(tmp_path):
     assert_one_line_error(result, "Graphviz's dot not found: apt-get install graphviz", str(tmp_path / "lecture.dot"))
     assert "MulBackward0" in (tmp_path / "lecture.dot").read_text()
     assert not (tmp_path / "lecture.svg").exists()
+
+
+def test_the_ci_script_sets_ci_true_itself(tmp_path):
+    """``.ci/run`` exports CI=true, so that a missing tool fails the tests there instead of skipping them."""
+    script = Path(__file__).resolve().parents[1] / ".ci" / "run"
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    seen = tmp_path / "ci.txt"
+    for name, body in (("apt-get", "exit 0"), ("pip", "exit 0"), ("python", f'echo "CI=$CI" > {seen}')):
+        (tools / name).write_text(f"#!/bin/sh\n{body}\n")
+        (tools / name).chmod(0o755)
+    environment = {key: value for key, value in os.environ.items() if key != "CI"}
+    environment["PATH"] = f"{tools}{os.pathsep}{environment['PATH']}"
+    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=environment, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert seen.read_text().strip() == "CI=true"
