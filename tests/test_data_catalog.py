@@ -53,6 +53,7 @@ def test_search_order_root_then_environment_then_cache_then_system(isolated, rng
 
 
 def test_a_missing_set_says_where_it_looked_and_how_to_get_it(isolated):
+    (isolated / "mine").mkdir()
     with pytest.raises(DataError) as error:
         load("fashion-mnist", root=isolated / "mine")
     message = str(error.value)
@@ -61,6 +62,25 @@ def test_a_missing_set_says_where_it_looked_and_how_to_get_it(isolated):
                      str(isolated / "system"), "fashion_mnist", "FashionMNIST/raw",
                      "apt-get install dataset-fashion-mnist", "set LINCLASS_DATA", "--root"):
         assert fragment in message
+
+
+@pytest.mark.parametrize("name", ["fashion-mnist", "digits"])
+def test_a_root_that_is_not_a_folder_is_an_error_naming_it(isolated, rng, name):
+    write_idx_set(isolated / "system" / "fashion-mnist", rng)  # found without the root: it must not be
+    (isolated / "file").write_text("not a folder")
+    with pytest.raises(DataError, match=rf"^root {isolated / 'nowhere'}: no such folder; give the folder"):
+        load(name, root=isolated / "nowhere")
+    with pytest.raises(DataError, match=rf"^root {isolated / 'file'}: a file, not a folder"):
+        locate(name if name != "digits" else "mnist", root=isolated / "file")
+    with pytest.raises(DataError, match="no such folder"):
+        describe(name, root=isolated / "nowhere")
+
+
+def test_a_linclass_data_folder_that_does_not_exist_is_passed_over(isolated, rng, monkeypatch):
+    """$LINCLASS_DATA is a standing default, not a request: a folder it lists may be missing on this machine."""
+    write_idx_set(isolated / "system" / "fashion-mnist", rng)
+    monkeypatch.setenv("LINCLASS_DATA", str(isolated / "nowhere"))
+    assert load("fashion-mnist").source == str(isolated / "system" / "fashion-mnist")
 
 
 def test_describe_reports_found_and_missing_sets(isolated, rng):

@@ -25,7 +25,7 @@ from linclass.data import arrays, cifar, idx
 from linclass.data.builtin import load_digits
 from linclass.data.dataset import Dataset
 from linclass.data.folder import read_image_folder
-from linclass.data.locate import ENVIRONMENT_VARIABLE, describe_search, find_folder
+from linclass.data.locate import ENVIRONMENT_VARIABLE, check_root, describe_search, find_folder
 from linclass.errors import DataError
 
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -97,6 +97,7 @@ def describe(name: str, root: str | Path | None = None) -> dict:
         ``name``, ``description``, ``found`` (the folder it would be read from, ``"built in"``, or None),
         ``looked_in`` (where it was searched) and ``how_to_get``; all strings (``found`` may be None).
     """
+    check_root(root)
     known = _known(name)
     if known.holds_set is None:
         return {"name": known.name, "description": known.description, "found": "built in",
@@ -113,8 +114,10 @@ def locate(name: str, root: str | Path | None = None) -> Path | None:
     Raises
     ------
     DataError
-        If the set is not found; the message says where it was looked for and how to get it.
+        If ``root`` is not a folder, or the set is not found; the message says where it was looked for
+        and how to get it.
     """
+    check_root(root)
     known = _known(name)
     if known.holds_set is None:
         return None
@@ -140,7 +143,7 @@ def load(name_or_path: str | Path, root: str | Path | None = None,
         for a folder called ``digits``.
     root : str or Path, optional
         Where to look first for a named set: its own folder or the folder above it. Then come
-        ``$LINCLASS_DATA``, ``~/.cache/linclass`` and ``/usr/share/datasets``.
+        ``$LINCLASS_DATA``, ``~/.cache/linclass`` and ``/usr/share/datasets``. It must be a folder.
     image_size : (H, W), optional
         For an image folder: resize every image to H×W. For arrays (``.npz``, ``.csv``, ``.npy``): the
         shape of one example, e.g. ``(28, 28)`` for rows of 784 values.
@@ -155,8 +158,8 @@ def load(name_or_path: str | Path, root: str | Path | None = None,
     Raises
     ------
     DataError
-        If the set is not found (the message says where it was looked for and how to get it) or a file
-        is malformed (the message names the file and the problem).
+        If ``root`` is not a folder, the set is not found (the message says where it was looked for and
+        how to get it) or a file is malformed (the message names the file and the problem).
 
     Examples
     --------
@@ -164,6 +167,7 @@ def load(name_or_path: str | Path, root: str | Path | None = None,
     >>> data.X_train.shape, data.classes[9]
     ((60000, 28, 28), 'Ankle boot')
     """
+    check_root(root)
     name = canonical_name(str(name_or_path)) if isinstance(name_or_path, str) else None
     if name is not None:
         _refuse_options(name, image_size, mmap)
@@ -197,12 +201,13 @@ def _read_folder(path: Path, image_size) -> Dataset:
 
 
 def _refuse_options(what: str, image_size, mmap: bool) -> None:
+    """``DataError`` (a ``ValueError``) for an option the set cannot use, so the command line says it in one line."""
     if image_size is not None:
-        raise ValueError(f"image_size={tuple(image_size)}: {what} has images of a fixed size; image_size "
-                         "applies to image folders and arrays")
+        raise DataError(f"image_size={tuple(image_size)}: {what} has images of a fixed size; leave image_size "
+                        "(--image-size) out, it applies to image folders and arrays")
     if mmap:
-        raise ValueError(f"mmap=True: {what} cannot be memory-mapped; convert it once with "
-                         "linclass.datasets.save(data, folder), then load(folder, mmap=True)")
+        raise DataError(f"mmap=True: {what} cannot be memory-mapped; convert it once with "
+                        "linclass.datasets.save(data, folder), then load(folder, mmap=True)")
 
 
 def _known(name: str) -> KnownDataset:

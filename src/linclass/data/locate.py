@@ -5,6 +5,10 @@ In this order: the ``root`` a caller passes (``--root`` on the command line), th
 ``/usr/share/datasets``, where Debian's ``dataset-fashion-mnist`` package installs Fashion-MNIST. In
 each, a set is looked for under its usual folder names (``fashion-mnist``, ``FashionMNIST/raw``,
 ``cifar-10-batches-py``, ...). ``root`` may also name the set's own folder.
+
+A ``root`` that is not a folder is an error (the caller named a place that is not there), while a
+``LINCLASS_DATA`` folder that does not exist is passed over like the cache folder: the environment is
+a standing default, which may list places that only some machines or sessions have.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Callable, Sequence
+
+from linclass.errors import DataError
 
 ENVIRONMENT_VARIABLE = "LINCLASS_DATA"
 SYSTEM_FOLDER = Path("/usr/share/datasets")
@@ -26,6 +32,14 @@ def environment_folders() -> list[Path]:
     """The folders listed in ``$LINCLASS_DATA`` (none when it is not set)."""
     listed = os.environ.get(ENVIRONMENT_VARIABLE, "")
     return [Path(entry).expanduser() for entry in listed.split(os.pathsep) if entry]
+
+
+def check_root(root: str | Path | None) -> None:
+    """``DataError`` naming ``root`` if it is given but is not a folder, rather than searching past it."""
+    if root is not None and not Path(root).expanduser().is_dir():
+        what = "a file, not a folder" if Path(root).expanduser().exists() else "no such folder"
+        raise DataError(f"root {root}: {what}; give the folder that holds the dataset (root=, --root on the "
+                        "command line), or leave it out to search the usual places")
 
 
 def search_folders(root: str | Path | None = None) -> list[Path]:
