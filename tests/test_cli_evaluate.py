@@ -11,7 +11,7 @@ from sklearn import metrics
 
 import linclass as lc
 from test_cli_predict import save_digits_model
-from test_cli_train import linclass
+from test_cli_train import assert_one_line_error, linclass
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +65,31 @@ def test_a_model_saved_without_metadata_is_evaluated_on_the_data_given(tmp_path)
     result = linclass("evaluate", str(bare), "--data", "digits", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["n"] == len(lc.datasets.load("digits").y_test)
+
+
+def test_image_size_resizes_a_folder_of_mixed_sizes_and_evaluate_remembers_it(tmp_path, rng):
+    from test_data_folder import write_images
+
+    sizes = [(6, 5), (9, 7), (6, 5), (12, 10)] * 5
+    write_images(tmp_path / "shapes", {name: [rng.integers(0, 256, size, dtype=np.uint8) for size in sizes]
+                                       for name in ("circle", "square")})
+    refused = linclass("train", "--data", str(tmp_path / "shapes"), "--epochs", "1")
+    assert_one_line_error(refused, "train", "resize them all with image_size=(H, W) (--image-size HxW on the "
+                                            "command line)")
+    run_dir = tmp_path / "run"
+    trained = linclass("train", "--data", str(tmp_path / "shapes"), "--image-size", "8x6", "--epochs", "2",
+                       "--out", str(run_dir), "--json")
+    assert trained.returncode == 0, trained.stderr
+    assert json.loads((run_dir / "config.json").read_text())["image_size"] == [8, 6]
+    clf = lc.load(run_dir / "model.linclass")
+    assert clf.metadata_["image_size"] == [8, 6] and clf.metadata_["image_shape"] == [8, 6]
+
+    result = linclass("evaluate", str(run_dir), "--json")  # no --data: the data and its size are remembered
+    assert result.returncode == 0, result.stderr
+    data = lc.datasets.load(tmp_path / "shapes", image_size=(8, 6))
+    assert json.loads(result.stdout)["accuracy"] == pytest.approx(
+        np.mean(predictions(run_dir / "model.linclass", data.X_test) == data.y_test))
+    tuned = linclass("tune", "--data", str(tmp_path / "shapes"), "--image-size", "8x6", "--lr", "0.1", "--reg",
+                     "1e-4", "--epochs", "1", "--out", str(tmp_path / "tune"), "--json")
+    assert tuned.returncode == 0, tuned.stderr
+    assert lc.load(tmp_path / "tune" / "model.linclass").metadata_["image_size"] == [8, 6]

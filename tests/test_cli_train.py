@@ -179,6 +179,103 @@ def test_ctrl_c_saves_the_model_so_far_and_resume_continues_it(tmp_path):
     assert_self_contained(run_dir / "report.html")
 
 
+def wait_for_epochs(process: subprocess.Popen, metrics: Path, ready, timeout: float = 60) -> None:
+    """Poll ``metrics.csv`` of a running ``train`` until ``ready(val_accuracies)`` holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr
+        try:
+            with open(metrics, newline="") as stream:
+                accuracies = [float(row["val_accuracy"]) for row in csv.DictReader(stream)]
+        except FileNotFoundError:
+            accuracies = []
+        if ready(accuracies):
+            return
+        time.sleep(0.05)
+
+
+def test_ctrl_c_with_early_stopping_saves_the_best_validation_epoch(tmp_path):
+    """What fit would keep at that point: the best validation epoch's weights, not the last epoch's."""
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "linclass.cli", "train", "--epochs", "100000", "--batch-size",
+                                "1", "--optimizer", "sgd", "--lr", "0.5", "--early-stopping", "--patience",
+                                "100000", "--out", str(run_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    wait_for_epochs(process, run_dir / "metrics.csv", lambda val: len(val) >= 2 and val[-1] < max(val))
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in stderr
+    clf = lc.load(run_dir / "model.linclass")
+    best = clf.history_["best_epoch"]
+    assert f"the model of epoch {best}, the best on validation so far" in stderr
+    assert f"is saved in {run_dir / 'model.linclass'}" in stderr and f"--resume {run_dir}" in stderr
+    data = lc.datasets.load("digits")
+    _, _, X_val, y_val = lc.datasets.train_val_split(data.X_train, data.y_train, 0.1, seed=0)
+    val_accuracy = clf.score(clf.preprocessor_.transform(X_val), y_val)
+    assert val_accuracy == pytest.approx(clf.history_["epochs"][best - 1]["val_accuracy"])
+
+    done = len(clf.history_["epochs"])
+    result = linclass("train", "--resume", str(run_dir), "--epochs", str(done + 2), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["kept_epoch"] == summary["best_epoch"] and summary["best_epoch"] in (best, done + 1, done + 2)
+    assert summary["val_accuracy"] == pytest.approx(
+        lc.load(run_dir / "model.linclass").history_["epochs"][summary["best_epoch"] - 1]["val_accuracy"])
+
+
+def test_a_diverged_run_leaves_no_folder_and_a_run_without_a_model_may_be_reused(tmp_path):
+    diverged = linclass("train", "--lr", "1e6", "--loss", "svm", "--optimizer", "sgd", "--out", "div1", cwd=tmp_path)
+    assert_one_line_error(diverged, "train", "training diverged at epoch 1")
+    assert not (tmp_path / "div1").exists()  # it saved nothing, and the folder was its own
+    (tmp_path / "mine").mkdir()
+    diverged = linclass("train", "--lr", "1e6", "--loss", "svm", "--optimizer", "sgd", "--out", "mine", cwd=tmp_path)
+    assert diverged.returncode == 2 and (tmp_path / "mine").is_dir()  # the user's own folder stays
+
+    # A folder whose run saved no model, with only its config.json (as earlier versions left one):
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    (stale / "config.json").write_text(json.dumps({"data": "digits", "versions": {"linclass": "0.0"}}))
+    resumed = linclass("train", "--resume", "stale", cwd=tmp_path)
+    assert_one_line_error(resumed, "train", "stale: holds no model.linclass, since its run finished no epoch; "
+                                            "start it again with linclass train --out stale")
+    again = linclass("train", "--out", "stale", "--epochs", "1", "--json", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert json.loads((stale / "config.json").read_text())["epochs"] == 1 and (stale / "model.linclass").exists()
+
+
+def test_out_refuses_a_folder_with_a_config_json_linclass_did_not_write(tmp_path):
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "config.json").write_text('{"mine": true}\n')
+    result = linclass("train", "--out", str(tmp_path / "project"))
+    assert_one_line_error(result, "train", "holds a config.json that linclass did not write; choose another folder")
+    assert (tmp_path / "project" / "config.json").read_text() == '{"mine": true}\n'
+
+
+def test_the_summary_and_pictures_name_the_epoch_whose_model_was_kept(tmp_path):
+    """Without early stopping the last epoch's model is kept, whichever epoch was best on validation."""
+    from linclass import report
+    from linclass.cli.saved_model import history_with_kept_epoch
+
+    results = {flag: linclass("train", "--epochs", "6", "--batch-size", "1", "--lr", "0.5", "--optimizer", "sgd",
+                              *flag, "--patience", "100", "--out", str(tmp_path / str(len(flag))))
+               for flag in ((), ("--early-stopping",))}
+    for flag, result in results.items():
+        assert result.returncode == 0, result.stderr
+        clf = lc.load(tmp_path / str(len(flag)) / "model.linclass")
+        best, kept = clf.history_["best_epoch"], 6 if not flag else clf.history_["best_epoch"]
+        first_line = result.stdout.splitlines()[0]
+        if kept == best:
+            assert first_line.endswith(f" (kept epoch {kept}, the best on validation)")
+        else:
+            assert first_line.endswith(f" (kept the last epoch, 6; validation accuracy was best at epoch {best})")
+        labels = [artist.get_label() for artist in
+                  report.plot_history(history_with_kept_epoch(clf)).axes[1].get_legend().legend_handles]
+        assert f"model kept: epoch {kept}{' (the last)' if kept == 6 else ''}" in labels
+        assert any(label.startswith(f"best epoch {best} on validation") for label in labels)
+        page = (tmp_path / str(len(flag)) / "report.html").read_text(encoding="utf-8")
+        assert f"the weights kept are those of epoch {kept}" in page
+
+
 def test_progress_bar_draws_on_a_terminal_only():
     record = {"epoch": 3, "loss": 0.41234, "train_accuracy": 0.912, "val_accuracy": 0.898}
     stream = io.StringIO()

@@ -163,6 +163,23 @@ def test_early_stopping_restores_the_weights_of_the_best_epoch(digits):
     assert np.array_equal(W, snapshots[best]) and not np.array_equal(W, snapshots[len(accuracies)])
 
 
+def test_continuing_an_early_stopped_history_keeps_its_best_epoch(digits):
+    # The weights an early-stopped fit leaves are those of its best epoch, not of its last: continuing
+    # from them, that epoch stays the best (these validation labels only get worse with training).
+    X, y, _, _ = digits
+    X_val, y_val = X[:300], (y[:300] + 1) % 10
+    W, b = init_weights(10, X.shape[1], 0)
+    first = Trainer(W, b, TrainConfig(epochs=30, early_stopping=True, patience=3))
+    history = first.fit(X, y, X_val, y_val)
+    best, done = history["best_epoch"], len(history["epochs"])
+    assert best < done
+    kept = W.copy()
+    more = Trainer(W, b, TrainConfig(epochs=done + 2, early_stopping=True, patience=3), history=history)
+    more.fit(X, y, X_val, y_val)
+    assert len(history["epochs"]) == done + 2 and history["best_epoch"] == best
+    assert np.array_equal(W, kept)
+
+
 def test_without_early_stopping_the_last_weights_are_kept(digits):
     X, y, X_val, y_val = digits
     W, b = init_weights(10, X.shape[1], 0)

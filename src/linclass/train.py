@@ -248,6 +248,8 @@ class Trainer:
             if epochs_done:
                 best.accuracy = accuracy(scores(X_val, self.W.data, self.b.data), y_val)
                 best.epoch = epochs_done
+                if config.early_stopping and self.history["best_epoch"] is not None:
+                    best.epoch = self.history["best_epoch"]  # an early-stopped fit left that epoch's weights
         X, y = self._in_row_order(X, y)  # once for all epochs
         while steps_left > 0:
             record = self._run_epoch(X, y, X_val, y_val, max_steps=steps_left)

@@ -78,6 +78,24 @@ momentum_value = _checked(float, "a number", lambda value: 0 <= value < 1, "lie 
 """A momentum coefficient in [0, 1)."""
 
 
+def image_size(text: str) -> tuple[int, int]:
+    """``"32x32"`` (height × width; ``X`` or ``×`` too) → ``(32, 32)``, both whole numbers of at least 1."""
+    parts = text.strip().lower().replace("×", "x").split("x")
+    if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not HxW (height x width), e.g. 32x32")
+    height, width = (int(part) for part in parts)
+    if height < 1 or width < 1:
+        raise argparse.ArgumentTypeError(f"{text}: height and width must be at least 1, e.g. 32x32")
+    return height, width
+
+
+def add_image_size_option(group) -> None:
+    """``--image-size HxW``, the ``image_size`` of :func:`linclass.datasets.load`."""
+    group.add_argument("--image-size", type=image_size, metavar="HxW",
+                       help="resize every image of an image folder to H×W pixels (needed when their sizes "
+                            "differ), or the shape of one example of .npz/.csv/.npy arrays")
+
+
 def list_of(kind: Callable[[str], Any]) -> Callable[[str], list]:
     """A comma-separated list of values of ``kind``: ``"1e-3,1e-2"`` → ``[0.001, 0.01]``."""
 
@@ -192,7 +210,7 @@ CENTERS = ("mean", "standardize", "none")
 # The defaults of ``train`` and ``tune``. Options are parsed with default None, so that a command can
 # tell what was given (``--resume`` refuses to change a run's settings) and then fills these in.
 TRAINING_DEFAULTS = {
-    "data": "digits", "root": None, "val_fraction": 0.1, "seed": 0, "center": "mean",
+    "data": "digits", "root": None, "image_size": None, "val_fraction": 0.1, "seed": 0, "center": "mean",
     "loss": "softmax", "penalty": "l2", "reg": 1e-4, "lr": 0.1, "schedule": "constant",
     "optimizer": "momentum", "momentum": 0.9, "batch_size": 256, "epochs": 20,
     "early_stopping": False, "patience": 5,
@@ -200,13 +218,14 @@ TRAINING_DEFAULTS = {
 
 
 def data_options() -> argparse.ArgumentParser:
-    """``--data``, ``--root``, ``--val-fraction``, ``--seed``, ``--center``: what to train on."""
+    """``--data``, ``--root``, ``--image-size``, ``--val-fraction``, ``--seed``, ``--center``: what to train on."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("data")
     group.add_argument("--data", metavar="NAME|PATH",
                        help="a known dataset (digits, fashion-mnist, mnist, cifar10, cifar100; see linclass "
                             "datasets) or a path: image folder, .npz, .csv (default digits, built in)")
     group.add_argument("--root", metavar="DIR", help="look for the dataset here first")
+    add_image_size_option(group)
     group.add_argument("--val-fraction", type=open_fraction, metavar="F",
                        help="share of the training data kept aside for validation, stratified (default 0.1)")
     group.add_argument("--seed", type=non_negative_int, metavar="N",

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from linclass import data
-from linclass.cli.common import common_options, percent, print_json
+from linclass.cli.common import add_image_size_option, common_options, percent, print_json
 from linclass.cli.saved_model import SavedModel, open_model
 from linclass.errors import LinclassError
 
@@ -29,6 +29,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--data", metavar="NAME|PATH",
                         help="the dataset to evaluate on (default: the one the model was trained on)")
     parser.add_argument("--root", metavar="DIR", help="look for the dataset here first")
+    add_image_size_option(parser)
     parser.add_argument("--split", choices=("test", "train"), default="test",
                         help="which split of the dataset (default test)")
     parser.add_argument("--out", metavar="PNG", help="also draw the confusion matrix into this PNG file")
@@ -43,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     name = args.data or model.dataset
     if name is None:
         raise LinclassError(f"{model.path}: does not say which dataset it was trained on; give --data NAME|PATH")
-    dataset = data.load(name, root=args.root)
+    # The model's own data is loaded at the size it was trained on; other data as the options say.
+    size = model.image_size if args.data is None and args.image_size is None else args.image_size
+    dataset = data.load(name, root=args.root, image_size=size)
     check_compatible(model, dataset)
     images, labels = (dataset.X_test, dataset.y_test) if args.split == "test" else (dataset.X_train, dataset.y_train)
     predicted = model.scores(images).argmax(axis=1)

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from linclass import report
-from linclass.cli.saved_model import class_scores
+from linclass.cli.saved_model import class_scores, history_with_kept_epoch
 from linclass.data.splits import split_indices
 
 PLANE_EXAMPLES = 3000        # training examples used to find the plane and fit the 2-D classifier
@@ -58,7 +58,7 @@ def draw_model_pictures(run_dir: Path, clf: Any, split: Split, classes: Sequence
         function(*arguments, path=path, **keywords)
         images[key], seconds[f"picture: {key}"] = path, time.perf_counter() - start
 
-    draw("history", report.plot_history, clf.history_)
+    draw("history", report.plot_history, history_with_kept_epoch(clf))
     if is_image:
         draw("templates", report.plot_templates, clf.W_, tuple(image_shape), list(classes))
     matrix = report.confusion_matrix(split.labels, predicted, len(classes))

@@ -16,7 +16,7 @@ import numpy as np
 
 from linclass import data
 from linclass.cli.pictures import Split, draw_model_pictures, draw_plane_picture
-from linclass.cli.saved_model import class_scores
+from linclass.cli.saved_model import class_scores, history_with_kept_epoch
 from linclass.data.catalog import canonical_name
 from linclass.errors import LinclassError
 
@@ -26,6 +26,7 @@ class PreparedData:
     """A dataset split into training and validation parts, with the preprocessing fitted on training."""
 
     data: str                # the dataset's name, or the absolute path it was read from
+    image_size: tuple[int, int] | None  # what it was loaded with (--image-size), to load it again alike
     dataset: data.Dataset
     preprocessor: data.Preprocessor
     train: Split
@@ -41,7 +42,7 @@ class PreparedData:
 def prepare_data(options: Mapping[str, Any], preprocessor: data.Preprocessor | None = None) -> PreparedData:
     """Load ``options["data"]``, split it, and fit (or, given one, apply) the preprocessing."""
     start = time.perf_counter()
-    dataset = data.load(options["data"], root=options["root"])
+    dataset = data.load(options["data"], root=options["root"], image_size=options["image_size"])
     loaded = time.perf_counter()
     try:
         X_train, y_train, X_val, y_val = data.train_val_split(dataset.X_train, dataset.y_train,
@@ -54,7 +55,8 @@ def prepare_data(options: Mapping[str, Any], preprocessor: data.Preprocessor | N
     train = Split("training", X_train, preprocessor.transform(X_train), y_train)
     val = Split("validation", X_val, preprocessor.transform(X_val), y_val)
     seconds = {"loading data": loaded - start, "split and preprocessing": time.perf_counter() - loaded}
-    return PreparedData(data_argument(options["data"]), dataset, preprocessor, train, val, seconds)
+    size = None if options["image_size"] is None else tuple(options["image_size"])
+    return PreparedData(data_argument(options["data"]), size, dataset, preprocessor, train, val, seconds)
 
 
 def data_argument(name_or_path: str) -> str:
@@ -88,11 +90,12 @@ def check_parameters(parameters: Mapping[str, Any]) -> None:
 def model_metadata(prepared: PreparedData) -> dict[str, Any]:
     """What a saved model must know of its data: the dataset, the class names, the image shape.
 
-    ``data`` is what ``--data`` named, a path made absolute, so that ``linclass evaluate`` finds the same
-    data from any folder.
+    ``data`` is what ``--data`` named, a path made absolute, and ``image_size`` what ``--image-size``
+    gave (or None), so that ``linclass evaluate`` loads the same data alike from any folder.
     """
     dataset = prepared.dataset
-    return {"dataset": dataset.name, "data": prepared.data, "source": dataset.source,
+    return {"dataset": dataset.name, "data": prepared.data, "image_size": prepared.image_size,
+            "source": dataset.source,
             "classes": list(dataset.classes), "image_shape": list(dataset.image_shape)}
 
 
@@ -129,6 +132,7 @@ def write_run_report(run_dir: Path, *, title: str, clf: Any, prepared: PreparedD
     notes = [f"Confusion matrix and examples: the {shown.name} set ({len(shown.labels)} images).",
              plane_note, *(notes or [])]
     return report.write_report(run_dir, title=title, data_summary=data_summary(prepared),
-                               hyperparameters=hyperparameters, metrics=metrics, history=clf.history_,
+                               hyperparameters=hyperparameters, metrics=metrics,
+                               history=history_with_kept_epoch(clf),
                                images={**(extra_images or {}), **images}, timings=timings,
                                notes="\n\n".join(notes))

@@ -50,21 +50,50 @@ def default_run_dir(data_name: str, loss: str, when: float | None = None) -> Pat
 
 
 def check_new_run_dir(path: str | Path) -> None:
-    """Refuse ``path`` as a new run's folder if it is a file or already holds a run."""
+    """Refuse ``path`` as a new run's folder if it is a file, holds a model, or a config.json not linclass's.
+
+    A folder whose run saved no model (it diverged or was stopped before its first epoch ended) may be
+    reused: its ``config.json``, if any, describes nothing that exists, and the new run rewrites it.
+    """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise LinclassError(f"--out {path}: is a file, not a folder; give a new folder name")
-    if (path / CONFIG_NAME).exists() or (path / MODEL_NAME).exists():
-        raise LinclassError(f"--out {path}: already holds a run; choose another folder, or continue that run "
-                            f"with --resume {path}")
+    if (path / MODEL_NAME).exists():
+        raise LinclassError(f"--out {path}: already holds a run and its {MODEL_NAME}; choose another folder, or "
+                            f"continue that run with --resume {path}")
+    config = path / CONFIG_NAME
+    if config.exists() and not _written_by_linclass(config):
+        raise LinclassError(f"--out {path}: holds a {CONFIG_NAME} that linclass did not write; choose another "
+                            "folder")
 
 
-def create_run_dir(out: str | Path | None, data_name: str, loss: str) -> Path:
-    """Make the run's folder: ``out``, or :func:`default_run_dir` when ``out`` is None."""
+def _written_by_linclass(config: Path) -> bool:
+    """Whether ``config`` is a run's ``config.json`` (it names the linclass version it was written by)."""
+    try:
+        versions_seen = read_json(config).get("versions")
+    except LinclassError:
+        return False
+    return isinstance(versions_seen, dict) and "linclass" in versions_seen
+
+
+def create_run_dir(out: str | Path | None, data_name: str, loss: str) -> tuple[Path, bool]:
+    """Make the run's folder: ``out``, or :func:`default_run_dir` when ``out`` is None.
+
+    Returns the folder and whether it was made now (so that a run that saves nothing can take it away).
+    """
     path = default_run_dir(data_name, loss) if out is None else Path(out)
     check_new_run_dir(path)
+    made = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
-    return path
+    return path, made
+
+
+def remove_if_empty(path: Path) -> None:
+    """Remove the folder ``path`` if nothing was written into it (a run that saved nothing)."""
+    try:
+        path.rmdir()  # refuses a folder that holds anything
+    except OSError:
+        pass
 
 
 def write_json(path: Path, content: Mapping[str, Any]) -> Path:
@@ -121,12 +150,20 @@ def find_model(path: str | Path) -> tuple[Path, Path]:
     if path.is_dir():
         model = path / MODEL_NAME
         if not model.exists():
-            raise LinclassError(f"{path}: holds no {MODEL_NAME}; give a run folder written by linclass train "
-                                "or its model file")
+            raise LinclassError(_no_model(path))
         return model, path
     if not path.exists():
-        raise LinclassError(f"{path}: no such run folder or model file")
+        raise LinclassError(f"{path}: no such run folder or model file; give the path of a {MODEL_NAME} or of "
+                            "its run folder, or train one with linclass train")
     return path, path.parent
+
+
+def _no_model(folder: Path) -> str:
+    """Why ``folder`` has no model to use, and what to do: a run that never finished an epoch, or no run."""
+    if (folder / CONFIG_NAME).exists():
+        return (f"{folder}: holds no {MODEL_NAME}, since its run finished no epoch; start it again with "
+                f"linclass train --out {folder}")
+    return f"{folder}: holds no {MODEL_NAME}; give a run folder written by linclass train or its model file"
 
 
 def _slug(text: str) -> str:

@@ -26,6 +26,7 @@ class SavedModel:
     classes: list[str]
     image_shape: tuple[int, ...] | None
     dataset: str | None        # what to load for its data: a dataset name or a path
+    image_size: tuple[int, int] | None = None  # the image_size (--image-size) that data was loaded with
 
     @property
     def loss(self) -> str:
@@ -53,6 +54,25 @@ def class_scores(clf: Any, features: np.ndarray) -> np.ndarray:
     return scores(np.asarray(features, dtype=np.float32), clf.W_, clf.b_)
 
 
+def kept_epoch(clf: Any) -> int | None:
+    """The epoch whose weights ``clf`` holds after ``fit``: the best on validation with early stopping, else the last.
+
+    None before any epoch. (A history's ``best_epoch`` alone does not say it: without early stopping the
+    model keeps training past its best validation epoch.)
+    """
+    history = getattr(clf, "history_", None) or {}
+    if not history.get("epochs"):
+        return None
+    if clf.early_stopping and history.get("best_epoch") is not None:
+        return int(history["best_epoch"])
+    return int(history["epochs"][-1]["epoch"])
+
+
+def history_with_kept_epoch(clf: Any) -> dict[str, Any]:
+    """``clf.history_`` with ``"kept_epoch"`` (:func:`kept_epoch`), for the pictures and the report."""
+    return {**(clf.history_ or {}), "kept_epoch": kept_epoch(clf)}
+
+
 def open_model(path: str | Path) -> SavedModel:
     """Load the model at ``path`` (a model file, or a run folder holding ``model.linclass``)."""
     from linclass.persist import load
@@ -68,4 +88,10 @@ def open_model(path: str | Path) -> SavedModel:
                             f"{len(classifier.classes_)}; the file is inconsistent, train the model again")
     return SavedModel(path=model_path, classifier=classifier, preprocessor=preprocessor, classes=classes,
                       image_shape=None if shape is None else tuple(int(n) for n in shape),
-                      dataset=metadata.get("data") or metadata.get("dataset"))
+                      dataset=metadata.get("data") or metadata.get("dataset"),
+                      image_size=_pair(metadata.get("image_size")))
+
+
+def _pair(value: Any) -> tuple[int, int] | None:
+    """A stored (height, width) as a tuple of ints; None when none was stored."""
+    return None if value is None else tuple(int(n) for n in value)

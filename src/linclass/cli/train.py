@@ -12,6 +12,7 @@ and ``--resume`` continues the run where it stopped.
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, ProgressBar, common_
                                  output_options, percent, positive_float, print_json)
 from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, classifier_parameters,
                                    model_metadata, prepare_data, write_run_report)
+from linclass.cli.saved_model import kept_epoch
 from linclass.errors import LinclassError
 
 # What ``--resume`` may change: everything else is the run's own setting, read from its config.json.
@@ -59,18 +61,11 @@ def model_options() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.resume is not None:
-        options, run_dir, clf = resume_options(args)
-    else:
-        options = fill_defaults(args)
-        check_parameters(classifier_parameters(options))
-        if options["out"] is not None:
-            run_folder.check_new_run_dir(options["out"])
-        run_dir, clf = None, None
+    options, run_dir, clf = resume_options(args) if args.resume is not None else (new_run_options(args), None, None)
     prepared = prepare_data(options, preprocessor=None if clf is None else clf.preprocessor_)
+    made = False
     if run_dir is None:
-        run_dir = run_folder.create_run_dir(options["out"], prepared.dataset.name, options["loss"])
-    run_folder.write_config(run_dir, config_of(options, run_dir))  # on --resume: the new total of epochs
+        run_dir, made = run_folder.create_run_dir(options["out"], prepared.dataset.name, options["loss"])
     training = TrainingRun(run_dir, options, prepared, clf)
     try:
         training.train()
@@ -78,12 +73,24 @@ def run(args: argparse.Namespace) -> int:
         training.progress.close()
         print(f"linclass train: interrupted; {training.saved_where()}", file=sys.stderr)
         return 130
+    finally:
+        if made:  # a run that saved nothing (stopped or diverged in its first epoch) leaves no empty folder
+            run_folder.remove_if_empty(run_dir)
     summary = training.finish()
     if options["json"]:
         print_json(summary)
     else:
         print_summary(summary)
     return 0
+
+
+def new_run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of a new run, checked before any data is loaded (``--out`` must not hold a trained run)."""
+    options = fill_defaults(args)
+    check_parameters(classifier_parameters(options))
+    if options["out"] is not None:
+        run_folder.check_new_run_dir(options["out"])
+    return options
 
 
 def resume_options(args: argparse.Namespace) -> tuple[dict[str, Any], Path, Any]:
@@ -117,8 +124,11 @@ def config_of(options: dict[str, Any], run_dir: Path) -> dict[str, Any]:
 class TrainingRun:
     """One training run: the classifier, its progress bar, and its checkpoint after every epoch.
 
-    The checkpoint is the model as it stands after the epoch (with its history), saved atomically over
-    the last one: what Ctrl-C leaves behind and what ``--resume`` continues from.
+    The checkpoint is the model ``fit`` would keep if it stopped after the epoch: with early stopping
+    the weights of the best validation epoch so far, otherwise those of the epoch just done; with the
+    whole history, saved atomically over the last one. It is what Ctrl-C leaves behind and what
+    ``--resume`` continues from. ``config.json`` is written with the first checkpoint, so that a run that
+    saves no model leaves no run behind.
     """
 
     def __init__(self, run_dir: Path, options: dict[str, Any], prepared: PreparedData, clf: Any = None) -> None:
@@ -129,7 +139,11 @@ class TrainingRun:
         self.resumed = clf is not None
         self.clf = clf if clf is not None else LinearClassifier(**classifier_parameters(options))
         self.progress = ProgressBar(options["epochs"], "epoch", enabled=False if options["quiet"] else None)
-        self.saved_epoch: int | None = None
+        self.config_saved = False
+        self.saved_epoch: int | None = kept_epoch(self.clf) if self.resumed else None  # the model file's
+        self.best_weights: tuple[Any, Any] | None = None  # with early stopping: those of saved_epoch
+        if self.resumed and options["early_stopping"]:
+            self.best_weights = (self.clf.W_.copy(), self.clf.b_.copy())
         self.seconds: dict[str, float] = dict(prepared.seconds)
 
     def train(self) -> None:
@@ -145,21 +159,29 @@ class TrainingRun:
         self.seconds["training"] = time.perf_counter() - start
 
     def checkpoint(self, clf: Any, record: dict[str, Any]) -> None:
-        """After each epoch: redraw the progress bar, save the model and the metrics so far."""
-        self.progress.update(int(record["epoch"]), epoch_details(record))
-        self.save(clf)
-        self.saved_epoch = int(record["epoch"])
+        """After each epoch: redraw the progress bar, save the model fit would keep now and the metrics."""
+        epoch = int(record["epoch"])
+        self.progress.update(epoch, epoch_details(record))
+        if self.options["early_stopping"] and clf.history_["best_epoch"] == epoch:
+            self.best_weights = (clf.W_.copy(), clf.b_.copy())
+        self.save(clf if self.best_weights is None else with_weights(clf, *self.best_weights))
+        self.saved_epoch = epoch if self.best_weights is None else int(clf.history_["best_epoch"])
 
     def save(self, clf: Any) -> None:
+        """Write the metrics, ``config.json`` (once per run: on --resume, the new total of epochs), the model."""
         run_folder.write_metrics(self.run_dir, clf.history_)
+        if not self.config_saved:
+            run_folder.write_config(self.run_dir, config_of(self.options, self.run_dir))
+            self.config_saved = True
         clf.save(self.model_path, preprocessor=self.prepared.preprocessor, metadata=model_metadata(self.prepared))
 
     def saved_where(self) -> str:
         """A sentence for an interrupted run: what was saved, and how to go on."""
         if self.saved_epoch is None:
-            return f"no epoch had finished, so no model was saved; {self.run_dir} holds only config.json"
-        return (f"the model after epoch {self.saved_epoch} is saved in {self.model_path}; continue with: "
-                f"linclass train --resume {self.run_dir}")
+            return "no epoch had finished, so nothing was saved; run the same command again to start over"
+        which = (f"the model of epoch {self.saved_epoch}, the best on validation so far (as early stopping keeps),"
+                 if self.options["early_stopping"] else f"the model after epoch {self.saved_epoch}, the latest,")
+        return f"{which} is saved in {self.model_path}; continue with: linclass train --resume {self.run_dir}"
 
     def finish(self) -> dict[str, Any]:
         """Save the final model, measure it (the test set only with ``--test``), draw the report."""
@@ -172,7 +194,7 @@ class TrainingRun:
             metrics["test_accuracy"] = accuracy(clf, shown)
         history = clf.history_
         metrics.update(epochs=len(history["epochs"]), best_epoch=history.get("best_epoch"),
-                       stopped_early=bool(history.get("stopped_early")))
+                       kept_epoch=kept_epoch(clf), stopped_early=bool(history.get("stopped_early")))
         start = time.perf_counter()
         title = f"linclass train: {self.options['loss']} classifier on {prepared.dataset.name}"
         report = write_run_report(self.run_dir, title=title, clf=clf, prepared=prepared, shown=shown,
@@ -191,10 +213,16 @@ def hyperparameters(options: dict[str, Any]) -> dict[str, Any]:
     return {key: options[key] for key in keys}
 
 
+def with_weights(clf: Any, W: Any, b: Any) -> Any:
+    """A shallow copy of ``clf`` holding the weights ``W``, ``b`` (the live ones are left to training)."""
+    kept = copy.copy(clf)
+    kept.W_, kept.b_ = W, b
+    return kept
+
+
 def print_summary(summary: dict[str, Any]) -> None:
     """The few lines a person wants at the end of a run."""
-    print(f"trained for {summary['epochs']} epochs in {summary['training_seconds']:.2f} s"
-          + (f" (best epoch {summary['best_epoch']})" if summary.get("best_epoch") else ""))
+    print(f"trained for {summary['epochs']} epochs in {summary['training_seconds']:.2f} s{kept_note(summary)}")
     line = f"  training accuracy {percent(summary['train_accuracy'])}, validation accuracy " \
            f"{percent(summary['val_accuracy'])}"
     if "test_accuracy" in summary:
@@ -202,3 +230,14 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(line)
     print(f"  model:  {summary['model']}")
     print(f"  report: {summary['report']}")
+
+
+def kept_note(summary: dict[str, Any]) -> str:
+    """Which epoch's model was kept, and the best validation epoch when that is another one."""
+    best, kept = summary.get("best_epoch"), summary.get("kept_epoch")
+    if kept is None:
+        return ""
+    if kept == best:
+        return f" (kept epoch {kept}, the best on validation)"
+    note = f" (kept the last epoch, {kept}" if kept == summary["epochs"] else f" (kept epoch {kept}"
+    return note + ("" if best is None else f"; validation accuracy was best at epoch {best}") + ")"

@@ -62,9 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if options["out"] is not None:
         run_folder.check_new_run_dir(options["out"])
     prepared = prepare_data(options)
-    run_dir = run_folder.create_run_dir(options["out"], prepared.dataset.name, "tune")
-    run_folder.write_config(run_dir, {**{k: v for k, v in options.items() if k not in ("run", "debug")},
-                                      "out": str(run_dir)})
+    run_dir, made = run_folder.create_run_dir(options["out"], prepared.dataset.name, "tune")
     n_trials = options["trials"] if options["search"] == "random" else \
         len(options["loss"]) * len(options["lr"]) * len(options["reg"])
     progress = ProgressBar(n_trials, "trial", enabled=False if options["quiet"] else None)
@@ -77,10 +75,17 @@ def run(args: argparse.Namespace) -> int:
 
     train, val = prepared.train, prepared.val
     start = time.perf_counter()
-    result = tune.search(train.features, train.labels, val.features, val.labels, method=options["search"],
-                         lr=options["lr"], reg=options["reg"], loss=options["loss"], n_trials=options["trials"],
-                         params=shared, n_jobs=options["jobs"], seed=options["seed"], on_trial_end=on_trial_end)
-    progress.close()
+    try:
+        result = tune.search(train.features, train.labels, val.features, val.labels, method=options["search"],
+                             lr=options["lr"], reg=options["reg"], loss=options["loss"],
+                             n_trials=options["trials"], params=shared, n_jobs=options["jobs"],
+                             seed=options["seed"], on_trial_end=on_trial_end)
+    except BaseException:  # a search stopped before its end saved nothing: leave no empty folder
+        if made:
+            run_folder.remove_if_empty(run_dir)
+        raise
+    finally:
+        progress.close()
     seconds = {**prepared.seconds, "search": time.perf_counter() - start}
     summary = finish(run_dir, options, prepared, result, seconds)
     if options["json"]:
@@ -101,6 +106,8 @@ def finish(run_dir, options: dict[str, Any], prepared, result, seconds: dict[str
     from linclass import report
 
     best_trial, clf = result.trials[0], result.best_model
+    run_folder.write_config(run_dir, {**{k: v for k, v in options.items() if k not in ("run", "debug")},
+                                      "out": str(run_dir)})
     model_path = clf.save(run_dir / run_folder.MODEL_NAME, preprocessor=prepared.preprocessor,
                           metadata=model_metadata(prepared))
     run_folder.write_metrics(run_dir, clf.history_)

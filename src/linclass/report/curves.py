@@ -45,7 +45,9 @@ def plot_history(history: Mapping[str, Any], path: str | os.PathLike | None = No
         A classifier's ``history_``: ``"loss"`` (the total loss of each iteration), ``"epochs"`` (one
         record per epoch with ``"epoch"``, ``"train_accuracy"`` and ``"val_accuracy"``, which may be
         None), ``"best_epoch"`` (the epoch number with the best validation accuracy, or None) and
-        ``"stopped_early"``.
+        ``"stopped_early"``; optionally ``"kept_epoch"``, the epoch whose weights the model kept (the
+        best one with early stopping, the last one without), marked on the accuracy curve. The best
+        validation epoch is drawn as such: without ``"kept_epoch"`` nothing claims it is the model's.
     path : path-like, optional
         Where to save the picture as a PNG.
 
@@ -58,7 +60,8 @@ def plot_history(history: Mapping[str, Any], path: str | os.PathLike | None = No
         figure = new_figure(12, 4.5)
         loss_axes, accuracy_axes = figure.subplots(1, 2)
         _draw_loss(loss_axes, np.asarray(history.get("loss", []), dtype=np.float64))
-        _draw_accuracy(accuracy_axes, history.get("epochs", []), history.get("best_epoch"))
+        _draw_accuracy(accuracy_axes, history.get("epochs", []), history.get("best_epoch"),
+                       history.get("kept_epoch"))
         if history.get("stopped_early"):
             figure.suptitle("Training stopped early: validation accuracy had stopped improving")
         return finish(figure, path)
@@ -83,7 +86,8 @@ def _draw_loss(axes: Axes, loss: np.ndarray) -> None:
     axes.legend(loc="upper right")
 
 
-def _draw_accuracy(axes: Axes, epochs: list[Mapping[str, Any]], best_epoch: int | None) -> None:
+def _draw_accuracy(axes: Axes, epochs: list[Mapping[str, Any]], best_epoch: int | None,
+                   kept_epoch: int | None = None) -> None:
     axes.set_title("Accuracy per epoch")
     axes.set_xlabel("epoch")
     axes.set_ylabel("accuracy")
@@ -99,16 +103,25 @@ def _draw_accuracy(axes: Axes, epochs: list[Mapping[str, Any]], best_epoch: int 
         axes.plot(numbers, val, color=VAL_COLOR, marker=marker, markersize=4, label="validation")
     if best_epoch is not None and best_epoch in numbers:
         best_val = val[numbers == best_epoch][0]
-        label = f"best epoch {best_epoch}"
+        label = f"best epoch {best_epoch} on validation"
         if np.isfinite(best_val):
-            label += f" (validation {best_val:.1%})"
+            label += f" ({best_val:.1%})"
         axes.axvline(best_epoch, color="0.4", linestyle="--", linewidth=1, label=label)
+    if kept_epoch is not None and kept_epoch in numbers:
+        _mark_kept_epoch(axes, numbers, val if np.isfinite(val).any() else train, kept_epoch)
     axes.set_ylim(*_accuracy_limits(train, val))
     axes.set_xlim(numbers.min() - 0.5, numbers.max() + 0.5)
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
     axes.grid(True, alpha=0.3)
     axes.legend(loc="lower right")
+
+
+def _mark_kept_epoch(axes: Axes, numbers: np.ndarray, curve: np.ndarray, kept_epoch: int) -> None:
+    """A star on ``curve`` at the epoch whose weights the model kept, so the picture says which model it is."""
+    last = " (the last)" if kept_epoch == numbers.max() else ""
+    axes.scatter([kept_epoch], curve[numbers == kept_epoch], marker="*", s=160, color="black", zorder=3,
+                 label=f"model kept: epoch {kept_epoch}{last}")
 
 
 def _column(epochs: list[Mapping[str, Any]], key: str) -> np.ndarray:

@@ -29,7 +29,8 @@ FIGURES = {
         "It should fall quickly, then flatten; a loss that explodes means the learning rate is too large, "
         "one that barely moves means it is too small. Right: accuracy on the training and validation sets "
         "after each epoch. A validation curve far below the training curve is overfitting; the dashed "
-        "line marks the epoch whose weights were kept.",
+        "line marks the epoch of the best validation accuracy, the star the epoch whose weights the model "
+        "kept (the same one with early stopping; the last one without).",
     ),
     "tune": (
         "Hyperparameter search",
@@ -230,8 +231,11 @@ def _history_html(history: Mapping[str, Any] | None) -> str:
     sentence = f"{len(epochs)} epoch{'s' if len(epochs) != 1 else ''}, {len(history.get('loss', []))} iterations"
     if history.get("stopped_early"):
         sentence += "; stopped early because validation accuracy stopped improving"
-    if history.get("best_epoch") is not None:
-        sentence += f"; the weights kept are those of epoch {history['best_epoch']}"
+    best, kept = history.get("best_epoch"), history.get("kept_epoch", history.get("best_epoch"))
+    if kept is not None:
+        sentence += f"; the weights kept are those of epoch {kept}"
+    if best is not None and best != kept:
+        sentence += f"; validation accuracy was best at epoch {best}"
     columns = [("epoch", "epoch"), ("loss", "loss"), ("train_accuracy", "training accuracy"),
                ("val_accuracy", "validation accuracy"), ("learning_rate", "learning rate"),
                ("seconds", "seconds (total)")]
