@@ -117,7 +117,8 @@ def _common_size(files: list[Path], sizes: list[tuple[int, int]]) -> tuple[int, 
     for path, size in zip(files, sizes):
         if size != (width, height):
             raise DataError(f"{path}: image is {size[0]}×{size[1]} but {files[0]} is {width}×{height} "
-                            "(width×height); resize them all with image_size=(H, W) (--image-size HxW on the command line)")
+                            "(width×height); resize them all with image_size=(H, W) (--image-size HxW on the "
+                            "command line)")
     return height, width
 
 
