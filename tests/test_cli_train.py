@@ -90,12 +90,21 @@ def test_the_run_folder_holds_model_config_metrics_pictures_and_report(digits_ru
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["data"], config["loss"], config["epochs"], config["seed"], config["lr"]) == \
         ("digits", "softmax", 4, 3, 0.1)
+    assert config["regularize_bias"] is False  # the biases go unpenalized unless asked
     assert config["versions"]["linclass"] == lc.__version__ and config["versions"]["numpy"] == np.__version__
     with open(run_dir / "metrics.csv", newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert [int(row["epoch"]) for row in rows] == [1, 2, 3, 4]
     assert set(rows[0]) == {"epoch", "loss", "train_accuracy", "val_accuracy", "learning_rate", "seconds"}
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
+
+
+def test_regularize_bias_reaches_the_model_and_the_config(tmp_path):
+    run_dir = tmp_path / "run"
+    result = linclass("train", "--epochs", "2", "--regularize-bias", "--reg", "0.01", "--json", "--out", str(run_dir))
+    assert result.returncode == 0, result.stderr
+    assert json.loads((run_dir / "config.json").read_text())["regularize_bias"] is True
+    assert lc.load(run_dir / "model.linclass").regularize_bias is True
 
 
 @pytest.mark.parametrize("name", sorted(DIGITS_PICTURES))

@@ -213,7 +213,7 @@ TRAINING_DEFAULTS = {
     "data": "digits", "root": None, "image_size": None, "val_fraction": 0.1, "seed": 0, "center": "mean",
     "loss": "softmax", "penalty": "l2", "reg": 1e-4, "lr": 0.1, "schedule": "constant",
     "optimizer": "momentum", "momentum": 0.9, "batch_size": 256, "epochs": 20,
-    "early_stopping": False, "patience": 5,
+    "early_stopping": False, "patience": 5, "regularize_bias": False,
 }
 
 
@@ -241,6 +241,8 @@ def optimization_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("training")
     group.add_argument("--penalty", choices=PENALTY_NAMES, help="regularization penalty R(W) (default l2)")
+    group.add_argument("--regularize-bias", action="store_true", default=None,
+                       help="also penalize the biases: add λ R(b) (default: the weights only)")
     group.add_argument("--optimizer", choices=OPTIMIZER_NAMES, help="update rule (default momentum)")
     group.add_argument("--momentum", type=momentum_value, metavar="MU",
                        help="momentum of the momentum and nesterov optimizers, in [0, 1) (default 0.9)")

@@ -208,7 +208,7 @@ class TrainingRun:
 
 def hyperparameters(options: dict[str, Any]) -> dict[str, Any]:
     """The settings a report shows under "Hyperparameters"."""
-    keys = ("loss", "penalty", "reg", "lr", "schedule", "optimizer", "momentum", "batch_size", "epochs",
+    keys = ("loss", "penalty", "reg", "regularize_bias", "lr", "schedule", "optimizer", "momentum", "batch_size", "epochs",
             "early_stopping", "patience", "val_fraction", "center", "seed")
     return {key: options[key] for key in keys}
 
