@@ -7,6 +7,9 @@ often, and there the engine must make PyTorch's choice.
 
 from __future__ import annotations
 
+import itertools
+import re
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -358,3 +361,127 @@ def test_gradients_equal_centered_differences(case):
     fn, inputs = gradcheck.engine_cases(seed=1)[case]
     report = gradcheck.check(fn, *inputs, atol=0)
     assert report.passed and report.max_error < 1e-7, str(report)
+
+
+# -- dims out of range -----------------------------------------------------------------------------------
+
+DIM_TAKING = {
+    "sum": lambda m, x, dim: x.sum(dim=dim),
+    "sum over a tuple": lambda m, x, dim: x.sum(dim=(0, dim)),
+    "mean": lambda m, x, dim: x.mean(dim=dim),
+    "logsumexp": lambda m, x, dim: m.logsumexp(x, dim=dim),
+    "max": lambda m, x, dim: x.max(dim=dim),
+    "min": lambda m, x, dim: m.min(x, dim=dim),
+    "argmax": lambda m, x, dim: x.argmax(dim=dim),
+    "softmax": lambda m, x, dim: m.softmax(x, dim=dim),
+    "log_softmax": lambda m, x, dim: x.log_softmax(dim=dim),
+    "transpose": lambda m, x, dim: x.transpose(0, dim),
+    "size": lambda m, x, dim: x.size(dim),
+}
+
+
+@pytest.mark.parametrize("dim", [2, -3, 7])
+@pytest.mark.parametrize("op", DIM_TAKING)
+def test_a_dim_out_of_range_is_torchs_index_error(torch, op, dim):
+    """On a 2×3 tensor, dim 2 names no axis: an IndexError in PyTorch's words, never another axis."""
+    with pytest.raises(IndexError) as expected:
+        DIM_TAKING[op](torch, torch.ones(2, 3), dim)
+    assert "Dimension out of range (expected to be in range of [-2, 1]" in str(expected.value)
+    with pytest.raises(IndexError) as raised:
+        DIM_TAKING[op](lc, lc.tensor(np.ones((2, 3))), dim)
+    assert str(raised.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("op", [op for op in DIM_TAKING if op not in ("sum over a tuple", "size")])
+def test_a_0d_tensor_takes_dims_minus_1_and_0_like_torch(torch, op):
+    for dim in (0, -1):
+        ours, theirs = DIM_TAKING[op](lc, lc.tensor(2.5), dim), DIM_TAKING[op](torch, torch.tensor(2.5), dim)
+        if op not in ("max", "min"):  # those give (values, indices)
+            ours, theirs = [ours], [theirs]
+        for mine, reference in zip(ours, theirs):
+            assert mine.shape == tuple(reference.shape) and mine.item() == reference.item()
+    with pytest.raises(IndexError, match=re.escape("expected to be in range of [-1, 0], but got 1")):
+        DIM_TAKING[op](lc, lc.tensor(2.5), 1)
+
+
+def test_a_dim_named_twice_is_an_error_as_in_torch(torch):
+    with pytest.raises(RuntimeError, match="dim 0 appears multiple times"):
+        torch.ones(2, 3).sum(dim=(0, -2))
+    with pytest.raises(RuntimeError, match="dim 0 appears multiple times"):
+        lc.tensor(np.ones((2, 3))).sum(dim=(0, -2))
+
+
+# -- dtype promotion with integers ------------------------------------------------------------------------
+
+PROMOTED_OPERANDS = {
+    "int64 tensor": lambda m: m.tensor([1, 2]),
+    "int32 tensor": lambda m: m.tensor(np.array([3, 1], dtype=np.int32)),
+    "bool tensor": lambda m: m.tensor([True, False]),
+    "float32 tensor": lambda m: m.tensor(np.array([0.5, 2.0], dtype=np.float32)),
+    "float64 tensor": lambda m: m.tensor(np.array([1.5, 0.25])),
+    "int": lambda m: 2,
+    "float": lambda m: 1.5,
+    "bool": lambda m: True,
+}
+ARITHMETIC = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+              "/": lambda a, b: a / b, "**": lambda a, b: a ** b}
+
+
+@pytest.mark.parametrize("symbol", ARITHMETIC)
+def test_integer_and_bool_operands_promote_like_torch(torch, symbol):
+    """Integers with a Python float, with a float tensor, or divided give PyTorch's dtype (float32 where
+    NumPy would say float64), for every pair and both orders."""
+    torch.set_default_dtype(torch.float32)  # as PyTorch starts (the fixture restores it afterwards too)
+    op, compared = ARITHMETIC[symbol], 0
+    for left, right in itertools.product(PROMOTED_OPERANDS, repeat=2):
+        if "tensor" not in left + right or (symbol == "**" and left.startswith("bool") and right.startswith("bool")):
+            continue  # numbers alone are Python's business; NumPy has no bool ** bool (it gives int8)
+        try:
+            expected = op(PROMOTED_OPERANDS[left](torch), PROMOTED_OPERANDS[right](torch))
+        except (RuntimeError, TypeError):
+            continue  # e.g. bool - bool, which PyTorch refuses too
+        with np.errstate(divide="ignore", invalid="ignore"):  # division by False, as in PyTorch
+            out = op(PROMOTED_OPERANDS[left](lc), PROMOTED_OPERANDS[right](lc))
+        assert str(out.dtype) == str(expected.dtype).removeprefix("torch."), f"{left} {symbol} {right}"
+        np.testing.assert_allclose(out.data, expected.numpy(), rtol=1e-6, err_msg=f"{left} {symbol} {right}")
+        compared += 1
+    assert compared >= 30
+
+
+def test_the_examples_of_integer_promotion():
+    assert (lc.tensor([1, 2]) * 0.5).dtype == np.float32 and (lc.tensor([1, 2]) + 0.5).dtype == np.float32
+    assert (lc.arange(3) * 1.5).dtype == np.float32 and (lc.tensor([1, 2]) / 2).tolist() == [0.5, 1.0]
+    assert (lc.tensor([1, 2]) / 2).dtype == np.float32 and (lc.tensor([1, 2]) * 2).dtype == np.int64
+    assert (lc.tensor(np.array([1.0])) * 0.5).dtype == np.float64
+
+
+def test_a_float32_leaf_times_an_integer_tensor_keeps_a_float32_gradient():
+    w = lc.tensor([0.5, 2.0], requires_grad=True)
+    out = (w * lc.tensor([3, 4])).sum()
+    assert out.dtype == np.float32
+    out.backward()
+    assert w.grad.dtype == np.float32 and w.grad.tolist() == [3.0, 4.0]
+
+
+# -- matmul shape errors ----------------------------------------------------------------------------------
+
+def test_matmul_of_mismatched_matrices_says_so_as_torch(torch):
+    with pytest.raises(RuntimeError) as expected:
+        torch.ones(2, 3) @ torch.ones(4, 5)
+    with pytest.raises(ValueError) as raised:
+        lc.tensor(np.ones((2, 3))) @ lc.tensor(np.ones((4, 5)))
+    assert str(raised.value) == str(expected.value) == "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)"
+
+
+@pytest.mark.parametrize("shapes, message", [
+    (((3,), (4,)), "(3 and 4): the last dimension of the first is 3 but the length of the second is 4"),
+    (((2, 3), (4,)), "(2x3 and 4): the last dimension of the first is 3 but the length of the second is 4"),
+    (((3,), (4, 5)), "(3 and 4x5): the last dimension of the first is 3 but the second-to-last dimension"),
+    (((2, 2, 3), (5, 3, 4)), "(2x2x3 and 5x3x4): their batch dimensions do not broadcast"),
+    (((), (3,)), "need to be at least 1D, but they are 0D and 1D"),
+])
+def test_matmul_of_other_mismatched_shapes_names_both(shapes, message):
+    a, b = (lc.tensor(np.ones(shape)) for shape in shapes)
+    with pytest.raises(ValueError, match=re.escape(message)) as raised:
+        a @ b
+    assert "\n" not in str(raised.value) and "gufunc" not in str(raised.value)

@@ -12,9 +12,10 @@ Every gradient comes back in its input's shape: broadcasting copied a value to m
 :func:`~linclass.tensor.unbroadcast` sums its gradient over them.
 
 A Python number in an operation stays a Python number in the arithmetic: NumPy 2 treats it as a
-*weak* scalar, so a float32 tensor times 2.0 stays float32, as in PyTorch. Where a function has a kink
-or a tie (max, min, maximum, minimum, abs, relu, clamp), the gradient chosen there is PyTorch's; each
-docstring says which. Operation names (``MulBackward0``, ...) are PyTorch's ``grad_fn.name()``.
+*weak* scalar, so a float32 tensor times 2.0 stays float32, as in PyTorch. Integer and bool arrays are
+promoted as PyTorch promotes them (an int tensor times 0.5, or divided by 2, is float32). Where a
+function has a kink or a tie (max, min, maximum, minimum, abs, relu, clamp), the gradient chosen there
+is PyTorch's; each docstring says which. Operation names (``MulBackward0``, ...) are PyTorch's ``grad_fn.name()``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from linclass.tensor import Tensor, record, unbroadcast
+from linclass.tensor import Tensor, record, unbroadcast, wrap_dim
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "matmul",
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 _PYTHON_NUMBERS = (int, float, bool)
+_DEFAULT_FLOAT = np.dtype(np.float32)  # PyTorch's default dtype, for results an integer input cannot hold
 
 # What ``max(x, dim)`` and ``min(x, dim)`` return, as ``torch.return_types.max`` / ``.min``.
 MaxResult = namedtuple("max", ["values", "indices"])
@@ -51,21 +53,80 @@ def _operand(x: Any) -> tuple[Tensor, Any]:
     return Tensor(np.asarray(x)), x if isinstance(x, _PYTHON_NUMBERS) else np.asarray(x)
 
 
-def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor, Any, Any]:
-    """Both operands of a binary operation as tensors, then their values (see :func:`_operand`)."""
-    (a, value_a), (b, value_b) = _operand(a), _operand(b)
-    return a, b, value_a, value_b
+def _operands(a: Any, b: Any, divide: bool = False) -> tuple[Tensor, Tensor, Any, Any]:
+    """Both operands of a binary operation as tensors, then their values (see :func:`_operand`),
+    promoted as PyTorch promotes when an integer or bool array is involved (see :func:`_promote`)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        va, vb = a.data, b.data
+        if va.dtype is vb.dtype and va.dtype.kind == "f":
+            return a, b, va, vb  # the common case, kept free of promotion work
+    else:
+        (a, va), (b, vb) = _operand(a), _operand(b)
+    # _is_integral spelt out: this line runs for every operation with a number
+    if (isinstance(va, np.ndarray) and va.dtype.kind != "f") or (isinstance(vb, np.ndarray) and vb.dtype.kind != "f"):
+        va, vb = _promote(va, vb, divide)
+    return a, b, va, vb
 
 
-def _axes(dim: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
-    """``dim`` as a tuple of non-negative axes; None means every axis."""
+def _is_integral(value: Any) -> bool:
+    """Whether ``value`` is an integer or bool array (Python numbers are weak and never promoted)."""
+    return isinstance(value, np.ndarray) and value.dtype.kind != "f"
+
+
+def _promote(va: Any, vb: Any, divide: bool) -> tuple[Any, Any]:
+    """The values with integer and bool arrays converted to the floating dtype PyTorch gives the result.
+
+    NumPy computes an int64 array with a Python float, an int64 array with a float32 array and int / int
+    in float64; PyTorch in the floating operand's dtype, float32 (its default) for a Python float and
+    for true division of integers. Converting first also rounds as PyTorch does.
+    """
+    target = _floating_dtype(va)
+    if target is None:
+        target = _floating_dtype(vb)
+    if target is None:
+        if not divide:
+            return _bool_as_integer(va, vb), _bool_as_integer(vb, va)  # integers stay integers
+        target = _DEFAULT_FLOAT
+    return _to_float(va, target), _to_float(vb, target)
+
+
+def _bool_as_integer(value: Any, other: Any) -> Any:
+    """A bool array meeting integers takes their dtype, as in PyTorch (NumPy's ``**`` would give int8)."""
+    if not (isinstance(value, np.ndarray) and value.dtype.kind == "b"):
+        return value
+    if isinstance(other, np.ndarray) and other.dtype.kind in "iu":
+        return value.astype(other.dtype)
+    return value.astype(np.int64) if type(other) is int else value
+
+
+def _floating_dtype(value: Any) -> np.dtype | None:
+    """The dtype a floating operand imposes on integer ones: a float array's own, float32 for a Python
+    float; None for integers and bools."""
+    if isinstance(value, np.ndarray):
+        return value.dtype if value.dtype.kind == "f" else None
+    return _DEFAULT_FLOAT if isinstance(value, float) else None
+
+
+def _to_float(value: Any, dtype: np.dtype) -> Any:
+    """An integer or bool array converted to ``dtype``; anything else unchanged."""
+    return value.astype(dtype) if _is_integral(value) else value
+
+
+def _axes(dim: int | tuple[int, ...] | list[int] | None, ndim: int) -> tuple[int, ...]:
+    """``dim`` as a tuple of non-negative axes, each checked by :func:`wrap_dim`; None means every axis.
+
+    A 0-d tensor has no axes to reduce, so its (valid) dims give the empty tuple.
+    """
     if dim is None:
         return tuple(range(ndim))
-    if ndim == 0:
-        return ()
-    if isinstance(dim, int):
-        return (dim % ndim,)
-    return tuple(d % ndim for d in dim)
+    if not isinstance(dim, (tuple, list)):
+        axis = wrap_dim(dim, ndim)
+        return (axis,) if ndim else ()
+    axes = tuple([wrap_dim(d, ndim) for d in dim])
+    if len(set(axes)) != len(axes):
+        repeated = next(axis for i, axis in enumerate(axes) if axis in axes[:i])
+        raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
+    return axes if ndim else ()
 
 
 # -- arithmetic ---------------------------------------------------------------------------------------
@@ -106,8 +167,11 @@ def mul(a: Tensor | float, b: Tensor | float) -> Tensor:
 
 
 def div(a: Tensor | float, b: Tensor | float) -> Tensor:
-    """``a / b``, broadcast. d/da = 1/b and d/db = -a/b² = -(a/b)/b."""
-    a, b, va, vb = _operands(a, b)
+    """``a / b``, broadcast. d/da = 1/b and d/db = -a/b² = -(a/b)/b.
+
+    True division, as in PyTorch: integers divided by integers give float32.
+    """
+    a, b, va, vb = _operands(a, b, divide=True)
     out = va / vb
 
     def backward(g):
@@ -161,7 +225,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     (matrix·vector), ``MmBackward0`` (matrix·matrix); other shapes are ``MatmulBackward0``.
     """
     a, b, va, vb = _operands(a, b)
-    out = va @ vb
+    try:
+        out = va @ vb
+    except ValueError:
+        raise ValueError(_matmul_mismatch(np.shape(va), np.shape(vb))) from None
 
     def backward(g):
         a2 = va[np.newaxis] if va.ndim == 1 else va
@@ -175,6 +242,26 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         return ga, gb
 
     return record(out, (a, b), backward, _matmul_name(va.ndim, vb.ndim))
+
+
+def _matmul_mismatch(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> str:
+    """Why ``a @ b`` fails, naming both shapes; for matrices in PyTorch's words."""
+    if len(shape_a) == len(shape_b) == 2:
+        return f"mat1 and mat2 shapes cannot be multiplied ({_dims(shape_a)} and {_dims(shape_b)})"
+    if not shape_a or not shape_b:
+        return f"both arguments to matmul need to be at least 1D, but they are {len(shape_a)}D and {len(shape_b)}D"
+    inner_b = shape_b[0] if len(shape_b) == 1 else shape_b[-2]
+    if shape_a[-1] != inner_b:
+        what = "length" if len(shape_b) == 1 else "second-to-last dimension"
+        reason = f"the last dimension of the first is {shape_a[-1]} but the {what} of the second is {inner_b}"
+    else:
+        reason = "their batch dimensions do not broadcast"
+    return f"matmul shapes cannot be multiplied ({_dims(shape_a)} and {_dims(shape_b)}): {reason}"
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    """A shape as PyTorch writes it in messages: ``2x3``."""
+    return "x".join(map(str, shape))
 
 
 def _matmul_name(ndim_a: int, ndim_b: int) -> str:
@@ -255,6 +342,9 @@ def _extreme(x: Tensor, pick, name: str) -> Tensor:
 def _extreme_along(x: Tensor, dim: int, keepdim: bool, arg_pick, name: str) -> tuple[Tensor, Tensor]:
     """Max or min along ``dim`` with its indices; the gradient goes to the picked index only."""
     xv = x.data
+    dim = wrap_dim(dim, xv.ndim)
+    if xv.ndim == 0:  # a 0-d tensor is its own extreme, at index 0, as in PyTorch
+        return record(xv.copy(), (x,), lambda g: (g,), name), Tensor(np.zeros((), np.int64))
     indices = arg_pick(xv, axis=dim, keepdims=True)
     values = np.take_along_axis(xv, indices, axis=dim)
 
@@ -271,7 +361,8 @@ def _extreme_along(x: Tensor, dim: int, keepdim: bool, arg_pick, name: str) -> t
 
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the largest element (of the flattened tensor when ``dim`` is None); no gradient."""
-    return Tensor(np.argmax(x.data, axis=dim, keepdims=keepdim).astype(np.int64, copy=False))
+    axis = None if dim is None else wrap_dim(dim, x.data.ndim)
+    return Tensor(np.argmax(x.data, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
 
 
 # -- elementwise functions ----------------------------------------------------------------------------
@@ -390,6 +481,9 @@ def reshape(x: Tensor, *shape: int) -> Tensor:
 
 def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:
     """``x`` with dimensions ``dim0`` and ``dim1`` swapped; the gradient is swapped back."""
+    dim0, dim1 = wrap_dim(dim0, x.data.ndim), wrap_dim(dim1, x.data.ndim)
+    if x.data.ndim == 0:  # NumPy has no axis to swap; PyTorch returns the value
+        return record(x.data, (x,), lambda g: (g,), "TransposeBackward0")
     return record(np.swapaxes(x.data, dim0, dim1), (x,), lambda g: (np.swapaxes(g, dim0, dim1),),
                   "TransposeBackward0")
 
@@ -471,6 +565,7 @@ def softmax(x: Tensor, dim: int) -> Tensor:
 
     With s = softmax(x), the gradient is ``s * (g - sum(g * s))``.
     """
+    dim = wrap_dim(dim, x.data.ndim)
     out = np.exp(x.data - x.data.max(axis=dim, keepdims=True))
     out /= out.sum(axis=dim, keepdims=True)
 
@@ -487,6 +582,7 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
 
     The gradient is ``g - softmax(x) * sum(g)``.
     """
+    dim = wrap_dim(dim, x.data.ndim)
     out = x.data - x.data.max(axis=dim, keepdims=True)
     out -= np.log(np.exp(out).sum(axis=dim, keepdims=True))
 
@@ -506,7 +602,7 @@ def logsumexp(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool
     """
     axes = _axes(dim, x.ndim)
     m = x.data.max(axis=axes, keepdims=True)
-    m[~np.isfinite(m)] = 0  # all -inf (or +inf) stays -inf (+inf) rather than becoming NaN
+    m = np.where(np.isfinite(m), m, 0)  # all -inf (or +inf) stays -inf (+inf) rather than becoming NaN
     with np.errstate(divide="ignore"):
         out = np.log(np.exp(x.data - m).sum(axis=axes, keepdims=True)) + m
 

@@ -98,6 +98,19 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad.reshape(shape)
 
 
+def wrap_dim(dim: int, ndim: int) -> int:
+    """``dim`` as a non-negative axis of an ``ndim``-dimensional tensor (negative dims count from the end).
+
+    Without this check NumPy would reject some bad dims with its own AxisError and a modulo would
+    silently turn others into a different axis. The error is PyTorch's; as there, a 0-d tensor accepts
+    dims -1 and 0.
+    """
+    size = ndim or 1
+    if not -size <= dim < size:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], but got {dim})")
+    return dim % size
+
+
 def record(data: np.ndarray, inputs: tuple["Tensor", ...], backward: BackwardRule, name: str) -> "Tensor":
     """Wrap an operation's result in a Tensor and, when a gradient is wanted, record its node.
 
@@ -206,7 +219,7 @@ class Tensor:
         return self.data.ndim
 
     def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.data.shape if dim is None else self.data.shape[wrap_dim(dim, self.data.ndim)]
 
     def numel(self) -> int:
         return self.data.size
@@ -287,6 +300,15 @@ class Tensor:
         _backpropagate(self, seed)
 
     # -- Python protocol ------------------------------------------------------------------------------
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """The values as an ndarray, so that NumPy converts tensors: ``np.asarray(t)``, and a list of
+        one-element tensors in :func:`tensor`.
+
+        ``ndarray <op> Tensor`` still reaches Tensor's reflected operator: ``__array_priority__``
+        makes NumPy defer to it before any conversion.
+        """
+        return np.array(self.data, dtype=dtype, copy=copy)
+
     def __repr__(self) -> str:
         return _format(self)
 
