@@ -185,3 +185,47 @@ def test_repr_reads_like_torch(torch):
         assert repr(lc.tensor(value)) == repr(torch.tensor(value))
     assert repr(lc.tensor([1, 2])) == repr(torch.tensor([1, 2]))
     assert repr(lc.tensor(2.0, dtype=np.float64)) == "tensor(2., dtype=float64)"
+
+
+@pytest.mark.parametrize("values", [
+    lambda m: [m.tensor(1.0), m.tensor(2.5)],
+    lambda m: [[m.tensor(1.0), m.tensor(2.0)], [m.tensor(3.0), m.tensor(4.0)]],
+    lambda m: [m.tensor(1), m.tensor(2)],
+    lambda m: [m.tensor(True), m.tensor(False)],
+    lambda m: [m.tensor(1), 2.5],
+    lambda m: [m.tensor(3.0, requires_grad=True) * 2],
+], ids=["floats", "nested", "ints", "bools", "with a number", "with grad"])
+def test_a_list_of_one_element_tensors_becomes_a_tensor_as_in_torch(torch, values):
+    torch.set_default_dtype(torch.float32)
+    ours = lc.tensor(values(lc))
+    theirs = torch.tensor([v.detach() if isinstance(v, torch.Tensor) else v for v in values(torch)])
+    assert ours.tolist() == theirs.tolist() and str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    assert ours.is_leaf and not ours.requires_grad
+
+
+def test_numpy_converts_a_tensor_to_its_values():
+    x = lc.tensor([1.0, 2.0], requires_grad=True)
+    assert np.asarray(x) is x.data and np.asarray(x, dtype=np.float64).dtype == np.float64
+    assert np.array(x, copy=True) is not x.data
+
+
+OPERATORS_FROM_THE_LEFT = {
+    "+": lambda a, x: a + x, "-": lambda a, x: a - x, "*": lambda a, x: a * x, "/": lambda a, x: a / x,
+    "**": lambda a, x: a ** x, "@": lambda a, x: a @ x,
+}
+
+
+@pytest.mark.parametrize("symbol", OPERATORS_FROM_THE_LEFT)
+def test_an_ndarray_on_the_left_still_reaches_the_tensors_reflected_operator(torch, symbol):
+    """``__array__`` lets NumPy convert tensors, but ``__array_priority__`` keeps ``ndarray + Tensor`` a
+    Tensor op with a gradient, not an ndarray."""
+    op, array = OPERATORS_FROM_THE_LEFT[symbol], np.array([0.5, 3.0])
+    ours, theirs = lc.tensor([1.5, 2.0], requires_grad=True), torch.tensor([1.5, 2.0], requires_grad=True)
+    out, expected = op(array, ours), op(torch.tensor(array), theirs)
+    assert isinstance(out, lc.Tensor) and out.grad_fn is not None
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-6)
+    comparison = array < ours
+    assert isinstance(comparison, lc.Tensor) and comparison.tolist() == [True, False]
