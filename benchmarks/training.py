@@ -232,8 +232,9 @@ def child_main(name: str, quick: bool) -> None:
     if name in SKLEARN_NAMES:
         problem = subset(problem, plan.sklearn_examples)
         estimator = sklearn_estimators(problem, plan.settings, len(problem.X_train))[name]
-    else:
-        import torch  # noqa: F401  (imported by every child, so that no child counts it as training memory)
+    else:  # every library a contender could import, so that no child counts an import as training memory
+        import torch  # noqa: F401
+        import linclass.estimator  # noqa: F401  (``import linclass`` alone leaves out scikit-learn)
     before = resident_bytes("VmRSS") or 0
     method = reset_peak()
     result: dict = {}
