@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from linclass import gradcheck
+from linclass.cli.gradcheck import classifier_cases
 from linclass.cli import main
 from linclass.tensor import record
 from conftest import need_program
@@ -32,20 +33,22 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
         assert fragment in lines[0]
 
 
-def test_gradcheck_prints_a_table_of_every_operation():
+def test_gradcheck_prints_a_table_of_every_operation_loss_and_penalty():
     result = linclass("gradcheck")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["operation", "forward", "centered", "status"]
+    assert "loss or penalty  " in result.stdout
     rows = {}
     for line in lines[1:]:
         if line.endswith((" ok", " FAIL")):
             name, forward, centered, status = line.rsplit(maxsplit=3)
             rows[name] = (forward, centered, status)
-    assert set(rows) == set(gradcheck.engine_cases())
+    assert set(rows) == set(gradcheck.engine_cases()) | set(classifier_cases())
+    assert {"svm loss (fused)", "svm loss (composed)", "softmax loss (composed)", "l1 penalty"} <= set(rows)
     assert all(status == "ok" and float(centered) < 1e-7 and float(forward) < 1e-4
                for forward, centered, status in rows.values())
-    assert f"all {len(rows)} operations passed" in result.stdout
+    assert f"all {len(rows)} checks passed" in result.stdout
 
 
 def test_gradcheck_json_with_a_seed():
@@ -54,6 +57,7 @@ def test_gradcheck_json_with_a_seed():
     summary = json.loads(result.stdout)
     assert summary["passed"] is True and summary["seed"] == 3
     assert [row["op"] for row in summary["ops"]] == list(gradcheck.engine_cases())
+    assert [row["op"] for row in summary["losses"]] == list(classifier_cases())
     assert max(row["centered"] for row in summary["ops"]) < summary["thresholds"]["centered"]
 
 

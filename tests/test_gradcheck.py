@@ -108,6 +108,40 @@ def test_check_of_a_non_scalar_output_and_forward_method(rng):
     assert report.passed and 1e-9 < report.max_error < 1e-4  # the O(h) error shows
 
 
+def test_a_tiny_gradient_element_is_held_to_the_largest_gradients_scale(rng):
+    x = rng.uniform(1.0, 2.0, 4)
+    scales = np.array([1.0, 1e-5, 1.0, 1.0])  # one element's gradient is 1e-5 of the others'
+
+    def cubes(t):
+        return (t ** 3 * scales).sum()
+
+    for method in gradcheck.METHODS:  # its relative error is the difference quotient's own error
+        assert gradcheck.check(cubes, x, method=method).passed, method
+
+    def wrong_at_the_tiny_element(t):
+        analytic = 3 * t.data ** 2 * scales * np.array([1.0, 2.0, 1.0, 1.0])
+        return record((t.data ** 3 * scales).sum(), (t,), lambda g: (g * analytic,), "WrongBackward0")
+
+    report = gradcheck.check(wrong_at_the_tiny_element, x)
+    assert not report.passed and report.inputs[0].worst_index == (1,)
+
+
+def test_the_default_tolerance_grows_with_the_round_off_of_f(rng):
+    assert gradcheck.default_atol("centered", 1e-6, 1.0) == gradcheck.CENTERED_ATOL
+    assert gradcheck.default_atol("centered", 1e-6, 1e4) == pytest.approx(4 * np.finfo(float).eps * 1e4 / 1e-6)
+    assert gradcheck.default_atol("forward", 1e-6, 1.0) == pytest.approx(gradcheck.CENTERED_ATOL + 1e-5)
+    x = rng.uniform(1.0, 2.0, 5)
+    big = gradcheck.check(lambda t: (t ** 2).sum() + 1e6, x)  # the offset adds round-off, not gradient
+    assert big.passed and big.atol > 1e-7
+
+
+@pytest.mark.parametrize("seed", range(0, 60, 7))
+def test_linclass_gradcheck_passes_at_other_seeds(seed):
+    from linclass.cli.gradcheck import classifier_cases
+    rows = gradcheck.check_engine(seed=seed) + gradcheck.check_engine(seed=seed, cases=classifier_cases(seed))
+    assert all(row.passed for row in rows), [row for row in rows if not row.passed]
+
+
 def test_sparse_check(rng):
     x = 0.01 * rng.standard_normal((200, 300))  # f stays small, so its round-off does too
     right = gradcheck.sparse_check(squares, x, 2 * x, num_checks=10)

@@ -35,6 +35,10 @@ ACCEPTABLE_AT_KINKS = 1e-4
 GOOD = 1e-7
 METHODS = ("centered", "forward")
 DEFAULT_THRESHOLDS = {"centered": GOOD, "forward": ACCEPTABLE_AT_KINKS}  # forward's O(h) error
+CENTERED_ATOL = 1e-9
+"""The smallest absolute difference a check is asked to resolve (see :func:`default_atol`)."""
+SMALL_SHARE = 1e-3
+"""An element whose gradient is below this share of its input's largest is compared absolutely."""
 
 
 def judge(error: float) -> str:
@@ -107,7 +111,9 @@ class InputCheck:
     name : str
         The input's name (its position, unless named).
     max_error : float
-        The largest relative error over the elements compared.
+        The largest relative error over the elements judged by it: all but those whose gradient is
+        below :data:`SMALL_SHARE` of the input's largest (there the relative error measures only the
+        difference quotient's own error, so they are held to ``threshold`` times that largest).
     worst_index : tuple of int
         The first element with the largest error (the first failing one when some fail).
     analytic, numerical : float
@@ -115,8 +121,8 @@ class InputCheck:
     checked : int
         How many elements were compared.
     passed : bool
-        Whether every element passed: relative error at most the threshold, or the two gradients
-        within ``atol`` of each other.
+        Whether every element passed: relative error at most the threshold (for a small gradient,
+        absolute error at most the threshold times the largest), or the two within ``atol``.
     """
 
     name: str
@@ -171,20 +177,25 @@ def _compare(name: str, analytic: np.ndarray, numerical: np.ndarray, threshold: 
     if analytic.size == 0:
         return InputCheck(name, 0.0, (), 0.0, 0.0, 0, True)
     errors = relative_error(analytic, numerical)
-    # Within atol, a large relative error only measures the round-off of the difference quotient.
-    failing = ~((errors <= threshold) | (np.abs(analytic - numerical) <= atol))
-    worst = int(np.argmax(np.where(failing, np.inf, errors) if failing.any() else errors))
+    magnitude = np.maximum(np.abs(analytic), np.abs(numerical))
+    largest = float(magnitude.max())
+    small = magnitude < SMALL_SHARE * largest
+    difference = np.abs(analytic - numerical)
+    passing = np.where(small, difference <= threshold * largest, errors <= threshold) | (difference <= atol)
+    failing = ~passing
+    judged = errors if small.all() else np.where(small, 0.0, errors)
+    worst = int(np.argmax(np.where(failing, np.inf, judged) if failing.any() else judged))
     if indices is None:
         worst_index = tuple(int(i) for i in np.unravel_index(worst, analytic.shape))
     else:
         worst_index = indices[worst]
-    max_error = float(np.nan if np.isnan(errors).any() else errors.max())
+    max_error = float(np.nan if np.isnan(errors).any() else judged.max())
     return InputCheck(name, max_error, worst_index, float(analytic.flat[worst]),
                       float(numerical.flat[worst]), int(errors.size), not failing.any())
 
 
 def check(fn: Callable[..., Tensor], *inputs: Any, h: float = 1e-6, method: str = "centered",
-          threshold: float | None = None, atol: float = 1e-9, seed: int = 0,
+          threshold: float | None = None, atol: float | None = None, seed: int = 0,
           names: list[str] | None = None) -> GradcheckReport:
     """Compare backpropagation's gradients of ``fn`` with numerical ones, in float64.
 
@@ -203,9 +214,9 @@ def check(fn: Callable[..., Tensor], *inputs: Any, h: float = 1e-6, method: str 
     threshold : float, optional
         The largest relative error that passes; by default 1e-7 for centered differences (CS231n's
         "good") and 1e-4 for forward differences, whose error is of order h.
-    atol : float
-        Elements whose gradients differ by at most this much pass whatever their relative error:
-        near a zero gradient the relative error only measures the round-off of the difference quotient.
+    atol : float, optional
+        Elements whose gradients differ by at most this much pass whatever their relative error; by
+        default :func:`default_atol`, the round-off of the difference quotient at this ``h`` and ``f``.
     seed : int
         Seeds the weights ``w``.
     names : list of str, optional
@@ -222,6 +233,8 @@ def check(fn: Callable[..., Tensor], *inputs: Any, h: float = 1e-6, method: str 
     checked = [i for i, x in enumerate(args) if isinstance(x, Tensor) and x.requires_grad]
     out = fn(*args)
     weights = np.random.default_rng(seed).standard_normal(out.shape)
+    if atol is None:
+        atol = default_atol(method, h, float((out.data * weights).sum()))
     if out.requires_grad:
         out.backward(weights)
 
@@ -240,6 +253,14 @@ def check(fn: Callable[..., Tensor], *inputs: Any, h: float = 1e-6, method: str 
     return GradcheckReport(reports, threshold, method, h, atol)
 
 
+def default_atol(method: str, h: float, value: float) -> float:
+    """What a difference quotient of ``f`` cannot resolve: its round-off, about ``ε |f| / h`` (taken
+    four times over, and at least :data:`CENTERED_ATOL`); for forward differences also their
+    truncation error, about ``h |f''| / 2`` (taken as ``10 h``)."""
+    roundoff = max(CENTERED_ATOL, 4 * np.finfo(np.float64).eps * abs(value) / h)
+    return roundoff + (10 * h if method == "forward" else 0.0)
+
+
 def _as_float64_leaf(x: Any) -> Any:
     """A float64 copy that requires grad for floating-point data; anything else unchanged."""
     data = x.data if isinstance(x, Tensor) else x
@@ -250,7 +271,7 @@ def _as_float64_leaf(x: Any) -> Any:
 
 def sparse_check(f: Callable[[np.ndarray], float], x: np.ndarray, grad: Any, num_checks: int = 10,
                  h: float = 1e-5, seed: int = 0, threshold: float = GOOD,
-                 atol: float = 1e-9) -> GradcheckReport:
+                 atol: float = CENTERED_ATOL) -> GradcheckReport:
     """Check ``grad`` (the analytic gradient of ``f`` at ``x``) at ``num_checks`` random elements.
 
     For arrays too large to difference element by element (CS231n's ``grad_check_sparse``): each
