@@ -73,8 +73,8 @@ def test_fused_and_autograd_paths_give_the_same_weights(digits, loss, penalty, o
 
 @pytest.mark.parametrize("penalty", ["l2", "l1"])
 @pytest.mark.parametrize("regularize_bias", [False, True])
-def test_one_full_batch_step_matches_pytorch_with_and_without_the_bias_penalty(digits, penalty, regularize_bias):
-    torch = pytest.importorskip("torch")
+def test_one_full_batch_step_matches_pytorch_with_and_without_the_bias_penalty(digits, penalty, regularize_bias,
+                                                                               torch):
     X, y, _, _ = digits
     X, y = X[:300], y[:300]
     reg, lr = 0.05, 0.1
