@@ -20,12 +20,13 @@ is PyTorch's; each docstring says which. Operation names (``MulBackward0``, ...)
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
-from linclass.tensor import Tensor, record, unbroadcast, wrap_dim
+from linclass.tensor import Tensor, record, sum_axes, unbroadcast, wrap_dim
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "matmul",
@@ -129,6 +130,15 @@ def _axes(dim: int | tuple[int, ...] | list[int] | None, ndim: int) -> tuple[int
     return axes if ndim else ()
 
 
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape`` with the reduced ``axes`` kept as 1: the shape of a reduction's gradient before it is
+    spread back over the reduced elements."""
+    kept = list(shape)
+    for axis in axes:
+        kept[axis] = 1
+    return tuple(kept)
+
+
 # -- arithmetic ---------------------------------------------------------------------------------------
 
 
@@ -150,7 +160,7 @@ def sub(a: Tensor | float, b: Tensor | float) -> Tensor:
 
     def backward(g):
         return (unbroadcast(g, a.shape) if a.requires_grad else None,
-                unbroadcast(-g, b.shape) if b.requires_grad else None)
+                -unbroadcast(g, b.shape) if b.requires_grad else None)  # summed first: fewer to negate
 
     return record(va - vb, (a, b), backward, name)
 
@@ -279,12 +289,13 @@ def sum(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = Fal
     """
     shape = x.data.shape
     axes = _axes(dim, len(shape))
+    kept = _kept_shape(shape, axes)
 
-    def backward(g):
-        return (np.broadcast_to(g if keepdim else np.expand_dims(g, axes), shape),)
+    def backward(g):  # a new array rather than a broadcast view: NumPy makes it, and computes on it, faster
+        return (np.full(shape, g.reshape(kept)),)
 
     name = "SumBackward0" if dim is None else "SumBackward1"
-    return record(x.data.sum(axis=None if dim is None else axes, keepdims=keepdim), (x,), backward, name)
+    return record(sum_axes(x.data, axes, keepdim), (x,), backward, name)
 
 
 def mean(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
@@ -292,16 +303,16 @@ def mean(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = Fa
 
     ``MeanBackward0`` for the full mean, ``MeanBackward1`` over ``dim``, as in PyTorch.
     """
-    axes = _axes(dim, x.ndim)
-    shape = x.shape
-    count = int(np.prod([shape[axis] for axis in axes]))
+    shape = x.data.shape
+    axes = _axes(dim, len(shape))
+    kept = _kept_shape(shape, axes)
+    count = math.prod([shape[axis] for axis in axes])
 
     def backward(g):
-        g = g / count
-        return (np.broadcast_to(g if keepdim else np.expand_dims(g, axes), shape),)
+        return (np.full(shape, g.reshape(kept) / count),)
 
     name = "MeanBackward0" if dim is None else "MeanBackward1"
-    return record(x.data.sum(axis=axes, keepdims=keepdim) / count, (x,), backward, name)
+    return record(sum_axes(x.data, axes, keepdim) / count, (x,), backward, name)
 
 
 def max(x: Tensor, dim: int | None = None, keepdim: bool = False):
@@ -313,7 +324,7 @@ def max(x: Tensor, dim: int | None = None, keepdim: bool = False):
     """
     if dim is None:
         return _extreme(x, np.max, "MaxBackward1")
-    return MaxResult(*_extreme_along(x, dim, keepdim, np.argmax, "MaxBackward0"))
+    return MaxResult(*_extreme_along(x, dim, keepdim, np.ndarray.argmax, "MaxBackward0"))
 
 
 def min(x: Tensor, dim: int | None = None, keepdim: bool = False):
@@ -324,7 +335,7 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False):
     """
     if dim is None:
         return _extreme(x, np.min, "MinBackward1")
-    return MinResult(*_extreme_along(x, dim, keepdim, np.argmin, "MinBackward0"))
+    return MinResult(*_extreme_along(x, dim, keepdim, np.ndarray.argmin, "MinBackward0"))
 
 
 def _extreme(x: Tensor, pick, name: str) -> Tensor:
@@ -349,8 +360,8 @@ def _extreme_along(x: Tensor, dim: int, keepdim: bool, arg_pick, name: str) -> t
     values = np.take_along_axis(xv, indices, axis=dim)
 
     def backward(g):
-        grad = np.zeros_like(xv)
-        np.put_along_axis(grad, indices, g if keepdim else np.expand_dims(g, dim), axis=dim)
+        grad = np.zeros(xv.shape, xv.dtype)
+        np.put_along_axis(grad, indices, g.reshape(indices.shape), axis=dim)  # g with dim kept
         return (grad,)
 
     if not keepdim:
@@ -505,7 +516,7 @@ def index(x: Tensor, key: Any) -> Tensor:
     xv = x.data
 
     def backward(g):
-        grad = np.zeros_like(xv)
+        grad = np.zeros(xv.shape, xv.dtype)
         if advanced:
             np.add.at(grad, key, g)
         else:
