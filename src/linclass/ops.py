@@ -241,6 +241,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         raise ValueError(_matmul_mismatch(np.shape(va), np.shape(vb))) from None
 
     def backward(g):
+        if va.ndim == 2 and vb.ndim == 2:  # matrices: the rule as stated, nothing to reshape or sum away
+            return (g @ vb.T if a.requires_grad else None, va.T @ g if b.requires_grad else None)
         a2 = va[np.newaxis] if va.ndim == 1 else va
         b2 = vb[:, np.newaxis] if vb.ndim == 1 else vb
         if vb.ndim == 1:
