@@ -13,9 +13,9 @@ scikit-learn's LogisticRegression (lbfgs) and LinearSVC (C=0.1) are fitted on th
 and measured the same way, on the same features. (Mean-image centering rather than per-pixel
 standardization: a border pixel that is almost always 0 has a tiny standard deviation, so standardizing
 blows it up to values near 177, which leaves the accuracy of mini-batch training about where it was but
-slows LinearSVC's solver down more than tenfold.) The script prints the search tables on stderr and one markdown table with
-every validation and test accuracy and fit time on stdout, and exits with status 1 when a linclass
-model misses its target (softmax >= 84.0 %, SVM >= 83.0 % test accuracy).
+slows LinearSVC's solver down more than tenfold.) The script prints the search tables on stderr and
+one markdown table with every validation and test accuracy and fit time on stdout, and exits with
+status 1 when a linclass model misses its target (softmax >= 84.0 %, SVM >= 83.0 % test accuracy).
 
     python benchmarks/accuracy_fashion_mnist.py             # a few minutes on 2 cores
     python benchmarks/accuracy_fashion_mnist.py --quick     # 10000 training images, 3 epochs, no targets

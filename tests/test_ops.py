@@ -310,8 +310,9 @@ def test_cast_carries_the_gradient_back(torch):
 
 def test_comparisons_give_bool_tensors_without_gradient():
     x = lc.tensor([1.0, 2.0, 3.0], requires_grad=True)
-    for result, expected in [(x > 2, [False, False, True]), (x >= 2, [False, True, True]), (x < 2, [True, False, False]),
-                             (x <= 2, [True, True, False]), (x == 2, [False, True, False]), (x != 2, [True, False, True]),
+    for result, expected in [(x > 2, [False, False, True]), (x >= 2, [False, True, True]),
+                             (x < 2, [True, False, False]), (x <= 2, [True, True, False]),
+                             (x == 2, [False, True, False]), (x != 2, [True, False, True]),
                              (2 < x, [False, False, True])]:
         assert result.dtype == np.bool_ and result.requires_grad is False and result.grad_fn is None
         assert result.tolist() == expected

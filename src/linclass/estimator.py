@@ -117,9 +117,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, loss: str = "softmax", penalty: str | None = "l2", reg: float = 1e-4, l1_ratio: float = 0.5,
                  regularize_bias: bool = False, delta: float = 1.0, lr: float = 1e-2, lr_schedule: str = "constant",
                  optimizer: str = "momentum", momentum: float = 0.9, batch_size: int = 256, epochs: int = 20,
-                 iterations: int | None = None, sampling: str = "shuffle", early_stopping: bool = False, patience: int = 5,
-                 validation_fraction: float = 0.1, warm_start: bool = False, solver: str = "fused", seed: int = 0,
-                 verbose: int = 0,
+                 iterations: int | None = None, sampling: str = "shuffle", early_stopping: bool = False,
+                 patience: int = 5, validation_fraction: float = 0.1, warm_start: bool = False,
+                 solver: str = "fused", seed: int = 0, verbose: int = 0,
                  on_epoch_end: Callable[["LinearClassifier", dict], Any] | None = None) -> None:
         self.loss = loss
         self.penalty = penalty

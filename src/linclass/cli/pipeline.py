@@ -70,7 +70,8 @@ def classifier_parameters(options: Mapping[str, Any]) -> dict[str, Any]:
     """The ``LinearClassifier`` keyword arguments the command-line options ask for."""
     return {
         "loss": options["loss"], "penalty": None if options["penalty"] == "none" else options["penalty"],
-        "reg": options["reg"], "regularize_bias": options["regularize_bias"], "lr": options["lr"], "lr_schedule": options["schedule"],
+        "reg": options["reg"], "regularize_bias": options["regularize_bias"],
+        "lr": options["lr"], "lr_schedule": options["schedule"],
         "optimizer": options["optimizer"], "momentum": options["momentum"],
         "batch_size": options["batch_size"], "epochs": options["epochs"],
         "early_stopping": options["early_stopping"], "patience": options["patience"], "seed": options["seed"],

@@ -208,8 +208,8 @@ class TrainingRun:
 
 def hyperparameters(options: dict[str, Any]) -> dict[str, Any]:
     """The settings a report shows under "Hyperparameters"."""
-    keys = ("loss", "penalty", "reg", "regularize_bias", "lr", "schedule", "optimizer", "momentum", "batch_size", "epochs",
-            "early_stopping", "patience", "val_fraction", "center", "seed")
+    keys = ("loss", "penalty", "reg", "regularize_bias", "lr", "schedule", "optimizer", "momentum", "batch_size",
+            "epochs", "early_stopping", "patience", "val_fraction", "center", "seed")
     return {key: options[key] for key in keys}
 
 

@@ -127,8 +127,8 @@ def finish(run_dir, options: dict[str, Any], prepared, result, seconds: dict[str
     search_space = {"search": options["search"], "losses": options["loss"], "learning rates": options["lr"],
                     "regularization strengths": options["reg"], "jobs": options["jobs"],
                     **{key: value for key, value in options.items()
-                       if key in ("penalty", "regularize_bias", "optimizer", "momentum", "schedule", "batch_size", "epochs",
-                                  "early_stopping", "val_fraction", "center", "seed")}}
+                       if key in ("penalty", "regularize_bias", "optimizer", "momentum", "schedule", "batch_size",
+                                  "epochs", "early_stopping", "val_fraction", "center", "seed")}}
     if options["search"] == "random":
         search_space["trials"] = options["trials"]
     best = {key: best_trial[key] for key in ("loss", "lr", "reg", "val_accuracy", "train_accuracy")}
