@@ -28,6 +28,7 @@ How it is measured:
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import os
@@ -233,8 +234,8 @@ def child_main(name: str, quick: bool) -> None:
         problem = subset(problem, plan.sklearn_examples)
         estimator = sklearn_estimators(problem, plan.settings, len(problem.X_train))[name]
     else:  # every library a contender could import, so that no child counts an import as training memory
-        import torch  # noqa: F401
-        import linclass.estimator  # noqa: F401  (``import linclass`` alone leaves out scikit-learn)
+        for module in ("torch", "linclass.estimator"):  # ``import linclass`` alone leaves out scikit-learn
+            importlib.import_module(module)
     before = resident_bytes("VmRSS") or 0
     method = reset_peak()
     result: dict = {}
