@@ -293,8 +293,8 @@ def sum(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = Fal
     axes = _axes(dim, len(shape))
     kept = _kept_shape(shape, axes)
 
-    def backward(g):  # a new array rather than a broadcast view: NumPy makes it, and computes on it, faster
-        return (np.full(shape, g.reshape(kept)),)
+    def backward(g):  # a read-only view: every summed element shares the one gradient
+        return (np.broadcast_to(g.reshape(kept), shape),)
 
     name = "SumBackward0" if dim is None else "SumBackward1"
     return record(sum_axes(x.data, axes, keepdim), (x,), backward, name)
@@ -311,7 +311,7 @@ def mean(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = Fa
     count = math.prod([shape[axis] for axis in axes])
 
     def backward(g):
-        return (np.full(shape, g.reshape(kept) / count),)
+        return (np.broadcast_to(g.reshape(kept) / count, shape),)
 
     name = "MeanBackward0" if dim is None else "MeanBackward1"
     return record(sum_axes(x.data, axes, keepdim) / count, (x,), backward, name)
