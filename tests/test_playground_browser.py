@@ -66,9 +66,13 @@ def test_pressing_play_makes_the_shown_loss_fall(page):
     assert int(paused_at) > 0 and page.text_content("#step-count") == paused_at
 
 
-def test_a_single_step_moves_one_step(page):
+def test_a_single_step_moves_one_step_and_the_curve_starts_from_the_loss_before_it(page):
+    start = shown_loss(page)
     page.click("#step")
     page.wait_for_function("() => document.getElementById('step-count').textContent === '1'")
+    curve = page.evaluate("window.playground.history")
+    assert [point["step"] for point in curve] == [0, 1]
+    assert curve[0]["total"] == pytest.approx(start, abs=1e-4) and curve[1]["total"] < curve[0]["total"]
 
 
 def test_clicking_the_plane_adds_a_point_of_the_chosen_class_and_dragging_moves_it(page):

@@ -24,7 +24,7 @@ const state = {
   loss: "svm", marginLosses: new Set(),
   penalty: "l2",
   result: null,             // the server's last answer for the current state
-  history: [],              // {step, total, data} after each step, for the loss curve
+  history: [],              // {step, total, data}: the loss before the first step, then after each step
   stepCount: 0,
   playing: false,
   version: 0,               // bumped by every edit, so that an answer for an older state is dropped
@@ -101,6 +101,9 @@ async function pump() {
 }
 
 function takeStep(answer) {
+  if (state.history.length === 0 && state.result) {  // the curve starts where training started
+    state.history.push({step: state.stepCount, total: state.result.total_loss, data: state.result.data_loss});
+  }
   state.W = answer.W;
   state.b = answer.b;
   state.stepCount += answer.steps;
