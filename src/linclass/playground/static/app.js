@@ -410,12 +410,11 @@ function drawCurve() {
     context.fillText("press Play or Single step", (width + left) / 2, height / 2);
     return;
   }
-  const top_value = Math.max(...history.map((h) => h.total)) * 1.05 || 1;
   const first = history[0].step, last = Math.max(history[history.length - 1].step, first + 1);
   const px = (step) => left + (step - first) / (last - first) * (width - left - right);
-  const py = (value) => top + (1 - value / top_value) * (height - top - bottom);
+  const [py, ticks] = curveScale(history, top, height - bottom);
   context.textAlign = "right";
-  for (const value of [0, top_value / 2, top_value]) context.fillText(value.toPrecision(2), left - 5, py(value) + 4);
+  for (const value of ticks) context.fillText(tickLabel(value), left - 5, py(value) + 4);
   context.textAlign = "center";
   context.fillText(`step ${first}`, left + 22, height - 8);
   context.fillText(`${last}`, width - right - 10, height - 8);
@@ -425,6 +424,27 @@ function drawCurve() {
     history.forEach((h, i) => (i ? context.lineTo : context.moveTo).call(context, px(h.step), py(h[key])));
     context.stroke();
   }
+}
+
+function tickLabel(value) {
+  return value !== 0 && value < 1e-3 ? value.toExponential(0) : Number(value.toPrecision(2)).toString();
+}
+
+function curveScale(history, top, bottom) {
+  // Linear from 0, unless the losses span more than two decades (a first loss of 70 falling to 0.07):
+  // then logarithmic, so that both the first drop and the slow end of the curve show.
+  const values = history.flatMap((h) => [h.total, h.data]);
+  const high = Math.max(...values) * 1.05 || 1, low = Math.min(...values);
+  if (!(low > 0 && high / low > 100)) {
+    return [(value) => top + (1 - value / high) * (bottom - top), [0, high / 2, high]];
+  }
+  const [logLow, logHigh] = [Math.log10(low / 1.5), Math.log10(high)];
+  const py = (value) => top + (logHigh - Math.log10(value)) / (logHigh - logLow) * (bottom - top);
+  const [lowest, highest] = [Math.ceil(logLow), Math.floor(logHigh)];
+  const every = Math.max(1, Math.ceil((highest - lowest + 1) / 5));  // at most five labels
+  const ticks = [];
+  for (let power = highest; power >= lowest; power -= every) ticks.push(10 ** power);
+  return [py, ticks];
 }
 
 // ---------------------------------------------------------------- numbers and the table
