@@ -446,6 +446,7 @@ function curveScale(history, top, bottom) {
   for (let power = highest; power >= lowest; power -= every) ticks.push(10 ** power);
   return [py, ticks];
 }
+window.curveScale = curveScale;  // for the browser tests
 
 // ---------------------------------------------------------------- numbers and the table
 
