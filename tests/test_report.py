@@ -378,8 +378,16 @@ def written(pictures, tmp_path_factory):
         data_summary={"dataset": "fashion-mnist", "classes": CLASSES, "training examples": 50000},
         hyperparameters={"loss": "softmax", "lr": 0.01, "reg": 1e-4, "early_stopping": True, "penalty": None},
         metrics={"test_accuracy": np.float64(0.8412), "val_accuracy": 0.85},
-        history=history(), images=images, timings={"train": 12.5}, notes="Line one.\n\n<script>x</script>")
+        history={**history(), "kept_epoch": 4}, images=images, timings={"train": 12.5},
+        notes="Line one.\n\n<script>x</script>")
     return path, images
+
+
+def test_a_history_that_does_not_say_which_weights_were_kept_claims_none(tmp_path):
+    path = report.write_report(tmp_path, title="t", data_summary={}, hyperparameters={}, metrics={},
+                               history=history(), images={}, timings={})
+    text = path.read_text(encoding="utf-8")
+    assert "validation accuracy was best at epoch 4" in text and "weights kept" not in text
 
 
 def test_report_is_written_into_the_run_folder_with_nothing_else(written):

@@ -231,7 +231,7 @@ def _history_html(history: Mapping[str, Any] | None) -> str:
     sentence = f"{len(epochs)} epoch{'s' if len(epochs) != 1 else ''}, {len(history.get('loss', []))} iterations"
     if history.get("stopped_early"):
         sentence += "; stopped early because validation accuracy stopped improving"
-    best, kept = history.get("best_epoch"), history.get("kept_epoch", history.get("best_epoch"))
+    best, kept = history.get("best_epoch"), history.get("kept_epoch")  # kept: only when the caller says
     if kept is not None:
         sentence += f"; the weights kept are those of epoch {kept}"
     if best is not None and best != kept:
