@@ -57,6 +57,12 @@ def torch():
 
 
 @pytest.fixture
+def torch_float32():
+    """PyTorch with its own default dtype, float32: for comparing dtypes and printed values."""
+    return need_module("torch")
+
+
+@pytest.fixture
 def rng():
     """A seeded random generator, fresh for each test."""
     import numpy as np

@@ -18,7 +18,7 @@ def squares(x: np.ndarray) -> float:
 
 def wrong_square(x: lc.Tensor) -> lc.Tensor:
     """x² whose backward forgets the factor 2: the bug a gradient check must catch."""
-    return record(x.data ** 2, (x,), lambda g: (g * x.data,), "WrongSquareBackward0")
+    return record(x.data ** 2, (x,), lambda g, needs: (g * x.data,), "WrongSquareBackward0")
 
 
 def test_centered_differences_are_exact_for_a_quadratic(rng):
@@ -120,7 +120,7 @@ def test_a_tiny_gradient_element_is_held_to_the_largest_gradients_scale(rng):
 
     def wrong_at_the_tiny_element(t):
         analytic = 3 * t.data ** 2 * scales * np.array([1.0, 2.0, 1.0, 1.0])
-        return record((t.data ** 3 * scales).sum(), (t,), lambda g: (g * analytic,), "WrongBackward0")
+        return record((t.data ** 3 * scales).sum(), (t,), lambda g, needs: (g * analytic,), "WrongBackward0")
 
     report = gradcheck.check(wrong_at_the_tiny_element, x)
     assert not report.passed and report.inputs[0].worst_index == (1,)

@@ -253,7 +253,7 @@ def test_fused_loss_is_one_graph_node_over_the_scores(name):
     scores = lc.tensor(TIES, requires_grad=True)
     loss = FUSED[name](scores, TIES_LABELS)
     assert loss.shape == ()
-    assert len(loss.grad_fn.inputs) == 1 and loss.grad_fn.inputs[0] is scores
+    assert len(loss.grad_fn.edges) == 1 and loss.grad_fn.edges[0] is scores
     with lc.no_grad():
         assert FUSED[name](scores, TIES_LABELS).grad_fn is None
 

@@ -249,3 +249,75 @@ def test_bad_arguments_are_refused_with_one_line(call, message):
 def test_parameters_must_be_float_tensors():
     with pytest.raises(TypeError, match="float Tensors, got a int64 Tensor"):
         optim.SGD([lc.tensor([1, 2])], lr=0.1)
+
+
+# -- the lecture's loop, and a PyTorch user's loop, written by hand on the engine ---------------------
+
+
+def digits_split():
+    data = lc.datasets.load("digits")
+    scale = lambda images: images.reshape(len(images), -1).astype(np.float32) / 16.0 - 0.5  # noqa: E731
+    return scale(data.X_train), data.y_train, scale(data.X_test), data.y_test
+
+
+def test_the_slides_while_loop_runs_as_written_and_learns_digits():
+    """Vanilla minibatch gradient descent as the slide writes it, with the engine's ops for the loss."""
+    X, y, X_test, y_test = digits_split()
+    rng = np.random.default_rng(0)
+    weights = lc.tensor(0.001 * rng.standard_normal((X.shape[1], 10)).astype(np.float32), requires_grad=True)
+    step_size, reg = 0.5, 1e-4
+    for _ in range(600):  # while True, in the slide
+        batch = rng.choice(len(X), 256, replace=False)  # sample 256 examples
+        data_batch, labels = lc.tensor(X[batch]), lc.tensor(y[batch])
+        scores = data_batch @ weights
+        loss = (scores.logsumexp(dim=1) - scores[lc.arange(256), labels]).mean() + reg * (weights * weights).sum()
+        loss.backward()
+        weights_grad = weights.grad
+        with lc.no_grad():
+            weights += - step_size * weights_grad  # perform parameter update
+        weights.grad.zero_()
+    assert weights.is_leaf and weights.requires_grad
+    accuracy = np.mean((X_test @ weights.data).argmax(axis=1) == y_test)
+    assert accuracy >= 0.95
+
+
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+def test_a_torch_style_loop_agrees_with_pytorch_after_100_steps(torch, momentum, nesterov):
+    X, y, _, _ = digits_split()
+    rng = np.random.default_rng(1)
+    W0, b0 = 0.01 * rng.standard_normal((10, X.shape[1])), np.zeros(10)
+    batches = [rng.choice(len(X), 64, replace=False) for _ in range(100)]
+
+    def run(m, optim_module, cross_entropy):
+        W, b = m.tensor(W0, requires_grad=True), m.tensor(b0, requires_grad=True)
+        opt = optim_module.SGD([W, b], 0.1, momentum=momentum, nesterov=nesterov)
+        losses = []
+        for batch in batches:
+            opt.zero_grad()
+            scores = m.tensor(X[batch].astype(np.float64)) @ W.T + b
+            loss = cross_entropy(m, scores, y[batch])
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return np.array(losses), np.asarray(W.detach()), np.asarray(b.detach())
+
+    def ours_loss(m, scores, labels):
+        return -m.log_softmax(scores, dim=1)[m.arange(len(labels)), m.tensor(labels)].mean()
+
+    def torch_loss(m, scores, labels):
+        return m.nn.functional.cross_entropy(scores, m.tensor(labels))
+
+    ours, theirs = run(lc, lc.optim, ours_loss), run(torch, torch.optim, torch_loss)
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(mine, reference, rtol=1e-6, atol=1e-6)
+    assert ours[0][-10:].mean() < 0.6 * ours[0][0]  # and it learned
+
+
+def test_an_optimizer_step_raises_the_parameters_version():
+    w = lc.tensor(np.ones(3), requires_grad=True)
+    loss = (w * w).sum()
+    loss.backward()
+    optim.SGD([w], 0.1).step()
+    assert w._version == 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()  # the saved w has changed, as in PyTorch

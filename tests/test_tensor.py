@@ -229,3 +229,115 @@ def test_an_ndarray_on_the_left_still_reaches_the_tensors_reflected_operator(tor
     np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-6)
     comparison = array < ours
     assert isinstance(comparison, lc.Tensor) and comparison.tolist() == [True, False]
+
+
+# -- the grad mode, and what a student comparing with PyTorch meets first --------------------------
+
+
+def test_grad_mode_functions_and_context_managers_nest_as_in_pytorch():
+    x = lc.tensor(1.0, requires_grad=True)
+    with lc.no_grad():
+        assert (x * 2).grad_fn is None
+        with lc.enable_grad():
+            assert (x * 2).grad_fn is not None
+        with lc.set_grad_enabled(True):
+            assert lc.is_grad_enabled()
+        assert not lc.is_grad_enabled()
+    lc.set_grad_enabled(False)
+    try:
+        assert (x * 2).grad_fn is None
+    finally:
+        lc.set_grad_enabled(True)
+    assert lc.is_grad_enabled()
+
+    @lc.set_grad_enabled(False)
+    def evaluate():
+        return x * 2
+
+    assert lc.is_grad_enabled() and evaluate().grad_fn is None and lc.is_grad_enabled()
+
+    @lc.enable_grad()
+    def train_step():
+        return x * 2
+
+    with lc.no_grad():
+        assert train_step().grad_fn is not None
+
+
+@pytest.mark.parametrize("expression, name", [
+    (lambda x: x[None], "UnsqueezeBackward0"), (lambda x: 10 / x, "MulBackward0"), (lambda x: x.t(), "TBackward0"),
+    (lambda x: x.T, "PermuteBackward0"), (lambda x: x[...], "AliasBackward0"), (lambda x: x.clone(), "CloneBackward0"),
+    (lambda x: x.sum(dim=()), "SumBackward1"), (lambda x: x.unsqueeze(0), "UnsqueezeBackward0"),
+    (lambda x: x.reciprocal(), "ReciprocalBackward0"),
+])
+def test_node_names_are_torchs(torch, expression, name):
+    ours = expression(lc.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True))
+    theirs = expression(torch.tensor(np.array([[1.0, 2.0], [3.0, 4.0]]), requires_grad=True))
+    assert ours.grad_fn.name() == theirs.grad_fn.name() == name
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy())
+
+
+def test_number_over_tensor_is_reciprocal_times_the_number_with_its_gradient(torch):
+    for m in (lc, torch):
+        x = m.tensor(np.array([2.0, 4.0]), requires_grad=True)
+        (10 / x).sum().backward()
+        np.testing.assert_allclose(np.asarray(x.grad.detach()), [-2.5, -0.625])
+        assert (10 / x).grad_fn.next_functions[0][0].name() == "ReciprocalBackward0"
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 3)])
+def test_t_of_a_number_vector_or_matrix_is_as_in_pytorch(torch, shape):
+    values = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+    ours, theirs = lc.tensor(values, requires_grad=True).t(), torch.tensor(values, requires_grad=True).t()
+    assert ours.shape == tuple(theirs.shape) and ours.grad_fn.name() == theirs.grad_fn.name()
+    with pytest.raises(RuntimeError, match="t\\(\\) expects a tensor with <= 2 dimensions, but self is 3D"):
+        lc.tensor(np.zeros((2, 2, 2))).t()
+
+
+@pytest.mark.parametrize("dim", [(), []])
+def test_an_empty_dim_reduces_every_axis(torch, dim):
+    values = np.arange(6.0).reshape(2, 3)
+    for reduce in ("sum", "mean"):
+        ours = getattr(lc.tensor(values, requires_grad=True), reduce)(dim=dim)
+        theirs = getattr(torch.tensor(values, requires_grad=True), reduce)(dim=dim)
+        assert ours.shape == () and ours.item() == pytest.approx(theirs.item())
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (0,)])
+def test_empty_tensors_flow_through_the_softmax_family_as_in_pytorch(torch, shape):
+    values = np.zeros(shape)
+    for name, call in {"softmax": lambda m, t: m.softmax(t, -1), "log_softmax": lambda m, t: m.log_softmax(t, -1),
+                       "logsumexp": lambda m, t: m.logsumexp(t, -1), "sum": lambda m, t: t.sum(-1),
+                       "mean": lambda m, t: t.mean()}.items():
+        ours, theirs = call(lc, lc.tensor(values, requires_grad=True)), call(torch, torch.tensor(values, requires_grad=True))
+        assert ours.shape == tuple(theirs.shape), name
+        np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+
+
+def test_the_max_of_nothing_is_torchs_error():
+    with pytest.raises(RuntimeError, match="Expected reduction dim to be specified for input.numel\\(\\) == 0"):
+        lc.tensor(np.zeros((0, 3))).max()
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient(torch):
+    for m in (lc, torch):
+        x = m.tensor(np.array([1.0, 2.0]), requires_grad=True)
+        y = x * 3
+        y.retain_grad()
+        (y * y).sum().backward()
+        np.testing.assert_allclose(np.asarray(y.grad.detach()), [6.0, 12.0])
+
+
+def test_intermediate_tensors_are_not_kept_alive_by_the_graph():
+    import gc
+    import weakref
+
+    x = lc.tensor(np.ones(3), requires_grad=True)
+    middle = x + 1
+    probe = weakref.ref(middle)
+    out = (middle + 1).sum()
+    del middle
+    gc.collect()
+    assert probe() is None  # the graph holds nodes, not the tensors they made
+    out.backward()
+    np.testing.assert_array_equal(x.grad.data, [1, 1, 1])

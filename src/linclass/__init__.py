@@ -10,10 +10,10 @@ import importlib
 from typing import Any
 
 from linclass.errors import DataError, DivergenceError, LinclassError, ModelFileError
-from linclass.tensor import Tensor, as_tensor, is_grad_enabled, no_grad, tensor
+from linclass.tensor import Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
 from linclass.ops import (
-    abs, clamp, exp, log, log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, relu,
-    reshape, sigmoid, softmax, sqrt, sum, tanh, transpose, arange, argmax, cast,
+    abs, clamp, clone, exp, log, log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, reciprocal,
+    relu, reshape, sigmoid, softmax, sqrt, sum, tanh, transpose, unsqueeze, arange, argmax, cast,
 )
 from linclass import gradcheck, graph
 from linclass.losses import softmax_loss, squared_hinge_loss, svm_loss

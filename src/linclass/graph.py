@@ -19,7 +19,7 @@ from typing import Mapping
 import numpy as np
 
 from linclass.errors import LinclassError
-from linclass.tensor import Tensor, iter_graph
+from linclass.tensor import Tensor, iter_nodes
 
 FORMATS = ("dot", "svg", "png", "pdf")
 _COLORS = {"leaf": "lightblue", "op": "lightgrey", "output": "darkolivegreen1", "constant": "white"}
@@ -43,44 +43,55 @@ def to_dot(tensor: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
     names : mapping of str to Tensor, optional
         Labels for tensors of the graph, e.g. ``{"x": x, "W": W}`` (as torchviz's ``params``).
     """
-    name_of = {id(t): name for name, t in (names or {}).items()}
-    order = list(iter_graph(tensor, constants=True))
-    node_id = {id(t): f"t{i}" for i, t in enumerate(order)}
+    drawing = _Drawing({key: name for name, t in (names or {}).items() for key in _keys(t)})
+    if tensor.grad_fn is None:
+        drawing.leaf(tensor, "leaf" if tensor.requires_grad else "constant")
+    for node in iter_nodes(tensor):
+        inputs = [drawing.input(edge) for edge in node.edges]
+        kind = "output" if node is tensor.grad_fn else "op"
+        vertex = drawing.add(id(node), kind, [node.name(), f"value {compact(node.value)}"])
+        drawing.edges.extend(f"  {source} -> {vertex};" for source in inputs)
     lines = [
         "digraph computational_graph {",
         "  rankdir=LR;",
         '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];',
+        *drawing.vertices, *drawing.edges, "}",
     ]
-    for t in order:
-        kind = _kind(t, tensor)
-        label = _escape("\n".join(_label_lines(t, kind, name_of.get(id(t)))))
-        lines.append(f'  {node_id[id(t)]} [label="{label}", fillcolor={_COLORS[kind]}];')
-    for t in order:
-        if t.grad_fn is not None:
-            lines.extend(f"  {node_id[id(parent)]} -> {node_id[id(t)]};" for parent in t.grad_fn.inputs)
-    lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _kind(t: Tensor, root: Tensor) -> str:
-    if t is root and t.grad_fn is not None:
-        return "output"
-    if t.grad_fn is not None:
-        return "op"
-    return "leaf" if t.requires_grad else "constant"
+def _keys(t: Tensor) -> tuple[int, ...]:
+    """What stands for ``t`` in the graph: its node, or the leaf itself (a constant one by its values)."""
+    return (id(t.grad_fn),) if t.grad_fn is not None else (id(t), id(t.data))
 
 
-def _label_lines(t: Tensor, kind: str, name: str | None) -> list[str]:
-    """A tensor's box: its name and operation, its value, and a leaf's gradient."""
-    if kind == "constant":
-        return [name, compact(t.data)] if name else [compact(t.data)]
-    lines = [name] if name else []
-    if t.grad_fn is not None:
-        lines.append(t.grad_fn.name())
-    lines.append(f"value {compact(t.data)}")
-    if kind == "leaf":
-        lines.append("grad None" if t.grad is None else f"grad {compact(t.grad.data)}")
-    return lines
+class _Drawing:
+    """The boxes and arrows of a graph being drawn: ops, leaves and constants, each box once."""
+
+    def __init__(self, name_of: dict[int, str]) -> None:
+        self.name_of = name_of
+        self.ids: dict[int, str] = {}
+        self.vertices: list[str] = []
+        self.edges: list[str] = []
+
+    def add(self, key: int, kind: str, lines: list[str]) -> str:
+        vertex = self.ids[key] = f"t{len(self.vertices)}"
+        name = self.name_of.get(key)
+        label = _escape("\n".join([name, *lines] if name else lines))
+        self.vertices.append(f'  {vertex} [label="{label}", fillcolor={_COLORS[kind]}];')
+        return vertex
+
+    def leaf(self, t: Tensor, kind: str) -> str:
+        grad = [] if kind == "constant" else ["grad None" if t.grad is None else f"grad {compact(t.grad.data)}"]
+        return self.add(id(t), kind, [f"value {compact(t.data)}", *grad])
+
+    def input(self, edge: object) -> str:
+        """The box an edge comes from: the node or leaf drawn already, or a new constant's box."""
+        if id(edge) in self.ids and not isinstance(edge, (bool, int, float)):
+            return self.ids[id(edge)]
+        if isinstance(edge, Tensor):
+            return self.leaf(edge, "leaf")
+        return self.add(id(edge), "constant", [compact(np.asarray(edge))])
 
 
 def _escape(text: str) -> str:

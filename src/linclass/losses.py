@@ -210,7 +210,11 @@ def _fused(kernel: Callable[..., tuple[float, np.ndarray]], scores: Any, y: Any,
     """One graph node for a whole loss: the kernel's value forward, its ``dscores`` backward."""
     scores = as_tensor(scores)
     loss, dscores = kernel(scores.data, y, **options)
-    return record(np.asarray(loss, dtype=scores.dtype), (scores,), lambda g: (g * dscores,), name)
+    return record(np.asarray(loss, dtype=scores.dtype), (scores,), _fused_backward, name, (dscores,))
+
+
+def _fused_backward(g, needs, dscores):
+    return (g * dscores,)
 
 
 def _row_sums(a: np.ndarray) -> np.ndarray:

@@ -1,21 +1,21 @@
 """Differentiable operations: each forward computation with its backward rule right beside it.
 
 An operation computes its result on the NumPy arrays and hands :func:`~linclass.tensor.record` the
-result, its inputs and a closure ``backward(g)``. Given ``g`` = d(final)/d(result), the closure returns
-d(final)/d(input) for each input — the chain rule, one gate at a time, as on the lecture's circuits:
+result, its inputs, its backward rule and the values the rule needs. Given ``g`` = d(final)/d(result),
+the rule returns d(final)/d(input) for each input that ``needs`` one: the chain rule, one gate at a
+time, as on the lecture's circuits:
 
 * an add gate passes ``g`` on unchanged to both inputs;
 * a multiply gate passes ``g`` times the *other* input;
 * a max gate routes ``g`` to the input that won.
 
 Every gradient comes back in its input's shape: broadcasting copied a value to many places, so
-:func:`~linclass.tensor.unbroadcast` sums its gradient over them.
+:func:`unbroadcast` sums its gradient over them.
 
-A Python number in an operation stays a Python number in the arithmetic: NumPy 2 treats it as a
-*weak* scalar, so a float32 tensor times 2.0 stays float32, as in PyTorch. Integer and bool arrays are
-promoted as PyTorch promotes them (an int tensor times 0.5, or divided by 2, is float32). Where a
-function has a kink or a tie (max, min, maximum, minimum, abs, relu, clamp), the gradient chosen there
-is PyTorch's; each docstring says which. Operation names (``MulBackward0``, ...) are PyTorch's ``grad_fn.name()``.
+Dtypes follow PyTorch (``promotion.py``): a float32 tensor times 2.0 stays float32, an int tensor
+times 0.5 is float32. Where a function has a kink or a tie (max, min, maximum, minimum, abs, relu,
+clamp), the gradient chosen there is PyTorch's; each docstring says which. Operation names
+(``MulBackward0``, ...) are PyTorch's ``grad_fn.name()``.
 """
 
 from __future__ import annotations
@@ -26,117 +26,55 @@ from typing import Any
 
 import numpy as np
 
-from linclass.tensor import Tensor, record, sum_axes, unbroadcast, wrap_dim
+from linclass import indexing
+from linclass.fastsum import sum_axes
+from linclass.promotion import floating, promote, torch_name
+from linclass.tensor import Tensor, _default_array, as_view, record, wrap_dim
 
 __all__ = [
-    "add", "sub", "mul", "div", "pow", "neg", "matmul",
+    "add", "sub", "mul", "div", "reciprocal", "pow", "neg", "matmul",
     "sum", "mean", "max", "min", "argmax",
     "exp", "log", "sqrt", "abs", "relu", "tanh", "sigmoid",
     "maximum", "minimum", "clamp",
-    "reshape", "transpose", "permute_reverse", "index", "cast",
+    "reshape", "unsqueeze", "transpose", "t", "permute_reverse", "index", "index_put", "cast", "clone",
+    "fill", "zero", "copy",
     "softmax", "log_softmax", "logsumexp",
-    "eq", "ne", "lt", "le", "gt", "ge", "arange",
+    "eq", "ne", "lt", "le", "gt", "ge", "arange", "unbroadcast",
 ]
 
-_PYTHON_NUMBERS = (int, float, bool)
-_DEFAULT_FLOAT = np.dtype(np.float32)  # PyTorch's default dtype, for results an integer input cannot hold
+_NUMBERS = (int, float, bool)
 
 # What ``max(x, dim)`` and ``min(x, dim)`` return, as ``torch.return_types.max`` / ``.min``.
 MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
 
 
-def _operand(x: Any) -> tuple[Tensor, Any]:
-    """``x`` as a tensor for the graph (a number or array becomes a constant), and the value to compute
-    with: a Python number stays one, so that NumPy keeps the other operand's dtype."""
-    if isinstance(x, Tensor):
-        return x, x.data
-    return Tensor(np.asarray(x)), x if isinstance(x, _PYTHON_NUMBERS) else np.asarray(x)
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the axes that broadcasting added or stretched, so it has ``shape``.
 
-
-def _operands(a: Any, b: Any, divide: bool = False) -> tuple[Tensor, Tensor, Any, Any]:
-    """Both operands of a binary operation as tensors, then their values (see :func:`_operand`),
-    promoted as PyTorch promotes when an integer or bool array is involved (see :func:`_promote`)."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
-        va, vb = a.data, b.data
-        if va.dtype is vb.dtype and va.dtype.kind == "f":
-            return a, b, va, vb  # the common case, kept free of promotion work
-    else:
-        (a, va), (b, vb) = _operand(a), _operand(b)
-    # _is_integral spelt out: this line runs for every operation with a number
-    if (isinstance(va, np.ndarray) and va.dtype.kind != "f") or (isinstance(vb, np.ndarray) and vb.dtype.kind != "f"):
-        va, vb = _promote(va, vb, divide)
-    return a, b, va, vb
-
-
-def _is_integral(value: Any) -> bool:
-    """Whether ``value`` is an integer or bool array (Python numbers are weak and never promoted)."""
-    return isinstance(value, np.ndarray) and value.dtype.kind != "f"
-
-
-def _promote(va: Any, vb: Any, divide: bool) -> tuple[Any, Any]:
-    """The values with integer and bool arrays converted to the floating dtype PyTorch gives the result.
-
-    NumPy computes an int64 array with a Python float, an int64 array with a float32 array and int / int
-    in float64; PyTorch in the floating operand's dtype, float32 (its default) for a Python float and
-    for true division of integers. Converting first also rounds as PyTorch does.
+    A value broadcast to many places contributed to all of them, so its gradient is their sum.
     """
-    target = _floating_dtype(va)
-    if target is None:
-        target = _floating_dtype(vb)
-    if target is None:
-        if not divide:
-            return _bool_as_integer(va, vb), _bool_as_integer(vb, va)  # integers stay integers
-        target = _DEFAULT_FLOAT
-    return _to_float(va, target), _to_float(vb, target)
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = sum_axes(grad, tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = sum_axes(grad, stretched, keepdims=True)
+    return grad.reshape(shape)
 
 
-def _bool_as_integer(value: Any, other: Any) -> Any:
-    """A bool array meeting integers takes their dtype, as in PyTorch (NumPy's ``**`` would give int8)."""
-    if not (isinstance(value, np.ndarray) and value.dtype.kind == "b"):
-        return value
-    if isinstance(other, np.ndarray) and other.dtype.kind in "iu":
-        return value.astype(other.dtype)
-    return value.astype(np.int64) if type(other) is int else value
+def _values(a: Any, b: Any, true_division: bool = False) -> tuple[Any, Any]:
+    """The values of both operands of a binary operation, in the dtype PyTorch computes in.
 
-
-def _floating_dtype(value: Any) -> np.dtype | None:
-    """The dtype a floating operand imposes on integer ones: a float array's own, float32 for a Python
-    float; None for integers and bools."""
-    if isinstance(value, np.ndarray):
-        return value.dtype if value.dtype.kind == "f" else None
-    return _DEFAULT_FLOAT if isinstance(value, float) else None
-
-
-def _to_float(value: Any, dtype: np.dtype) -> Any:
-    """An integer or bool array converted to ``dtype``; anything else unchanged."""
-    return value.astype(dtype) if _is_integral(value) else value
-
-
-def _axes(dim: int | tuple[int, ...] | list[int] | None, ndim: int) -> tuple[int, ...]:
-    """``dim`` as a tuple of non-negative axes, each checked by :func:`wrap_dim`; None means every axis.
-
-    A 0-d tensor has no axes to reduce, so its (valid) dims give the empty tuple.
+    A Python number stays a number; a tensor gives its array; anything else becomes an array.
     """
-    if dim is None:
-        return tuple(range(ndim))
-    if not isinstance(dim, (tuple, list)):
-        axis = wrap_dim(dim, ndim)
-        return (axis,) if ndim else ()
-    axes = tuple([wrap_dim(d, ndim) for d in dim])
-    if len(set(axes)) != len(axes):
-        repeated = next(axis for i, axis in enumerate(axes) if axis in axes[:i])
-        raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
-    return axes if ndim else ()
-
-
-def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
-    """``shape`` with the reduced ``axes`` kept as 1: the shape of a reduction's gradient before it is
-    spread back over the reduced elements."""
-    kept = list(shape)
-    for axis in axes:
-        kept[axis] = 1
-    return tuple(kept)
+    va = a.data if type(a) is Tensor else a if isinstance(a, _NUMBERS) else _default_array(a, None)
+    vb = b.data if type(b) is Tensor else b if isinstance(b, _NUMBERS) else _default_array(b, None)
+    if type(va) is np.ndarray and type(vb) is np.ndarray and va.dtype == vb.dtype and va.dtype.kind == "f":
+        return va, vb  # the common case, kept free of promotion work
+    return promote(va, vb, true_division)
 
 
 # -- arithmetic ---------------------------------------------------------------------------------------
@@ -144,51 +82,74 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
 
 def add(a: Tensor | float, b: Tensor | float) -> Tensor:
     """``a + b``, broadcast. The add gate passes the gradient on unchanged to both inputs."""
-    a, b, va, vb = _operands(a, b)
-
-    def backward(g):
-        return (unbroadcast(g, a.shape) if a.requires_grad else None,
-                unbroadcast(g, b.shape) if b.requires_grad else None)
-
-    return record(va + vb, (a, b), backward, "AddBackward0")
+    va, vb = _values(a, b)
+    return record(va + vb, (a, b), _add_backward, "AddBackward0", (np.shape(va), np.shape(vb)))
 
 
-def sub(a: Tensor | float, b: Tensor | float) -> Tensor:
-    """``a - b``, broadcast. The gradient is ``g`` for ``a`` and ``-g`` for ``b``."""
-    name = "SubBackward0" if isinstance(a, Tensor) else "RsubBackward1"
-    a, b, va, vb = _operands(a, b)
-
-    def backward(g):
-        return (unbroadcast(g, a.shape) if a.requires_grad else None,
-                -unbroadcast(g, b.shape) if b.requires_grad else None)  # summed first: fewer to negate
-
-    return record(va - vb, (a, b), backward, name)
+def _add_backward(g, needs, shape_a, shape_b):
+    return (unbroadcast(g, shape_a) if needs[0] else None,
+            unbroadcast(g, shape_b) if needs[1] else None)
 
 
 def mul(a: Tensor | float, b: Tensor | float) -> Tensor:
-    """``a * b``, broadcast. The multiply gate passes each input ``g`` times the other input."""
-    a, b, va, vb = _operands(a, b)
+    """``a * b``, broadcast. The multiply gate passes each input ``g`` times the *other* input."""
+    va, vb = _values(a, b)
+    return record(va * vb, (a, b), _mul_backward, "MulBackward0",
+                  (np.shape(va), np.shape(vb), _kept_for(b, va), _kept_for(a, vb)))
 
-    def backward(g):
-        return (unbroadcast(g * vb, a.shape) if a.requires_grad else None,
-                unbroadcast(g * va, b.shape) if b.requires_grad else None)
 
-    return record(va * vb, (a, b), backward, "MulBackward0")
+def _mul_backward(g, needs, shape_a, shape_b, va, vb):
+    return (unbroadcast(g * vb, shape_a) if needs[0] else None,
+            unbroadcast(g * va, shape_b) if needs[1] else None)
+
+
+def _kept_for(t: Any, value: Any) -> Any:
+    """``value`` if ``t`` will want a gradient, whose rule needs it; else None, so that the value is
+    neither kept alive nor checked for in-place changes (as PyTorch saves only what it needs)."""
+    return value if type(t) is Tensor and t.requires_grad else None
+
+
+def sub(a: Tensor | float, b: Tensor | float) -> Tensor:
+    """``a - b``, broadcast. The gradient is ``g`` for ``a`` and ``-g`` for ``b``.
+
+    ``RsubBackward1`` when ``a`` is a number, as in PyTorch.
+    """
+    va, vb = _values(a, b)
+    name = "SubBackward0" if isinstance(a, Tensor) else "RsubBackward1"
+    return record(va - vb, (a, b), _sub_backward, name, (np.shape(va), np.shape(vb)))
+
+
+def _sub_backward(g, needs, shape_a, shape_b):
+    return (unbroadcast(g, shape_a) if needs[0] else None,
+            -unbroadcast(g, shape_b) if needs[1] else None)  # summed first: fewer to negate
 
 
 def div(a: Tensor | float, b: Tensor | float) -> Tensor:
     """``a / b``, broadcast. d/da = 1/b and d/db = -a/b² = -(a/b)/b.
 
-    True division, as in PyTorch: integers divided by integers give float32.
+    True division, as in PyTorch: integers divided by integers give float32. A number divided by a
+    tensor is computed as PyTorch computes it, ``reciprocal(b) * a``.
     """
-    a, b, va, vb = _operands(a, b, divide=True)
+    if isinstance(a, _NUMBERS) and isinstance(b, Tensor):
+        return mul(reciprocal(b), a)
+    va, vb = _values(a, b, true_division=True)
     out = va / vb
+    return record(out, (a, b), _div_backward, "DivBackward0", (np.shape(va), vb, _kept_for(b, out)))
 
-    def backward(g):
-        return (unbroadcast(g / vb, a.shape) if a.requires_grad else None,
-                unbroadcast(-g * out / vb, b.shape) if b.requires_grad else None)
 
-    return record(out, (a, b), backward, "DivBackward0")
+def _div_backward(g, needs, shape_a, vb, out):
+    return (unbroadcast(g / vb, shape_a) if needs[0] else None,
+            unbroadcast(-g * out / vb, np.shape(vb)) if needs[1] else None)
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    """``1 / x``. The gradient is ``-g / x²`` = ``-g · out²``."""
+    out = 1 / floating(x.data)
+    return record(out, (x,), _reciprocal_backward, "ReciprocalBackward0", (out,))
+
+
+def _reciprocal_backward(g, needs, out):
+    return (-g * out * out,)
 
 
 def pow(a: Tensor | float, b: Tensor | float) -> Tensor:
@@ -202,28 +163,32 @@ def pow(a: Tensor | float, b: Tensor | float) -> Tensor:
         name = "PowBackward0"
     else:
         name = "PowBackward1" if isinstance(a, Tensor) else "PowBackward2"
-    a, b, va, vb = _operands(a, b)
+    va, vb = _values(a, b)
     out = va ** vb
+    return record(out, (a, b), _pow_backward, name, (va, vb, out))
 
-    def backward(g):
-        ga = gb = None
-        if a.requires_grad:
-            ga = g * vb * va ** (vb - 1)
-            if np.any(vb == 0):
-                ga = np.where(vb == 0, 0, ga)
-            ga = unbroadcast(ga, a.shape)
-        if b.requires_grad:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = np.where((va == 0) & (vb >= 0), 0, g * out * np.log(va))
-            gb = unbroadcast(gb, b.shape)
-        return ga, gb
 
-    return record(out, (a, b), backward, name)
+def _pow_backward(g, needs, va, vb, out):
+    ga = gb = None
+    if needs[0]:
+        ga = g * vb * va ** (vb - 1)
+        if np.any(vb == 0):
+            ga = np.where(vb == 0, 0, ga)
+        ga = unbroadcast(ga, np.shape(va))
+    if needs[1]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gb = np.where((va == 0) & (vb >= 0), 0, g * out * np.log(va))
+        gb = unbroadcast(gb, np.shape(vb))
+    return ga, gb
 
 
 def neg(x: Tensor) -> Tensor:
     """``-x``. The gradient is ``-g``."""
-    return record(-x.data, (x,), lambda g: (-g,), "NegBackward0")
+    return record(-x.data, (x,), _neg_backward, "NegBackward0")
+
+
+def _neg_backward(g, needs):
+    return (-g,)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -234,26 +199,32 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     PyTorch names the kernel it runs: ``DotBackward0`` (vector·vector), ``MvBackward0``
     (matrix·vector), ``MmBackward0`` (matrix·matrix); other shapes are ``MatmulBackward0``.
     """
-    a, b, va, vb = _operands(a, b)
+    va, vb = _values(a, b)
     try:
         out = va @ vb
     except ValueError:
         raise ValueError(_matmul_mismatch(np.shape(va), np.shape(vb))) from None
+    return record(out, (a, b), _matmul_backward, _matmul_name(va.ndim, vb.ndim),
+                  (va.shape, vb.shape, _kept_for(b, va), _kept_for(a, vb)))
 
-    def backward(g):
-        if va.ndim == 2 and vb.ndim == 2:  # matrices: the rule as stated, nothing to reshape or sum away
-            return (g @ vb.T if a.requires_grad else None, va.T @ g if b.requires_grad else None)
-        a2 = va[np.newaxis] if va.ndim == 1 else va
-        b2 = vb[:, np.newaxis] if vb.ndim == 1 else vb
-        if vb.ndim == 1:
-            g = np.expand_dims(g, -1)
-        if va.ndim == 1:
-            g = np.expand_dims(g, -2)
-        ga = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape).reshape(va.shape) if a.requires_grad else None
-        gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(vb.shape) if b.requires_grad else None
-        return ga, gb
 
-    return record(out, (a, b), backward, _matmul_name(va.ndim, vb.ndim))
+def _matmul_backward(g, needs, shape_a, shape_b, va, vb):
+    if len(shape_a) == 2 and len(shape_b) == 2:  # matrices: the rule as stated, nothing to reshape or sum away
+        return (g @ vb.T if needs[0] else None, va.T @ g if needs[1] else None)
+    if len(shape_b) == 1:  # a vector is a one-column matrix on the right, a one-row matrix on the left
+        g, vb = np.expand_dims(g, -1), None if vb is None else vb[:, np.newaxis]
+    if len(shape_a) == 1:
+        g, va = np.expand_dims(g, -2), None if va is None else va[np.newaxis]
+    ga = unbroadcast(g @ np.swapaxes(vb, -1, -2), _as_matrix(shape_a, 0)).reshape(shape_a) if needs[0] else None
+    gb = unbroadcast(np.swapaxes(va, -1, -2) @ g, _as_matrix(shape_b, 1)).reshape(shape_b) if needs[1] else None
+    return ga, gb
+
+
+def _as_matrix(shape: tuple[int, ...], side: int) -> tuple[int, ...]:
+    """A vector operand's shape as the matrix it stands for: one row on the left, one column on the right."""
+    if len(shape) != 1:
+        return shape
+    return (1, shape[0]) if side == 0 else (shape[0], 1)
 
 
 def _matmul_mismatch(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> str:
@@ -284,37 +255,70 @@ def _matmul_name(ndim_a: int, ndim_b: int) -> str:
 # -- reductions -------------------------------------------------------------------------------------
 
 
+def _axes(dim: int | tuple[int, ...] | list[int] | None, ndim: int) -> tuple[int, ...]:
+    """``dim`` as a tuple of non-negative axes, each checked by :func:`wrap_dim`; None or ``()`` means
+    every axis, as in PyTorch. A 0-d tensor has no axes to reduce."""
+    if dim is None or (isinstance(dim, (tuple, list)) and not dim):
+        return tuple(range(ndim))
+    if not isinstance(dim, (tuple, list)):
+        axis = wrap_dim(dim, ndim)
+        return (axis,) if ndim else ()
+    axes = tuple([wrap_dim(d, ndim) for d in dim])
+    if len(set(axes)) != len(axes):
+        repeated = next(axis for i, axis in enumerate(axes) if axis in axes[:i])
+        raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
+    return axes if ndim else ()
+
+
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape`` with the reduced ``axes`` kept as 1: the shape of a reduction's gradient before it is
+    spread back over the reduced elements."""
+    kept = list(shape)
+    for axis in axes:
+        kept[axis] = 1
+    return tuple(kept)
+
+
 def sum(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
     """Sum over ``dim`` (every axis when None). Each summed element receives the gradient of the sum.
 
-    ``SumBackward0`` for the full sum, ``SumBackward1`` over ``dim``, as in PyTorch.
+    Integers and bools sum to int64, as in PyTorch. ``SumBackward0`` for the full sum,
+    ``SumBackward1`` over ``dim``.
     """
-    shape = x.data.shape
-    axes = _axes(dim, len(shape))
-    kept = _kept_shape(shape, axes)
-
-    def backward(g):  # a read-only view: every summed element shares the one gradient
-        return (np.broadcast_to(g.reshape(kept), shape),)
-
+    values = x.data
+    axes = _axes(dim, values.ndim)
+    if values.dtype.kind != "f":
+        return Tensor(np.asarray(values.sum(axis=axes, keepdims=keepdim, dtype=np.int64)))
     name = "SumBackward0" if dim is None else "SumBackward1"
-    return record(sum_axes(x.data, axes, keepdim), (x,), backward, name)
+    return record(sum_axes(values, axes, keepdim), (x,), _sum_backward, name,
+                  (values.shape, _kept_shape(values.shape, axes)))
+
+
+def _sum_backward(g, needs, shape, kept):  # a read-only view: every summed element shares the one gradient
+    return (np.broadcast_to(g.reshape(kept), shape),)
 
 
 def mean(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
     """Mean over ``dim`` (every axis when None). Each element receives ``g / count``.
 
-    ``MeanBackward0`` for the full mean, ``MeanBackward1`` over ``dim``, as in PyTorch.
+    ``MeanBackward0`` for the full mean, ``MeanBackward1`` over ``dim``. As in PyTorch, integers have
+    no mean (cast them first), and the mean of nothing is NaN.
     """
-    shape = x.data.shape
-    axes = _axes(dim, len(shape))
-    kept = _kept_shape(shape, axes)
-    count = math.prod([shape[axis] for axis in axes])
-
-    def backward(g):
-        return (np.broadcast_to(g.reshape(kept) / count, shape),)
-
+    values = x.data
+    if values.dtype.kind != "f":
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point "
+                           f"or complex dtype. Got: {torch_name(values.dtype)}")
+    axes = _axes(dim, values.ndim)
+    count = math.prod([values.shape[axis] for axis in axes])
+    with np.errstate(invalid="ignore"):
+        out = sum_axes(values, axes, keepdim) / count  # 0 / 0 = NaN for the mean of nothing
     name = "MeanBackward0" if dim is None else "MeanBackward1"
-    return record(sum_axes(x.data, axes, keepdim) / count, (x,), backward, name)
+    return record(out, (x,), _mean_backward, name, (values.shape, _kept_shape(values.shape, axes), count))
+
+
+def _mean_backward(g, needs, shape, kept, count):
+    with np.errstate(divide="ignore"):
+        return (np.broadcast_to(g.reshape(kept) / count, shape),)
 
 
 def max(x: Tensor, dim: int | None = None, keepdim: bool = False):
@@ -325,8 +329,8 @@ def max(x: Tensor, dim: int | None = None, keepdim: bool = False):
     maximum. ``indices`` is an int64 tensor without gradient.
     """
     if dim is None:
-        return _extreme(x, np.max, "MaxBackward1")
-    return MaxResult(*_extreme_along(x, dim, keepdim, np.ndarray.argmax, "MaxBackward0"))
+        return _extreme(x, np.max, "max", "MaxBackward1")
+    return MaxResult(*_extreme_along(x, dim, keepdim, np.ndarray.argmax, "max", "MaxBackward0"))
 
 
 def min(x: Tensor, dim: int | None = None, keepdim: bool = False):
@@ -336,40 +340,46 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False):
     minimum along ``dim`` (``MinBackward0``).
     """
     if dim is None:
-        return _extreme(x, np.min, "MinBackward1")
-    return MinResult(*_extreme_along(x, dim, keepdim, np.ndarray.argmin, "MinBackward0"))
+        return _extreme(x, np.min, "min", "MinBackward1")
+    return MinResult(*_extreme_along(x, dim, keepdim, np.ndarray.argmin, "min", "MinBackward0"))
 
 
-def _extreme(x: Tensor, pick, name: str) -> Tensor:
+def _extreme(x: Tensor, pick, what: str, name: str) -> Tensor:
     """Max or min of all elements; the gradient is shared evenly by every element equal to it."""
     xv = x.data
+    if xv.size == 0:
+        raise RuntimeError(f"{what}(): Expected reduction dim to be specified for input.numel() == 0. "
+                           "Specify the reduction dim with the 'dim' argument.")
     out = pick(xv)
-
-    def backward(g):
-        winners = xv == out
-        return (winners * (g / int(winners.sum())),)
-
-    return record(out, (x,), backward, name)
+    return record(out, (x,), _extreme_backward, name, (xv, out))
 
 
-def _extreme_along(x: Tensor, dim: int, keepdim: bool, arg_pick, name: str) -> tuple[Tensor, Tensor]:
+def _extreme_backward(g, needs, xv, out):
+    winners = xv == out
+    return (winners * (g / int(winners.sum())),)
+
+
+def _extreme_along(x: Tensor, dim: int, keepdim: bool, arg_pick, what: str, name: str) -> tuple[Tensor, Tensor]:
     """Max or min along ``dim`` with its indices; the gradient goes to the picked index only."""
     xv = x.data
     dim = wrap_dim(dim, xv.ndim)
     if xv.ndim == 0:  # a 0-d tensor is its own extreme, at index 0, as in PyTorch
-        return record(xv.copy(), (x,), lambda g: (g,), name), Tensor(np.zeros((), np.int64))
+        return record(xv.copy(), (x,), _identity_backward, name), Tensor(np.zeros((), np.int64))
+    if xv.shape[dim] == 0:
+        raise IndexError(f"{what}(): Expected reduction dim {dim} to have non-zero size.")
     indices = arg_pick(xv, axis=dim, keepdims=True)
     values = np.take_along_axis(xv, indices, axis=dim)
-
-    def backward(g):
-        grad = np.zeros(xv.shape, xv.dtype)
-        np.put_along_axis(grad, indices, g.reshape(indices.shape), axis=dim)  # g with dim kept
-        return (grad,)
-
     if not keepdim:
         values = values.squeeze(dim)
     picked = indices if keepdim else indices.squeeze(dim)
-    return record(values, (x,), backward, name), Tensor(picked.astype(np.int64, copy=False))
+    return (record(values, (x,), _extreme_along_backward, name, (xv.shape, xv.dtype, indices, dim)),
+            Tensor(picked.astype(np.int64, copy=False)))
+
+
+def _extreme_along_backward(g, needs, shape, dtype, indices, dim):
+    grad = np.zeros(shape, dtype)
+    np.put_along_axis(grad, indices, g.reshape(indices.shape), axis=dim)  # g with dim kept
+    return (grad,)
 
 
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
@@ -378,55 +388,80 @@ def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return Tensor(np.argmax(x.data, axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
 
 
-# -- elementwise functions ----------------------------------------------------------------------------
+# -- elementwise functions: integers are computed in the default float dtype, as in PyTorch --------
 
 
 def exp(x: Tensor) -> Tensor:
     """``e**x``. Its derivative is itself: the gradient is ``g * exp(x)``."""
-    out = np.exp(x.data)
-    return record(out, (x,), lambda g: (g * out,), "ExpBackward0")
+    out = np.exp(floating(x.data))
+    return record(out, (x,), _times_output_backward, "ExpBackward0", (out,))
+
+
+def _times_output_backward(g, needs, out):
+    return (g * out,)
 
 
 def log(x: Tensor) -> Tensor:
     """Natural logarithm. The gradient is ``g / x``."""
-    xv = x.data
-    return record(np.log(xv), (x,), lambda g: (g / xv,), "LogBackward0")
+    xv = floating(x.data)
+    return record(np.log(xv), (x,), _log_backward, "LogBackward0", (xv,))
+
+
+def _log_backward(g, needs, xv):
+    return (g / xv,)
 
 
 def sqrt(x: Tensor) -> Tensor:
     """Square root. The gradient is ``g / (2 sqrt(x))`` (infinite at 0, as in PyTorch)."""
-    out = np.sqrt(x.data)
+    out = np.sqrt(floating(x.data))
+    return record(out, (x,), _sqrt_backward, "SqrtBackward0", (out,))
 
-    def backward(g):
-        with np.errstate(divide="ignore"):
-            return (g / (2 * out),)
 
-    return record(out, (x,), backward, "SqrtBackward0")
+def _sqrt_backward(g, needs, out):
+    with np.errstate(divide="ignore"):
+        return (g / (2 * out),)
 
 
 def abs(x: Tensor) -> Tensor:
     """``|x|``. The gradient is ``g * sign(x)``; at the kink x = 0 it is 0, as in PyTorch."""
     xv = x.data
-    return record(np.abs(xv), (x,), lambda g: (g * np.sign(xv),), "AbsBackward0")
+    return record(np.abs(xv), (x,), _abs_backward, "AbsBackward0", (xv,))
+
+
+def _abs_backward(g, needs, xv):
+    return (g * np.sign(xv),)
 
 
 def relu(x: Tensor) -> Tensor:
     """``max(x, 0)``. The gradient passes where x > 0; at the kink x = 0 it is 0, as in PyTorch."""
-    xv = x.data
-    return record(np.maximum(xv, 0), (x,), lambda g: (g * (xv > 0),), "ReluBackward0")
+    out = np.maximum(x.data, 0)
+    return record(out, (x,), _relu_backward, "ReluBackward0", (out,))
+
+
+def _relu_backward(g, needs, out):
+    return (g * (out > 0),)
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent. The gradient is ``g * (1 - tanh(x)²)``."""
-    out = np.tanh(x.data)
-    return record(out, (x,), lambda g: (g * (1 - out * out),), "TanhBackward0")
+    out = np.tanh(floating(x.data))
+    return record(out, (x,), _tanh_backward, "TanhBackward0", (out,))
+
+
+def _tanh_backward(g, needs, out):
+    return (g * (1 - out * out),)
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """``1 / (1 + e**-x)``, computed without overflow. The gradient is ``g * σ(x)(1 - σ(x))``."""
-    e = np.exp(-np.abs(x.data))  # e**-|x| <= 1, so nothing overflows for large |x|
-    out = np.where(x.data >= 0, 1, e) / (1 + e)
-    return record(out, (x,), lambda g: (g * out * (1 - out),), "SigmoidBackward0")
+    xv = floating(x.data)
+    e = np.exp(-np.abs(xv))  # e**-|x| <= 1, so nothing overflows for large |x|
+    out = np.where(xv >= 0, 1, e) / (1 + e)
+    return record(out, (x,), _sigmoid_backward, "SigmoidBackward0", (out,))
+
+
+def _sigmoid_backward(g, needs, out):
+    return (g * out * (1 - out),)
 
 
 def maximum(a: Tensor | float, b: Tensor | float) -> Tensor:
@@ -434,14 +469,9 @@ def maximum(a: Tensor | float, b: Tensor | float) -> Tensor:
 
     The gradient goes to the larger input; where ``a == b`` each receives half, as in PyTorch.
     """
-    a, b, va, vb = _operands(a, b)
-
-    def backward(g):
-        tie = (va == vb) * (g * 0.5)
-        return (unbroadcast(g * (va > vb) + tie, a.shape) if a.requires_grad else None,
-                unbroadcast(g * (va < vb) + tie, b.shape) if b.requires_grad else None)
-
-    return record(np.maximum(va, vb), (a, b), backward, "MaximumBackward0")
+    va, vb = _values(a, b)
+    return record(np.maximum(va, vb), (a, b), _gate_backward, "MaximumBackward0",
+                  (np.shape(va), np.shape(vb), va > vb, va == vb))
 
 
 def minimum(a: Tensor | float, b: Tensor | float) -> Tensor:
@@ -449,14 +479,16 @@ def minimum(a: Tensor | float, b: Tensor | float) -> Tensor:
 
     The gradient goes to the smaller input; where ``a == b`` each receives half, as in PyTorch.
     """
-    a, b, va, vb = _operands(a, b)
+    va, vb = _values(a, b)
+    return record(np.minimum(va, vb), (a, b), _gate_backward, "MinimumBackward0",
+                  (np.shape(va), np.shape(vb), va < vb, va == vb))
 
-    def backward(g):
-        tie = (va == vb) * (g * 0.5)
-        return (unbroadcast(g * (va < vb) + tie, a.shape) if a.requires_grad else None,
-                unbroadcast(g * (va > vb) + tie, b.shape) if b.requires_grad else None)
 
-    return record(np.minimum(va, vb), (a, b), backward, "MinimumBackward0")
+def _gate_backward(g, needs, shape_a, shape_b, a_won, tie):
+    """The max (or min) gate's rule: ``g`` to the input that won, half to each on a tie."""
+    half = tie * (g * 0.5)
+    return (unbroadcast(g * a_won + half, shape_a) if needs[0] else None,
+            unbroadcast(g * ~(a_won | tie) + half, shape_b) if needs[1] else None)
 
 
 def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
@@ -469,91 +501,109 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
     low = min.data if isinstance(min, Tensor) else min
     high = max.data if isinstance(max, Tensor) else max
     xv = x.data
-
-    def backward(g):
-        inside = True
-        if low is not None:
-            inside = xv >= low
-        if high is not None:
-            inside = inside & (xv <= high)
-        return (g * inside,)
-
-    return record(np.clip(xv, low, high), (x,), backward, "ClampBackward1")
+    return record(np.clip(xv, low, high), (x,), _clamp_backward, "ClampBackward1", (xv, low, high))
 
 
-# -- shapes and indexing ------------------------------------------------------------------------------
+def _clamp_backward(g, needs, xv, low, high):
+    inside = True
+    if low is not None:
+        inside = xv >= low
+    if high is not None:
+        inside = inside & (xv <= high)
+    return (g * inside,)
+
+
+# -- shapes, indexing and copies ----------------------------------------------------------------------
+
+
+def _identity_backward(g, needs):
+    return (g,)
 
 
 def reshape(x: Tensor, *shape: int) -> Tensor:
     """The same elements in a new shape (``reshape(x, 2, 3)`` or ``reshape(x, (2, 3))``; -1 infers)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    shape_in = x.shape
-    return record(x.data.reshape(shape), (x,), lambda g: (g.reshape(shape_in),), "ViewBackward0")
+    return as_view(record(x.data.reshape(shape), (x,), _reshape_backward, "ViewBackward0", (x.shape,)), x)
+
+
+def _reshape_backward(g, needs, shape):
+    return (g.reshape(shape),)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """``x`` with a new dimension of size 1 at ``dim``; the gradient drops it again."""
+    dim = wrap_dim(dim, x.data.ndim + 1)
+    return as_view(record(np.expand_dims(x.data, dim), (x,), _reshape_backward, "UnsqueezeBackward0",
+                          (x.shape,)), x)
 
 
 def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:
     """``x`` with dimensions ``dim0`` and ``dim1`` swapped; the gradient is swapped back."""
     dim0, dim1 = wrap_dim(dim0, x.data.ndim), wrap_dim(dim1, x.data.ndim)
     if x.data.ndim == 0:  # NumPy has no axis to swap; PyTorch returns the value
-        return record(x.data, (x,), lambda g: (g,), "TransposeBackward0")
-    return record(np.swapaxes(x.data, dim0, dim1), (x,), lambda g: (np.swapaxes(g, dim0, dim1),),
-                  "TransposeBackward0")
+        return as_view(record(x.data, (x,), _identity_backward, "TransposeBackward0"), x)
+    return as_view(record(np.swapaxes(x.data, dim0, dim1), (x,), _transpose_backward, "TransposeBackward0",
+                          (dim0, dim1)), x)
+
+
+def _transpose_backward(g, needs, dim0, dim1):
+    return (np.swapaxes(g, dim0, dim1),)
+
+
+def t(x: Tensor) -> Tensor:
+    """The transpose of a matrix; a vector or a number is returned as it is (``TBackward0``)."""
+    if x.data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.data.ndim}D")
+    return as_view(record(x.data.T, (x,), _reverse_backward, "TBackward0"), x)
 
 
 def permute_reverse(x: Tensor) -> Tensor:
     """``x`` with all dimensions reversed (``x.T``); the gradient is reversed back."""
-    return record(x.data.T, (x,), lambda g: (g.T,), "PermuteBackward0")
+    return as_view(record(x.data.T, (x,), _reverse_backward, "PermuteBackward0"), x)
+
+
+def _reverse_backward(g, needs):
+    return (g.T,)
 
 
 def index(x: Tensor, key: Any) -> Tensor:
-    """``x[key]``: integers, slices, None, ``...``, and integer or boolean arrays (tensors too).
+    """``x[key]``, with PyTorch's meaning for every key NumPy accepts (see ``indexing.py``).
 
     ``scores[arange(N), y]`` picks each row's correct-class score. The backward pass scatters ``g``
-    back into zeros with ``np.add.at``, which *adds* at repeated indices: an element picked twice
-    receives both gradients.
+    back into zeros, *adding* at repeated indices: an element picked twice receives both gradients.
     """
-    key = _index_key(key)
-    advanced = _is_advanced(key)
-    xv = x.data
-
-    def backward(g):
-        grad = np.zeros(xv.shape, xv.dtype)
-        if advanced:
-            np.add.at(grad, key, g)
-        else:
-            grad[key] = g  # basic indexing never picks an element twice
-        return (grad,)
-
-    return record(xv[key], (x,), backward, _index_name(key, advanced))
+    parsed = indexing.parse(key, x.shape)
+    out = record(parsed.get(x.data), (x,), _index_backward, parsed.name, (parsed, x.shape, x.dtype))
+    return out if parsed.advanced else as_view(out, x)
 
 
-def _index_key(key: Any) -> Any:
-    """The key with tensors replaced by their arrays."""
-    if isinstance(key, Tensor):
-        return key.data
-    if isinstance(key, tuple):
-        return tuple(part.data if isinstance(part, Tensor) else part for part in key)
-    return key
+def _index_backward(g, needs, parsed, shape, dtype):
+    return (parsed.scatter(shape, dtype, g),)
 
 
-def _is_advanced(key: Any) -> bool:
-    """Whether NumPy would use advanced (array) indexing, which can pick an element twice."""
-    parts = key if isinstance(key, tuple) else (key,)
-    return any(isinstance(part, (np.ndarray, list)) for part in parts)
+def index_put(x: Tensor, key: Any, value: Tensor | float) -> Tensor:
+    """A copy of ``x`` with ``x[key] = value``: what an indexed assignment records.
+
+    The overwritten elements get no gradient from the result; ``value`` gets the gradient of the places
+    it was written to. Named ``CopySlices`` for a basic key and ``IndexPutBackward0`` for an array key,
+    as in PyTorch.
+    """
+    parsed = indexing.parse(key, x.shape)
+    new = value.data if isinstance(value, Tensor) else value
+    out = x.data.copy()
+    parsed.put(out, new)
+    name = "IndexPutBackward0" if parsed.advanced else "CopySlices"
+    return record(out, (x, value), _index_put_backward, name, (parsed, np.shape(new)))
 
 
-def _index_name(key: Any, advanced: bool) -> str:
-    """PyTorch's node name: ``IndexBackward0`` for arrays, else that of the last integer or slice."""
-    if advanced:
-        return "IndexBackward0"
-    name = "SliceBackward0"
-    for part in key if isinstance(key, tuple) else (key,):
-        if isinstance(part, (int, np.integer)):
-            name = "SelectBackward0"
-        elif isinstance(part, slice) and part != slice(None):
-            name = "SliceBackward0"
-    return name
+def _index_put_backward(g, needs, parsed, value_shape):
+    kept = None
+    if needs[0]:
+        kept = g.copy()
+        parsed.put(kept, 0)
+    written = unbroadcast(parsed.get(g), value_shape) if needs[1] else None
+    return kept, written
 
 
 def cast(x: Tensor, dtype: Any) -> Tensor:
@@ -566,11 +616,63 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
         return x
     if dtype.kind != "f":
         return Tensor(x.data.astype(dtype))
-    dtype_in = x.dtype
-    return record(x.data.astype(dtype), (x,), lambda g: (g.astype(dtype_in),), "ToCopyBackward0")
+    return record(x.data.astype(dtype), (x,), _cast_backward, "ToCopyBackward0", (x.dtype,))
+
+
+def _cast_backward(g, needs, dtype):
+    return (g.astype(dtype),)
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy of ``x`` in memory of its own; the gradient passes unchanged."""
+    return record(x.data.copy(), (x,), _identity_backward, "CloneBackward0")
+
+
+def fill(x: Tensor, value: Tensor | float) -> Tensor:
+    """A tensor like ``x`` holding ``value`` everywhere: what ``x.fill_(value)`` records.
+
+    ``x`` gets no gradient; a tensor ``value`` gets the sum of ``g``.
+    """
+    new = value.data if isinstance(value, Tensor) else value
+    name = "FillBackward3" if isinstance(value, Tensor) else "FillBackward2"
+    return record(np.full(x.shape, new, x.dtype), (x, value), _fill_backward, name, (np.shape(new),))
+
+
+def _fill_backward(g, needs, value_shape):
+    return (np.zeros_like(g) if needs[0] else None, g.sum().reshape(value_shape) if needs[1] else None)
+
+
+def zero(x: Tensor) -> Tensor:
+    """Zeros like ``x``: what ``x.zero_()`` records; ``x`` gets no gradient."""
+    return record(np.zeros_like(x.data), (x,), _zero_backward, "ZeroBackward0")
+
+
+def _zero_backward(g, needs):
+    return (np.zeros_like(g),)
+
+
+def copy(x: Tensor, source: Tensor | Any) -> Tensor:
+    """``source`` broadcast to ``x``'s shape and dtype: what ``x.copy_(source)`` records.
+
+    ``x`` gets no gradient; ``source`` gets ``g``, summed over what broadcasting repeated.
+    """
+    new = source.data if isinstance(source, Tensor) else np.asarray(source)
+    out = np.empty_like(x.data)
+    out[...] = new
+    return record(out, (x, source), _copy_backward, "CopyBackwards", (np.shape(new), new.dtype))
+
+
+def _copy_backward(g, needs, source_shape, source_dtype):
+    return (np.zeros_like(g) if needs[0] else None,
+            unbroadcast(g, source_shape).astype(source_dtype, copy=False) if needs[1] else None)
 
 
 # -- softmax family: exponentials shifted by the maximum, so large inputs do not overflow -----------
+
+
+def _row_max(values: np.ndarray, axes: Any) -> np.ndarray:
+    """The maximum along ``axes``, kept as 1; -inf where there is nothing to take it of."""
+    return values.max(axis=axes, keepdims=True, initial=-np.inf)
 
 
 def softmax(x: Tensor, dim: int) -> Tensor:
@@ -578,16 +680,17 @@ def softmax(x: Tensor, dim: int) -> Tensor:
 
     With s = softmax(x), the gradient is ``s * (g - sum(g * s))``.
     """
-    dim = wrap_dim(dim, x.data.ndim)
-    out = np.exp(x.data - x.data.max(axis=dim, keepdims=True))
+    xv = floating(x.data)
+    dim = wrap_dim(dim, xv.ndim)
+    out = np.exp(xv - _row_max(xv, dim))
     out /= out.sum(axis=dim, keepdims=True)
+    return record(out, (x,), _softmax_backward, "SoftmaxBackward0", (out, dim))
 
-    def backward(g):
-        grad = g - (g * out).sum(axis=dim, keepdims=True)
-        grad *= out
-        return (grad,)
 
-    return record(out, (x,), backward, "SoftmaxBackward0")
+def _softmax_backward(g, needs, out, dim):
+    grad = g - (g * out).sum(axis=dim, keepdims=True)
+    grad *= out
+    return (grad,)
 
 
 def log_softmax(x: Tensor, dim: int) -> Tensor:
@@ -595,34 +698,37 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
 
     The gradient is ``g - softmax(x) * sum(g)``.
     """
-    dim = wrap_dim(dim, x.data.ndim)
-    out = x.data - x.data.max(axis=dim, keepdims=True)
+    xv = floating(x.data)
+    dim = wrap_dim(dim, xv.ndim)
+    out = xv - _row_max(xv, dim)
     out -= np.log(np.exp(out).sum(axis=dim, keepdims=True))
+    return record(out, (x,), _log_softmax_backward, "LogSoftmaxBackward0", (out, dim))
 
-    def backward(g):
-        grad = np.exp(out)  # softmax(x), then g - softmax(x) * sum(g) in place
-        grad *= -g.sum(axis=dim, keepdims=True)
-        grad += g
-        return (grad,)
 
-    return record(out, (x,), backward, "LogSoftmaxBackward0")
+def _log_softmax_backward(g, needs, out, dim):
+    grad = np.exp(out)  # softmax(x), then g - softmax(x) * sum(g) in place
+    grad *= -g.sum(axis=dim, keepdims=True)
+    grad += g
+    return (grad,)
 
 
 def logsumexp(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``dim`` (every axis when None), as ``m + log(sum(exp(x - m)))``.
 
-    The gradient is ``g * softmax(x)``.
+    The gradient is ``g * softmax(x)``. Over nothing it is -inf, as in PyTorch.
     """
-    axes = _axes(dim, x.ndim)
-    m = x.data.max(axis=axes, keepdims=True)
+    xv = floating(x.data)
+    axes = _axes(dim, xv.ndim)
+    m = _row_max(xv, axes)
     m = np.where(np.isfinite(m), m, 0)  # all -inf (or +inf) stays -inf (+inf) rather than becoming NaN
     with np.errstate(divide="ignore"):
-        out = np.log(np.exp(x.data - m).sum(axis=axes, keepdims=True)) + m
+        out = np.log(np.exp(xv - m).sum(axis=axes, keepdims=True)) + m
+    return record(out if keepdim else out.squeeze(axes), (x,), _logsumexp_backward, "LogsumexpBackward0",
+                  (xv, out, axes, keepdim))
 
-    def backward(g):
-        return ((g if keepdim else np.expand_dims(g, axes)) * np.exp(x.data - out),)
 
-    return record(out if keepdim else out.squeeze(axes), (x,), backward, "LogsumexpBackward0")
+def _logsumexp_backward(g, needs, xv, out, axes, keepdim):
+    return ((g if keepdim else np.expand_dims(g, axes)) * np.exp(xv - out),)
 
 
 # -- without gradient: comparisons and arange ----------------------------------------------------------
@@ -630,7 +736,9 @@ def logsumexp(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool
 
 def _comparison(ufunc: np.ufunc, symbol: str):
     def compare(a: Tensor | float, b: Tensor | float) -> Tensor:
-        return Tensor(ufunc(a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b))
+        if a is None or b is None:
+            return NotImplemented  # so that ``t == None`` is False, as in PyTorch
+        return Tensor(np.asarray(ufunc(*_values(a, b))))
 
     compare.__name__ = compare.__qualname__ = ufunc.__name__
     compare.__doc__ = f"Elementwise ``a {symbol} b`` as a bool tensor; it carries no gradient."

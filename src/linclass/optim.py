@@ -26,6 +26,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from linclass.inplace import bump_version
 from linclass.tensor import Tensor
 
 __all__ = [
@@ -79,6 +80,7 @@ class Optimizer(ABC):
         scratch = self._scratch[i]
         np.multiply(direction, self.lr, out=scratch)
         self.params[i].data -= scratch
+        bump_version(self.params[i])
 
 
 class SGD(Optimizer):
@@ -178,6 +180,7 @@ class Adam(Optimizer):
             np.divide(m, scratch, out=scratch)
             scratch *= self.lr / (1 - beta1 ** t)
             p.data -= scratch
+            bump_version(p)
 
 
 def make_optimizer(name: str, params: Iterable[Tensor], lr: float, momentum: float = 0.9) -> Optimizer:

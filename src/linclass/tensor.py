@@ -3,11 +3,18 @@
 Backpropagation in three pieces:
 
 * every differentiable operation (in ``ops.py``) computes its result and, when a gradient is wanted,
-  records a :class:`Node` holding its inputs and a small ``backward`` rule (the local chain rule);
-* :meth:`Tensor.backward` orders the graph topologically, without recursion, and runs those rules from
-  the output back to the leaves;
-* a leaf that ``requires_grad`` *adds* what reaches it into ``.grad`` — a value used twice receives
+  records a :class:`Node`: the operation's name, where its inputs came from, the values its backward
+  rule needs, and the rule itself (the local chain rule);
+* :meth:`Tensor.backward` orders the nodes topologically, without recursion, and runs those rules
+  from the output back to the leaves;
+* a leaf that ``requires_grad`` *adds* what reaches it into ``.grad``: a value used twice receives
   gradient from both uses, and calling ``backward`` twice accumulates, as in PyTorch.
+
+A node points at the *node* that made each input (or at the input itself, for a leaf), not at the
+input tensor, as PyTorch's graph does. So an in-place operation, which gives a tensor a new node,
+leaves the history that earlier operations saw untouched. Each tensor also carries a version number
+that every in-place change raises; a node that saved a tensor's values notes its version, and
+``backward`` refuses to use values that have changed since.
 
 The API follows PyTorch's names (``tensor``, ``requires_grad``, ``grad_fn``, ``backward``, ``no_grad``)
 so that the lecture's slide code runs with ``lc`` in place of ``torch``.
@@ -16,36 +23,74 @@ so that the lecture's slide code runs with ``lc`` in place of ``torch``.
 from __future__ import annotations
 
 import functools
-import math
-from typing import Any, Callable, Iterable, Sequence
+import weakref
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
+
+from linclass.printing import format_tensor
 
 _grad_enabled = True  # the grad mode: the project's only global mutable state
 
 
-class no_grad:
-    """Context manager (and decorator) inside which no operation is recorded for backprop.
+# -- the grad mode ----------------------------------------------------------------------------------
 
-    Use it for evaluation and for parameter updates, as ``torch.no_grad()``.
-    """
+
+class _GradMode:
+    """A context manager and decorator that sets the grad mode inside it and restores it after."""
+
+    mode = True
 
     def __enter__(self) -> None:
         global _grad_enabled
         self._previous = _grad_enabled
-        _grad_enabled = False
+        _grad_enabled = self.mode
 
     def __exit__(self, *exc: object) -> None:
         global _grad_enabled
         _grad_enabled = self._previous
 
     def __call__(self, function: Callable) -> Callable:
+        mode = self.mode
+
         @functools.wraps(function)
-        def without_grad(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
+        def in_mode(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
                 return function(*args, **kwargs)
 
-        return without_grad
+        return in_mode
+
+
+class no_grad(_GradMode):
+    """Inside it no operation is recorded for backprop: for evaluation and for parameter updates,
+    as ``torch.no_grad()``."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Records operations again inside a ``no_grad`` block, as ``torch.enable_grad()``."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Turn recording on or off: as a call it takes effect at once (``lc.set_grad_enabled(False)``);
+    as a context manager or decorator it restores the previous mode afterwards."""
+
+    def __init__(self, mode: bool) -> None:
+        global _grad_enabled
+        self.mode = bool(mode)
+        self._previous = _grad_enabled
+        _grad_enabled = self.mode
+
+    def __enter__(self) -> None:
+        pass  # the mode was set when the object was made; __exit__ restores the one before
+
+    def __call__(self, function: Callable) -> Callable:
+        global _grad_enabled
+        _grad_enabled = self._previous  # as a decorator it changes the mode only while the function runs
+        return super().__call__(function)
 
 
 def is_grad_enabled() -> bool:
@@ -53,111 +98,132 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-BackwardRule = Callable[[np.ndarray], Sequence["np.ndarray | None"]]
+# -- the graph --------------------------------------------------------------------------------------
+
+
+class Version:
+    """How many times a tensor's values were changed in place; shared by a tensor and its views."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+def version_of(t: "Tensor") -> Version:
+    """The version counter of ``t``, made on first need (most tensors are never changed in place)."""
+    counter = t._version_counter
+    if counter is None:
+        counter = t._version_counter = Version()
+    return counter
+
+
+BackwardRule = Callable[..., Sequence["np.ndarray | None"]]
+"""``rule(g, needs, *saved)``: given ``g`` = d(final)/d(output), one gradient per input (an ndarray
+in that input's shape, or None where ``needs`` says the input wants none)."""
 
 
 class Node:
-    """One recorded operation: its name (PyTorch's, e.g. ``MulBackward0``), inputs and backward rule.
+    """One recorded operation, as PyTorch's ``grad_fn``: its name (``MulBackward0``), one edge per
+    input, the values saved for its backward rule, and the rule.
 
-    ``backward(grad_output)`` returns one gradient (an ndarray shaped like that input, or None) per
-    input tensor, in order.
+    An edge is the input's own node, the input itself if it is a leaf that requires grad, or else
+    the constant value the operation used (which takes no gradient).
     """
 
-    __slots__ = ("_name", "inputs", "backward")
+    __slots__ = ("_name", "edges", "rule", "saved", "versions", "value", "retained", "__weakref__")
 
-    def __init__(self, name: str, inputs: tuple["Tensor", ...], backward: BackwardRule) -> None:
+    def __init__(self, name: str, edges: tuple, rule: BackwardRule, saved: tuple,
+                 versions: tuple[tuple[Version, int], ...], value: np.ndarray) -> None:
         self._name = name
-        self.inputs = inputs
-        self.backward = backward
+        self.edges = edges
+        self.rule = rule
+        self.saved = saved
+        self.versions = versions
+        self.value = value  # the output's values, for drawing the graph
+        self.retained: Any = None  # a weak reference to a non-leaf output that retains its grad
 
     def name(self) -> str:
         """The operation's backward name, as PyTorch's ``grad_fn.name()``."""
         return self._name
 
     @property
-    def next_functions(self) -> tuple[tuple["Node | None", int], ...]:
-        """The nodes that made this node's inputs (None for leaves), as in PyTorch."""
-        return tuple((t.grad_fn, 0) for t in self.inputs)
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """The nodes that made this node's inputs (None for leaves and constants), as in PyTorch."""
+        return tuple((edge if type(edge) is Node else None, 0) for edge in self.edges)
+
+    def backward(self, grad: np.ndarray) -> Sequence[np.ndarray | None]:
+        """The gradient of each input, given the gradient of the output; refuses changed values."""
+        for counter, version in self.versions:
+            if counter.value != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: a tensor saved by {self._name} is at version {counter.value}; expected "
+                    f"version {version} instead")
+        return self.rule(grad, tuple(_wants_gradient(edge) for edge in self.edges), *self.saved)
 
     def __repr__(self) -> str:
         return f"<{self._name} object at {id(self):#x}>"
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum ``grad`` over the axes that broadcasting added or stretched, so it has ``shape``.
-
-    A value broadcast to many places contributed to all of them, so its gradient is their sum.
-    """
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = sum_axes(grad, tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = sum_axes(grad, stretched, keepdims=True)
-    return grad.reshape(shape)
+def _wants_gradient(edge: Any) -> bool:
+    """Whether an edge leads to something that takes a gradient (a node or a leaf), not a constant."""
+    return type(edge) is Node or type(edge) is Tensor
 
 
-def sum_axes(a: np.ndarray, axes: tuple[int, ...], keepdims: bool = False) -> np.ndarray:
-    """``a.sum(axis=axes, keepdims=keepdims)`` for non-negative ``axes``, faster on short rows.
-
-    NumPy's reductions pay per row, so summing a batch of short rows (N examples × K classes) is slow.
-    When the axes are the last ones, or the first ones, of a contiguous float array, the sum is the same
-    as a matrix-vector product with a vector of ones, which NumPy runs several times faster.
-    """
-    ndim, count = a.ndim, len(axes)
-    if 0 < count < ndim and a.dtype.kind == "f" and a.flags.c_contiguous:
-        ones = (1,) * count if keepdims else ()
-        if axes == tuple(range(ndim - count, ndim)):  # the last axes: rows · ones
-            kept = a.shape[:-count]
-            rows = a.reshape(math.prod(kept), math.prod(a.shape[-count:])) if ndim > 2 else a
-            return np.dot(rows, _ones(rows.shape[1], a.dtype)).reshape(kept + ones)
-        if axes == tuple(range(count)):  # the first axes: ones · columns
-            kept = a.shape[count:]
-            columns = a.reshape(math.prod(a.shape[:count]), math.prod(kept)) if ndim > 2 else a
-            return np.dot(_ones(columns.shape[0], a.dtype), columns).reshape(ones + kept)
-    return a.sum(axis=axes, keepdims=keepdims)
-
-
-def _ones(n: int, dtype: np.dtype) -> np.ndarray:
-    """``np.ones(n, dtype)``, without its Python-level overhead."""
-    ones = np.empty(n, dtype)
-    ones.fill(1)
-    return ones
-
-
-def wrap_dim(dim: int, ndim: int) -> int:
-    """``dim`` as a non-negative axis of an ``ndim``-dimensional tensor (negative dims count from the end).
-
-    Without this check NumPy would reject some bad dims with its own AxisError and a modulo would
-    silently turn others into a different axis. The error is PyTorch's; as there, a 0-d tensor accepts
-    dims -1 and 0.
-    """
-    size = ndim or 1
-    if not -size <= dim < size:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], but got {dim})")
-    return dim % size
-
-
-def record(data: np.ndarray, inputs: tuple["Tensor", ...], backward: BackwardRule, name: str) -> "Tensor":
+def record(data: np.ndarray, inputs: tuple, rule: BackwardRule, name: str, saved: tuple = ()) -> "Tensor":
     """Wrap an operation's result in a Tensor and, when a gradient is wanted, record its node.
 
-    Every operation in ``ops.py`` (and every fused loss) ends with this call.
+    Every operation in ``ops.py`` (and every fused loss) ends with this call. ``inputs`` are the
+    operation's operands (tensors, or the numbers and arrays it used as constants); ``saved`` are the
+    values ``rule`` needs. An input's (or the result's) own array among ``saved`` is checked at
+    backward time against in-place changes, so save such arrays as they are, not views of them.
     """
     out = Tensor.__new__(Tensor)
     out.data = data if type(data) is np.ndarray else np.asarray(data)  # NumPy gives 0-d results as scalars
-    out.grad = None
-    out._retains_grad = False
+    out.grad = out.grad_fn = out._version_counter = out._base = None
     out.requires_grad = False
-    out.grad_fn = None
     if _grad_enabled:
-        for t in inputs:
-            if t.requires_grad:
+        edges = tuple([_edge(t) for t in inputs])
+        for edge in edges:
+            if type(edge) is Node or type(edge) is Tensor:
                 out.requires_grad = True
-                out.grad_fn = Node(name, inputs, backward)
+                versions = _saved_versions(saved, inputs, out) if saved else ()
+                out.grad_fn = Node(name, edges, rule, saved, versions, out.data)
                 break
     return out
+
+
+def _edge(t: Any) -> Any:
+    """Where an input came from, for the graph (see :class:`Node`)."""
+    if type(t) is not Tensor:
+        return t
+    if t.grad_fn is not None:
+        return t.grad_fn
+    return t if t.requires_grad else t.data
+
+
+def _saved_versions(saved: tuple, inputs: tuple, out: "Tensor") -> tuple[tuple[Version, int], ...]:
+    """The version counters (and versions now) of the tensors whose own arrays are in ``saved``."""
+    versions = []
+    for t in (*inputs, out):
+        if type(t) is Tensor and any(value is t.data for value in saved):
+            counter = version_of(t._base if t._base is not None else t)
+            versions.append((counter, counter.value))
+    return tuple(versions)
+
+
+def as_view(out: "Tensor", base: "Tensor") -> "Tensor":
+    """Mark ``out`` as a view of ``base`` when NumPy gave it ``base``'s memory: they then share one
+    version counter, since changing either changes both."""
+    if np.may_share_memory(out.data, base.data):
+        root = base._base if base._base is not None else base
+        out._base = root
+        out._version_counter = version_of(root)
+    return out
+
+
+# -- making tensors ---------------------------------------------------------------------------------
 
 
 def _default_array(data: Any, dtype: Any) -> np.ndarray:
@@ -167,13 +233,20 @@ def _default_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, (np.ndarray, np.generic)):
         return np.array(data)
     array = np.array(data)
-    if array.dtype == np.float64:
+    if array.dtype == np.float64 and not _holds_float64_tensors(data):
         return array.astype(np.float32)
     if array.dtype.kind in "iu":
         return array.astype(np.int64)
     if array.dtype.kind not in "bf":
         raise TypeError(f"cannot make a tensor from data of type {array.dtype}; expected numbers")
     return array
+
+
+def _holds_float64_tensors(data: Any) -> bool:
+    """Whether a (nested) list holds float64 tensors, whose dtype a new tensor keeps (as in PyTorch)."""
+    while isinstance(data, (list, tuple)) and data:
+        data = data[0]
+    return isinstance(data, Tensor) and data.dtype == np.float64
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> "Tensor":
@@ -218,7 +291,7 @@ class Tensor:
         Whether gradients are tracked through this tensor.
     """
 
-    __slots__ = ("data", "grad", "grad_fn", "requires_grad", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "grad_fn", "requires_grad", "_version_counter", "_base", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
     __hash__ = object.__hash__  # == is elementwise, so hash by identity (as PyTorch)
 
@@ -226,7 +299,8 @@ class Tensor:
         self.data = data if isinstance(data, np.ndarray) else np.asarray(data)
         self.grad: Tensor | None = None
         self.grad_fn: Node | None = None
-        self._retains_grad = False
+        self._version_counter: Version | None = None
+        self._base: Tensor | None = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -258,6 +332,11 @@ class Tensor:
         """True for tensors made by the user rather than by an operation (PyTorch's meaning)."""
         return self.grad_fn is None
 
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor (or a view of its memory) has had."""
+        return 0 if self._version_counter is None else self._version_counter.value
+
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
@@ -272,8 +351,12 @@ class Tensor:
         return self.data.tolist()
 
     def detach(self) -> "Tensor":
-        """A new leaf sharing this tensor's data, cut from the graph."""
-        return Tensor(self.data)
+        """A new leaf sharing this tensor's data (and its version counter), cut from the graph."""
+        return as_view(Tensor(self.data), self)
+
+    def clone(self) -> "Tensor":
+        """A copy with its own memory; gradients flow back to this tensor (``CloneBackward0``)."""
+        return ops.clone(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place (leaves of floating dtype only) and return self."""
@@ -286,12 +369,8 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor too during backward."""
-        self._retains_grad = True
-
-    def zero_(self) -> "Tensor":
-        """Fill with zeros in place (used as ``x.grad.zero_()``)."""
-        self.data[...] = 0
-        return self
+        if self.grad_fn is not None:
+            self.grad_fn.retained = weakref.ref(self)
 
     def float(self) -> "Tensor":
         return ops.cast(self, np.float32)
@@ -326,7 +405,10 @@ class Tensor:
             seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if seed.shape != self.shape:
                 raise RuntimeError(f"gradient has shape {seed.shape}, but the tensor has shape {self.shape}")
-        _backpropagate(self, seed)
+        if self.grad_fn is None:
+            _accumulate(self, seed)
+        else:
+            _backpropagate(self.grad_fn, seed)
 
     # -- Python protocol ------------------------------------------------------------------------------
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -339,14 +421,14 @@ class Tensor:
         return np.array(self.data, dtype=dtype, copy=copy)
 
     def __repr__(self) -> str:
-        return _format(self)
+        return format_tensor(self)
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator["Tensor"]:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
@@ -392,6 +474,23 @@ class Tensor:
     def __gt__(self, other): return ops.gt(self, other)
     def __ge__(self, other): return ops.ge(self, other)
 
+    # -- in place, by PyTorch's rules (inplace.py) ---------------------------------------------------------
+    def __iadd__(self, other): return inplace.update(self, ops.add, other)
+    def __isub__(self, other): return inplace.update(self, ops.sub, other)
+    def __imul__(self, other): return inplace.update(self, ops.mul, other)
+    def __itruediv__(self, other): return inplace.update(self, ops.div, other)
+    def __ipow__(self, other): return inplace.update(self, ops.pow, other)
+    def __setitem__(self, index, value): inplace.assign(self, index, value)
+    def add_(self, other, alpha=1): return inplace.update(self, ops.add, other if alpha == 1 else other * alpha)
+    def sub_(self, other, alpha=1): return inplace.update(self, ops.sub, other if alpha == 1 else other * alpha)
+    def mul_(self, other): return inplace.update(self, ops.mul, other)
+    def div_(self, other): return inplace.update(self, ops.div, other)
+    def pow_(self, other): return inplace.update(self, ops.pow, other)
+    def clamp_(self, min=None, max=None): return inplace.update(self, ops.clamp, min, max)
+    def zero_(self): return inplace.update(self, ops.zero)
+    def fill_(self, value): return inplace.update(self, ops.fill, value)
+    def copy_(self, src): return inplace.update(self, ops.copy, src)
+
     # -- methods, the same as the functions of ops.py ------------------------------------------------------
     def sum(self, dim=None, keepdim=False): return ops.sum(self, dim, keepdim)
     def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)
@@ -405,14 +504,16 @@ class Tensor:
     def relu(self): return ops.relu(self)
     def tanh(self): return ops.tanh(self)
     def sigmoid(self): return ops.sigmoid(self)
+    def reciprocal(self): return ops.reciprocal(self)
     def maximum(self, other): return ops.maximum(self, other)
     def minimum(self, other): return ops.minimum(self, other)
     def clamp(self, min=None, max=None): return ops.clamp(self, min, max)
     def reshape(self, *shape): return ops.reshape(self, *shape)
     def view(self, *shape): return ops.reshape(self, *shape)
-    def flatten(self): return ops.reshape(self, -1)
+    def flatten(self): return self if self.data.ndim == 1 else ops.reshape(self, -1)
+    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
     def transpose(self, dim0=0, dim1=1): return ops.transpose(self, dim0, dim1)
-    def t(self): return ops.transpose(self, 0, 1)
+    def t(self): return ops.t(self)
     @property
     def T(self): return ops.permute_reverse(self)
     def softmax(self, dim=-1): return ops.softmax(self, dim)
@@ -420,25 +521,39 @@ class Tensor:
     def logsumexp(self, dim=None, keepdim=False): return ops.logsumexp(self, dim, keepdim)
 
 
-def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
+def wrap_dim(dim: int, ndim: int) -> int:
+    """``dim`` as a non-negative axis of an ``ndim``-dimensional tensor (negative dims count from the end).
+
+    Without this check NumPy would reject some bad dims with its own AxisError and a modulo would
+    silently turn others into a different axis. The error is PyTorch's; as there, a 0-d tensor accepts
+    dims -1 and 0.
+    """
+    size = ndim or 1
+    if not -size <= dim < size:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], but got {dim})")
+    return dim % size
+
+
+# -- backpropagation ----------------------------------------------------------------------------------
+
+
+def _backpropagate(root: Node, seed: np.ndarray) -> None:
     """Run every recorded backward rule once, outputs before inputs, summing gradients at forks."""
-    pending: dict[Tensor, np.ndarray] = {root: seed}  # tensors hash by identity
-    for t in reversed(_topological_order(root)):
-        grad = pending.pop(t, None)
+    pending: dict[Node, np.ndarray] = {root: seed}
+    for node in reversed(_topological_order(root)):
+        grad = pending.pop(node, None)
         if grad is None:
             continue
-        node = t.grad_fn
-        if node is None or t._retains_grad:
-            _accumulate(t, grad)
-        if node is None:
-            continue
-        for parent, parent_grad in zip(node.inputs, node.backward(grad)):
-            if parent_grad is None or not parent.requires_grad:
+        if node.retained is not None and (kept := node.retained()) is not None:
+            _accumulate(kept, grad)
+        for edge, edge_grad in zip(node.edges, node.backward(grad)):
+            if edge_grad is None:
                 continue
-            if parent_grad.dtype != parent.data.dtype:  # e.g. a float32 input of a float64 result
-                parent_grad = parent_grad.astype(parent.data.dtype)
-            earlier = pending.get(parent)
-            pending[parent] = parent_grad if earlier is None else earlier + parent_grad
+            if type(edge) is Node:
+                earlier = pending.get(edge)
+                pending[edge] = edge_grad if earlier is None else earlier + edge_grad
+            elif type(edge) is Tensor:
+                _accumulate(edge, edge_grad)
 
 
 def _accumulate(t: Tensor, grad: np.ndarray) -> None:
@@ -449,50 +564,28 @@ def _accumulate(t: Tensor, grad: np.ndarray) -> None:
         t.grad.data += grad
 
 
-def _topological_order(root: Tensor, constants: bool = False) -> list[Tensor]:
-    """The tensors behind ``root`` that need a gradient (with ``constants``, all of them), each after all
-    of its inputs; iterative, so deep graphs work."""
-    order: list[Tensor] = []
-    visited: set[Tensor] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+def _topological_order(root: Node) -> list[Node]:
+    """The nodes behind ``root``, each after all of the nodes that made its inputs; iterative, so deep
+    graphs work."""
+    order: list[Node] = []
+    visited: set[Node] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
-        t, inputs_done = stack.pop()
+        node, inputs_done = stack.pop()
         if inputs_done:
-            order.append(t)
-        elif t not in visited:
-            visited.add(t)
-            stack.append((t, True))
-            if t.grad_fn is not None:
-                for p in t.grad_fn.inputs:
-                    if (constants or p.requires_grad) and p not in visited:
-                        stack.append((p, False))
+            order.append(node)
+        elif node not in visited:
+            visited.add(node)
+            stack.append((node, True))
+            for edge in node.edges:
+                if type(edge) is Node and edge not in visited:
+                    stack.append((edge, False))
     return order
 
 
-def _format(t: Tensor) -> str:
-    """PyTorch-like repr: ``tensor(-20., grad_fn=<MulBackward0>)``."""
-    data = t.data
-    if data.dtype.kind == "f" and data.size and np.all(np.isfinite(data)) and np.all(data == np.round(data)):
-        formatter = {"float": lambda v: f"{v:.0f}."}
-    elif data.dtype.kind == "f":
-        formatter = {"float": lambda v: f"{v:.4f}"}
-    else:
-        formatter = None
-    body = np.array2string(data, separator=", ", prefix="tensor(", formatter=formatter, threshold=1000)
-    extras = []
-    if data.dtype not in (np.float32, np.int64, np.bool_):
-        extras.append(f"dtype={data.dtype}")
-    if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
-    elif t.requires_grad:
-        extras.append("requires_grad=True")
-    return "tensor(" + ", ".join([body, *extras]) + ")"
+def iter_nodes(root: Tensor) -> list[Node]:
+    """The nodes of the graph behind ``root``, inputs first (empty for a leaf)."""
+    return [] if root.grad_fn is None else _topological_order(root.grad_fn)
 
 
-def iter_graph(root: Tensor, constants: bool = False) -> Iterable[Tensor]:
-    """Every tensor in the graph behind ``root`` that requires a gradient, inputs first; with
-    ``constants``, also the inputs that do not (numbers and arrays the operations used)."""
-    return _topological_order(root, constants)
-
-
-from linclass import ops  # noqa: E402  (ops needs Tensor; Tensor's methods need ops)
+from linclass import inplace, ops  # noqa: E402  (ops needs Tensor; Tensor's methods need ops)
