@@ -8,6 +8,12 @@ Both run single-threaded in float32, so the comparison is like for like.
 
     python benchmarks/engine_overhead.py            # prints a markdown table
     python benchmarks/engine_overhead.py --quick    # fewer repetitions
+    python benchmarks/engine_overhead.py --chain 1000000   # deep graphs only: a chain of 10⁶ ops
+
+The chain section builds one long graph, ``y = op(y)`` a million times from a 0-d leaf, and
+backpropagates through it, each contender in a fresh process (3 interleaved repeats, medians): the
+time of the forward and the backward pass, and the memory the graph holds per node (the rise of
+the process's resident memory while the graph is built).
 """
 
 from __future__ import annotations
@@ -18,6 +24,11 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")  # before NumPy loads its BLAS
 
 import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
 import timeit  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -76,12 +87,74 @@ def measure(module, op, n: int, repeat: int, min_seconds: float) -> tuple[float,
             per_call_seconds(forward_backward, repeat, min_seconds))
 
 
+# chain step name -> what one step does to y (``c`` is a 0-d constant tensor of the same module)
+CHAIN_STEPS = {
+    "y * 1.0000001": lambda y, c: y * 1.0000001,
+    "y + c": lambda y, c: y + c,
+    "y.tanh()": lambda y, c: y.tanh(),
+    "(y * c).exp()": lambda y, c: (y * c).exp(),
+}
+
+
+def resident_bytes() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS"))
+
+
+def chain_child(module_name: str, step_name: str, n: int) -> None:
+    """Build and backpropagate one chain in this process; print its times and bytes per node as JSON."""
+    module = torch if module_name == "torch" else lc
+    step = CHAIN_STEPS[step_name]
+    x, c = module.tensor(1.0, requires_grad=True), module.tensor(0.5 if "exp" not in step_name else 1.0)
+    before = resident_bytes()
+    start = time.perf_counter()
+    y = x
+    for _ in range(n // (2 if "exp" in step_name else 1)):
+        y = step(y, c)
+    built = time.perf_counter()
+    grown = resident_bytes() - before
+    y.backward()
+    done = time.perf_counter()
+    print(json.dumps({"forward": built - start, "backward": done - built, "bytes_per_node": grown / n}))
+
+
+def chain_table(n: int, repeats: int = 3) -> None:
+    """The chain section: each contender in fresh processes, interleaved, medians."""
+    print(f"\nChain of {n:,} operations from a 0-d leaf, forward then backward; {repeats} interleaved runs, "
+          "medians; memory is the resident growth per node while the graph is built.\n")
+    print("| step | forward linclass | forward torch | backward linclass | backward torch "
+          "| total ratio | bytes/node linclass | bytes/node torch |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for step_name in CHAIN_STEPS:
+        runs: dict[str, list[dict]] = {"lc": [], "torch": []}
+        for _ in range(repeats):
+            for contender in runs:
+                output = subprocess.run([sys.executable, __file__, "--chain-child", contender, step_name, str(n)],
+                                        check=True, capture_output=True, text=True).stdout
+                runs[contender].append(json.loads(output))
+        median = {c: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for c, rs in runs.items()}
+        ours, theirs = median["lc"], median["torch"]
+        ratio = (ours["forward"] + ours["backward"]) / (theirs["forward"] + theirs["backward"])
+        print(f"| `{step_name}` | {ours['forward']:.2f} s | {theirs['forward']:.2f} s | {ours['backward']:.2f} s "
+              f"| {theirs['backward']:.2f} s | {ratio:.2f} | {ours['bytes_per_node']:.0f} "
+              f"| {theirs['bytes_per_node']:.0f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer and shorter repetitions")
+    parser.add_argument("--chain", type=int, metavar="N", help="only the deep-graph section, with chains of N ops")
+    parser.add_argument("--chain-child", nargs=3, metavar=("MODULE", "STEP", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    repeat, min_seconds = (3, 0.05) if args.quick else (7, 0.2)
     torch.set_num_threads(1)
+    if args.chain_child:
+        module_name, step_name, n = args.chain_child
+        chain_child(module_name, step_name, int(n))
+        return
+    if args.chain:
+        chain_table(args.chain)
+        return
+    repeat, min_seconds = (3, 0.05) if args.quick else (7, 0.2)
 
     print(f"linclass {lc.__version__}, NumPy {np.__version__}, PyTorch {torch.__version__}; "
           "CPU, 1 thread, float32; µs per call (best of runs); ratio = linclass / PyTorch\n")
@@ -95,6 +168,7 @@ def main() -> None:
             for mine, reference in zip(ours, theirs):
                 cells += [f"{mine * 1e6:.1f}", f"{reference * 1e6:.1f}", f"{mine / reference:.2f}"]
             print(f"| {name} | {size_name} {n}×{n} | " + " | ".join(cells) + " |", flush=True)
+    chain_table(100_000 if args.quick else 1_000_000)
 
 
 if __name__ == "__main__":

@@ -88,5 +88,12 @@ def _store(target: Tensor, values: np.ndarray) -> None:
 
 
 def bump_version(target: Tensor) -> None:
-    """Count one more in-place change of ``target``'s memory (for code that writes ``.data`` itself)."""
-    version_of(target._base if target._base is not None else target).value += 1
+    """Count one more in-place change of ``target``'s memory (for code that writes ``.data`` itself).
+
+    The node that made the memory's owner is marked outdated if it saved those values for its rule.
+    """
+    owner = target._base if target._base is not None else target
+    version_of(owner).value += 1
+    node = owner.grad_fn
+    if node is not None and any(value is owner.data for value in node.saved):
+        node.outdated = True

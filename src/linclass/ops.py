@@ -72,9 +72,17 @@ def _values(a: Any, b: Any, true_division: bool = False) -> tuple[Any, Any]:
     """
     va = a.data if type(a) is Tensor else a if isinstance(a, _NUMBERS) else _default_array(a, None)
     vb = b.data if type(b) is Tensor else b if isinstance(b, _NUMBERS) else _default_array(b, None)
-    if type(va) is np.ndarray and type(vb) is np.ndarray and va.dtype == vb.dtype and va.dtype.kind == "f":
-        return va, vb  # the common case, kept free of promotion work
+    if type(va) is np.ndarray:  # the common cases first, kept free of promotion work
+        if (va.dtype is vb.dtype if type(vb) is np.ndarray else type(vb) is float) and va.dtype.kind == "f":
+            return va, vb
+    elif type(va) is float and type(vb) is np.ndarray and vb.dtype.kind == "f":
+        return va, vb
     return promote(va, vb, true_division)
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    """The shape of an operand's value (``()`` for a Python number); cheaper than ``np.shape``."""
+    return value.shape if type(value) is np.ndarray else ()
 
 
 # -- arithmetic ---------------------------------------------------------------------------------------
@@ -83,7 +91,7 @@ def _values(a: Any, b: Any, true_division: bool = False) -> tuple[Any, Any]:
 def add(a: Tensor | float, b: Tensor | float) -> Tensor:
     """``a + b``, broadcast. The add gate passes the gradient on unchanged to both inputs."""
     va, vb = _values(a, b)
-    return record(va + vb, (a, b), _add_backward, "AddBackward0", (np.shape(va), np.shape(vb)))
+    return record(va + vb, (a, b), _add_backward, "AddBackward0", (_shape(va), _shape(vb)))
 
 
 def _add_backward(g, needs, shape_a, shape_b):
@@ -95,7 +103,7 @@ def mul(a: Tensor | float, b: Tensor | float) -> Tensor:
     """``a * b``, broadcast. The multiply gate passes each input ``g`` times the *other* input."""
     va, vb = _values(a, b)
     return record(va * vb, (a, b), _mul_backward, "MulBackward0",
-                  (np.shape(va), np.shape(vb), _kept_for(b, va), _kept_for(a, vb)))
+                  (_shape(va), _shape(vb), _kept_for(b, va), _kept_for(a, vb)))
 
 
 def _mul_backward(g, needs, shape_a, shape_b, va, vb):
@@ -116,7 +124,7 @@ def sub(a: Tensor | float, b: Tensor | float) -> Tensor:
     """
     va, vb = _values(a, b)
     name = "SubBackward0" if isinstance(a, Tensor) else "RsubBackward1"
-    return record(va - vb, (a, b), _sub_backward, name, (np.shape(va), np.shape(vb)))
+    return record(va - vb, (a, b), _sub_backward, name, (_shape(va), _shape(vb)))
 
 
 def _sub_backward(g, needs, shape_a, shape_b):
@@ -134,12 +142,12 @@ def div(a: Tensor | float, b: Tensor | float) -> Tensor:
         return mul(reciprocal(b), a)
     va, vb = _values(a, b, true_division=True)
     out = va / vb
-    return record(out, (a, b), _div_backward, "DivBackward0", (np.shape(va), vb, _kept_for(b, out)))
+    return record(out, (a, b), _div_backward, "DivBackward0", (_shape(va), vb, _kept_for(b, out)))
 
 
 def _div_backward(g, needs, shape_a, vb, out):
     return (unbroadcast(g / vb, shape_a) if needs[0] else None,
-            unbroadcast(-g * out / vb, np.shape(vb)) if needs[1] else None)
+            unbroadcast(-g * out / vb, _shape(vb)) if needs[1] else None)
 
 
 def reciprocal(x: Tensor) -> Tensor:
@@ -174,11 +182,11 @@ def _pow_backward(g, needs, va, vb, out):
         ga = g * vb * va ** (vb - 1)
         if np.any(vb == 0):
             ga = np.where(vb == 0, 0, ga)
-        ga = unbroadcast(ga, np.shape(va))
+        ga = unbroadcast(ga, _shape(va))
     if needs[1]:
         with np.errstate(divide="ignore", invalid="ignore"):
             gb = np.where((va == 0) & (vb >= 0), 0, g * out * np.log(va))
-        gb = unbroadcast(gb, np.shape(vb))
+        gb = unbroadcast(gb, _shape(vb))
     return ga, gb
 
 
@@ -203,7 +211,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     try:
         out = va @ vb
     except ValueError:
-        raise ValueError(_matmul_mismatch(np.shape(va), np.shape(vb))) from None
+        raise ValueError(_matmul_mismatch(_shape(va), _shape(vb))) from None
     return record(out, (a, b), _matmul_backward, _matmul_name(va.ndim, vb.ndim),
                   (va.shape, vb.shape, _kept_for(b, va), _kept_for(a, vb)))
 
@@ -471,7 +479,7 @@ def maximum(a: Tensor | float, b: Tensor | float) -> Tensor:
     """
     va, vb = _values(a, b)
     return record(np.maximum(va, vb), (a, b), _gate_backward, "MaximumBackward0",
-                  (np.shape(va), np.shape(vb), va > vb, va == vb))
+                  (_shape(va), _shape(vb), va > vb, va == vb))
 
 
 def minimum(a: Tensor | float, b: Tensor | float) -> Tensor:
@@ -481,7 +489,7 @@ def minimum(a: Tensor | float, b: Tensor | float) -> Tensor:
     """
     va, vb = _values(a, b)
     return record(np.minimum(va, vb), (a, b), _gate_backward, "MinimumBackward0",
-                  (np.shape(va), np.shape(vb), va < vb, va == vb))
+                  (_shape(va), _shape(vb), va < vb, va == vb))
 
 
 def _gate_backward(g, needs, shape_a, shape_b, a_won, tie):

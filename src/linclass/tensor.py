@@ -131,7 +131,7 @@ class Node:
     the constant value the operation used (which takes no gradient).
     """
 
-    __slots__ = ("_name", "edges", "rule", "saved", "versions", "value", "retained", "__weakref__")
+    __slots__ = ("_name", "edges", "rule", "saved", "versions", "value", "outdated", "retained", "__weakref__")
 
     def __init__(self, name: str, edges: tuple, rule: BackwardRule, saved: tuple,
                  versions: tuple[tuple[Version, int], ...], value: np.ndarray) -> None:
@@ -141,6 +141,7 @@ class Node:
         self.saved = saved
         self.versions = versions
         self.value = value  # the output's values, for drawing the graph
+        self.outdated = False  # set when the output's values, saved for the rule, change in place
         self.retained: Any = None  # a weak reference to a non-leaf output that retains its grad
 
     def name(self) -> str:
@@ -154,11 +155,14 @@ class Node:
 
     def backward(self, grad: np.ndarray) -> Sequence[np.ndarray | None]:
         """The gradient of each input, given the gradient of the output; refuses changed values."""
+        if self.outdated:
+            raise RuntimeError("one of the variables needed for gradient computation has been modified by an "
+                               f"inplace operation: the output of {self._name}, which it saved")
         for counter, version in self.versions:
             if counter.value != version:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: a tensor saved by {self._name} is at version {counter.value}; expected "
+                    f"operation: an input saved by {self._name} is at version {counter.value}; expected "
                     f"version {version} instead")
         return self.rule(grad, tuple(_wants_gradient(edge) for edge in self.edges), *self.saved)
 
@@ -177,36 +181,42 @@ def record(data: np.ndarray, inputs: tuple, rule: BackwardRule, name: str, saved
     Every operation in ``ops.py`` (and every fused loss) ends with this call. ``inputs`` are the
     operation's operands (tensors, or the numbers and arrays it used as constants); ``saved`` are the
     values ``rule`` needs. An input's (or the result's) own array among ``saved`` is checked at
-    backward time against in-place changes, so save such arrays as they are, not views of them.
+    backward time against in-place changes, so save such arrays as they are, not views of them: an
+    input's by its version counter, the result's by the in-place change marking the node outdated.
     """
     out = Tensor.__new__(Tensor)
     out.data = data if type(data) is np.ndarray else np.asarray(data)  # NumPy gives 0-d results as scalars
     out.grad = out.grad_fn = out._version_counter = out._base = None
     out.requires_grad = False
-    if _grad_enabled:
-        edges = tuple([_edge(t) for t in inputs])
-        for edge in edges:
-            if type(edge) is Node or type(edge) is Tensor:
-                out.requires_grad = True
-                versions = _saved_versions(saved, inputs, out) if saved else ()
-                out.grad_fn = Node(name, edges, rule, saved, versions, out.data)
-                break
+    if not _grad_enabled:
+        return out
+    edges, wanted = [], False
+    for t in inputs:  # where each input came from (see Node); written out, as it runs for every operation
+        if type(t) is not Tensor:
+            edges.append(t)
+        elif t.grad_fn is not None:
+            edges.append(t.grad_fn)
+            wanted = True
+        elif t.requires_grad:
+            edges.append(t)
+            wanted = True
+        else:
+            edges.append(t.data)
+    if wanted:
+        out.requires_grad = True
+        out.grad_fn = Node(name, tuple(edges), rule, saved, _saved_versions(saved, inputs), out.data)
     return out
 
 
-def _edge(t: Any) -> Any:
-    """Where an input came from, for the graph (see :class:`Node`)."""
-    if type(t) is not Tensor:
-        return t
-    if t.grad_fn is not None:
-        return t.grad_fn
-    return t if t.requires_grad else t.data
-
-
-def _saved_versions(saved: tuple, inputs: tuple, out: "Tensor") -> tuple[tuple[Version, int], ...]:
-    """The version counters (and versions now) of the tensors whose own arrays are in ``saved``."""
+def _saved_versions(saved: tuple, inputs: tuple) -> tuple[tuple[Version, int], ...]:
+    """The version counters (and versions now) of the input tensors whose own arrays are in ``saved``."""
+    for value in saved:
+        if type(value) is np.ndarray:
+            break
+    else:
+        return ()  # nothing an in-place change could alter
     versions = []
-    for t in (*inputs, out):
+    for t in inputs:
         if type(t) is Tensor and any(value is t.data for value in saved):
             counter = version_of(t._base if t._base is not None else t)
             versions.append((counter, counter.value))
