@@ -74,6 +74,10 @@ def assert_same_parameters(ours: list[np.ndarray], theirs: list[np.ndarray]) -> 
     ("nesterov", lambda p: optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
      lambda t, p: t.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True)),
     ("adam", lambda p: optim.Adam(p, lr=0.1), lambda t, p: t.optim.Adam(p, lr=0.1)),
+    ("sgd weight decay", lambda p: optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=0.1),
+     lambda t, p: t.optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=0.1)),
+    ("adam weight decay", lambda p: optim.Adam(p, lr=0.1, weight_decay=0.1),
+     lambda t, p: t.optim.Adam(p, lr=0.1, weight_decay=0.1)),
 ])
 def test_optimizers_take_the_same_steps_as_torch_optim(torch, name, ours, theirs):
     assert_same_parameters(train_linclass(ours)[0], train_torch(torch, lambda p: theirs(torch, p))[0])
@@ -321,3 +325,47 @@ def test_an_optimizer_step_raises_the_parameters_version():
     assert w._version == 1
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         loss.backward()  # the saved w has changed, as in PyTorch
+
+
+@pytest.mark.parametrize("make", [lambda p: optim.SGD(p, 0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+                                  lambda p: optim.Adam(p, 0.05, betas=(0.8, 0.99), weight_decay=0.01)])
+def test_a_state_dict_resumes_the_same_steps(make):
+    """Stepping 20 times equals stepping 10, saving the state, loading it into a new optimizer and
+    stepping 10 more: the buffers (momentum, Adam's moments and step count) come back whole."""
+    X, T, initial = problem(0)
+
+    def steps(optimizer, params, start, stop):
+        for step in range(start, stop):
+            optimizer.zero_grad()
+            objective(lc.tensor(X), lc.tensor(T), params, step).backward()
+            optimizer.step()
+
+    straight = [lc.tensor(p, requires_grad=True) for p in initial]
+    steps(make(straight), straight, 0, 20)
+    resumed = [lc.tensor(p, requires_grad=True) for p in initial]
+    first = make(resumed)
+    steps(first, resumed, 0, 10)
+    state = first.state_dict()
+    second = make([lc.tensor(p.data.copy(), requires_grad=True) for p in resumed])
+    second.load_state_dict(state)
+    steps(second, second.params, 10, 20)
+    for a, b in zip(straight, second.params):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_a_state_dict_has_torchs_layout_and_refuses_a_foreign_state(torch):
+    w = [lc.tensor(np.ones(3), requires_grad=True)]
+    ours = optim.Adam(w, 0.1)
+    ours.params[0].grad = lc.tensor(np.ones(3))
+    ours.step()
+    theirs = torch.optim.Adam([torch.ones(3, requires_grad=True)], 0.1)
+    theirs.param_groups[0]["params"][0].grad = torch.ones(3)
+    theirs.step()
+    mine, reference = ours.state_dict(), theirs.state_dict()
+    assert set(mine["state"][0]) == set(reference["state"][0])
+    assert mine["param_groups"][0]["params"] == reference["param_groups"][0]["params"] == [0]
+    np.testing.assert_allclose(mine["state"][0]["exp_avg_sq"], reference["state"][0]["exp_avg_sq"].numpy())
+    with pytest.raises(ValueError, match="another optimizer"):
+        optim.SGD(w, 0.1, momentum=0.9).load_state_dict(mine)
+    with pytest.raises(ValueError, match="for 1 parameters, this optimizer has 2"):
+        optim.Adam(w + [lc.tensor(np.ones(2), requires_grad=True)], 0.1).load_state_dict(mine)

@@ -75,6 +75,53 @@ class Optimizer(ABC):
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
 
+    # -- state, as torch.optim keeps it: per-parameter buffers and the hyperparameters ------------------
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of everything a resumed run needs: ``{"state": {i: buffers}, "param_groups": [...]}``,
+        the layout of ``torch.optim``'s, with NumPy arrays for the buffers."""
+        state = {i: {name: np.array(value) for name, value in self._state(i).items()} for i in range(len(self.params))}
+        return {"state": state, "param_groups": [{**self._hyperparameters(), "params": list(range(len(self.params)))}]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Take back the state that :meth:`state_dict` gave, for the same parameters (checked)."""
+        groups = state_dict["param_groups"]
+        if len(groups) != 1 or len(groups[0]["params"]) != len(self.params):
+            raise ValueError(f"the state is for {sum(len(g['params']) for g in groups)} parameters, "
+                             f"this optimizer has {len(self.params)}")
+        hyperparameters = {k: v for k, v in groups[0].items() if k != "params"}
+        if set(hyperparameters) != set(self._hyperparameters()):
+            raise ValueError(f"the state is of another optimizer: it has {sorted(hyperparameters)}, "
+                             f"{type(self).__name__} has {sorted(self._hyperparameters())}")
+        for i in range(len(self.params)):
+            buffers = state_dict["state"].get(i, {})
+            for name, value in self._state(i).items():
+                saved = np.asarray(buffers[name])
+                if saved.shape != np.shape(value):
+                    raise ValueError(f"the saved {name} of parameter {i} has shape {saved.shape}, "
+                                     f"the parameter {np.shape(value)}")
+            self._load_state(i, buffers)
+        for name, value in hyperparameters.items():
+            setattr(self, name, tuple(value) if isinstance(value, list) else value)
+
+    def _hyperparameters(self) -> dict[str, Any]:
+        return {"lr": self.lr}
+
+    def _state(self, i: int) -> dict[str, Any]:
+        """Parameter ``i``'s buffers, by their names in PyTorch."""
+        return {}
+
+    def _load_state(self, i: int, buffers: dict[str, Any]) -> None:
+        """Copy saved buffers into parameter ``i``'s own."""
+
+    def _with_weight_decay(self, i: int, g: np.ndarray) -> np.ndarray:
+        """``g + weight_decay · w`` (PyTorch's L2 weight decay), in a buffer of its own; ``g`` without."""
+        if not self.weight_decay:
+            return g
+        decayed = self._decayed[i]
+        np.multiply(self.params[i].data, self.weight_decay, out=decayed)
+        decayed += g
+        return decayed
+
     def _descend(self, i: int, direction: np.ndarray) -> None:
         """``w ← w - lr · direction`` for parameter ``i``, in place."""
         scratch = self._scratch[i]
@@ -96,23 +143,40 @@ class SGD(Optimizer):
         μ in [0, 1): how much of the previous velocity is kept; 0 is plain SGD.
     nesterov : bool
         Step with the look-ahead ``g + μ v`` instead of ``v`` (needs momentum > 0).
+    weight_decay : float
+        λ >= 0: the gradient gets ``λ w`` added before the step (L2 decay, as PyTorch's).
     """
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, nesterov: bool = False) -> None:
+    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
         _check_fraction("momentum", momentum)
+        _check_non_negative("weight_decay", weight_decay)
         if nesterov and momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
         self.momentum = momentum
         self.nesterov = nesterov
+        self.weight_decay = weight_decay
         self.velocities = [np.zeros_like(p.data) for p in self.params] if momentum else []
+        self._decayed = [np.empty_like(p.data) for p in self.params] if weight_decay else []
+
+    def _hyperparameters(self) -> dict[str, Any]:
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay}
+
+    def _state(self, i: int) -> dict[str, Any]:
+        return {"momentum_buffer": self.velocities[i]} if self.momentum else {}
+
+    def _load_state(self, i: int, buffers: dict[str, Any]) -> None:
+        if self.momentum:
+            np.copyto(self.velocities[i], buffers["momentum_buffer"])
 
     def step(self) -> None:
         """One step on every parameter whose ``.grad`` is set: ``w ← w - lr · direction``."""
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            g = p.grad.data
+            g = self._with_weight_decay(i, p.grad.data)
             if not self.momentum:
                 self._descend(i, g)
                 continue
@@ -141,11 +205,16 @@ class Adam(Optimizer):
         Decay rates β1, β2 in [0, 1) of the first and second moment averages.
     eps : float
         Added to the denominator (>= 0) so that it is never 0.
+    weight_decay : float
+        λ >= 0: the gradient gets ``λ w`` added first (L2 decay, as PyTorch's Adam).
     """
 
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
+        _check_non_negative("weight_decay", weight_decay)
+        self.weight_decay = weight_decay
+        self._decayed = [np.empty_like(p.data) for p in self.params] if weight_decay else []
         beta1, beta2 = betas
         _check_fraction("betas[0]", beta1)
         _check_fraction("betas[1]", beta2)
@@ -157,13 +226,24 @@ class Adam(Optimizer):
         self.second_moments = [np.zeros_like(p.data) for p in self.params]
         self.steps = [0] * len(self.params)  # per parameter: one without a gradient is not stepped
 
+    def _hyperparameters(self) -> dict[str, Any]:
+        return {"lr": self.lr, "betas": self.betas, "eps": self.eps, "weight_decay": self.weight_decay}
+
+    def _state(self, i: int) -> dict[str, Any]:
+        return {"step": self.steps[i], "exp_avg": self.first_moments[i], "exp_avg_sq": self.second_moments[i]}
+
+    def _load_state(self, i: int, buffers: dict[str, Any]) -> None:
+        self.steps[i] = int(buffers["step"])
+        np.copyto(self.first_moments[i], buffers["exp_avg"])
+        np.copyto(self.second_moments[i], buffers["exp_avg_sq"])
+
     def step(self) -> None:
         """One Adam step on every parameter whose ``.grad`` is set."""
         beta1, beta2 = self.betas
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            g = p.grad.data
+            g = self._with_weight_decay(i, p.grad.data)
             m, v, scratch = self.first_moments[i], self.second_moments[i], self._scratch[i]
             self.steps[i] += 1
             t = self.steps[i]
@@ -320,6 +400,11 @@ def make_schedule(name: str, optimizer: Optimizer, **kwargs: Any) -> LRSchedule:
 def _check_positive(name: str, value: float) -> None:
     if not (isinstance(value, (int, float, np.floating)) and value > 0 and math.isfinite(value)):
         raise ValueError(f"{name}={value!r} must be a positive number")
+
+
+def _check_non_negative(name: str, value: float) -> None:
+    if not value >= 0:
+        raise ValueError(f"{name}={value!r} must be >= 0")
 
 
 def _check_fraction(name: str, value: float) -> None:
