@@ -260,7 +260,7 @@ def test_parameters_must_be_float_tensors():
 
 def digits_split():
     data = lc.datasets.load("digits")
-    scale = lambda images: images.reshape(len(images), -1).astype(np.float32) / 16.0 - 0.5  # noqa: E731
+    scale = lambda images: images.reshape(len(images), -1).astype(np.float32) / 255.0 - 0.5  # noqa: E731
     return scale(data.X_train), data.y_train, scale(data.X_test), data.y_test
 
 

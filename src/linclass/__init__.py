@@ -17,7 +17,8 @@ from linclass.ops import (
 )
 from linclass import gradcheck, graph
 from linclass.losses import softmax_loss, squared_hinge_loss, svm_loss
-from linclass import losses, optim, regularizers
+from linclass import losses, nn, optim, regularizers
+from linclass.nn.init import manual_seed
 from linclass import data as datasets
 from linclass import model, train
 
