@@ -153,3 +153,14 @@ def test_a_torch_users_mlp_script_runs_with_lc_in_place_of_torch(torch_float32):
     our_losses = train_script(lc, ours, X, data.y_train, batches)
     np.testing.assert_allclose(our_losses, theirs_losses, atol=1e-5)
     assert our_losses[-10:].mean() < 0.5 * our_losses[0]  # and it learned
+
+
+def test_the_readmes_torch_style_loop_prints_the_accuracy_it_claims(capsys):
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Your own loop on the engine")[1].split("\n## ")[0]
+    code = section.split("```python")[2].split("```")[0]
+    claimed = code.strip().splitlines()[-1].split("# ")[-1]
+    exec(compile(code, "README.md", "exec"), {})
+    assert f"{float(capsys.readouterr().out):.3f}" == claimed

@@ -49,42 +49,6 @@ MaxResult = namedtuple("max", ["values", "indices"])
 MinResult = namedtuple("min", ["values", "indices"])
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum ``grad`` over the axes that broadcasting added or stretched, so it has ``shape``.
-
-    A value broadcast to many places contributed to all of them, so its gradient is their sum.
-    """
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra > 0:
-        grad = sum_axes(grad, tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = sum_axes(grad, stretched, keepdims=True)
-    return grad.reshape(shape)
-
-
-def _values(a: Any, b: Any, true_division: bool = False) -> tuple[Any, Any]:
-    """The values of both operands of a binary operation, in the dtype PyTorch computes in.
-
-    A Python number stays a number; a tensor gives its array; anything else becomes an array.
-    """
-    va = a.data if type(a) is Tensor else a if isinstance(a, _NUMBERS) else _default_array(a, None)
-    vb = b.data if type(b) is Tensor else b if isinstance(b, _NUMBERS) else _default_array(b, None)
-    if type(va) is np.ndarray:  # the common cases first, kept free of promotion work
-        if (va.dtype is vb.dtype if type(vb) is np.ndarray else type(vb) is float) and va.dtype.kind == "f":
-            return va, vb
-    elif type(va) is float and type(vb) is np.ndarray and vb.dtype.kind == "f":
-        return va, vb
-    return promote(va, vb, true_division)
-
-
-def _shape(value: Any) -> tuple[int, ...]:
-    """The shape of an operand's value (``()`` for a Python number); cheaper than ``np.shape``."""
-    return value.shape if type(value) is np.ndarray else ()
-
-
 # -- arithmetic ---------------------------------------------------------------------------------------
 
 
@@ -109,12 +73,6 @@ def mul(a: Tensor | float, b: Tensor | float) -> Tensor:
 def _mul_backward(g, needs, shape_a, shape_b, va, vb):
     return (unbroadcast(g * vb, shape_a) if needs[0] else None,
             unbroadcast(g * va, shape_b) if needs[1] else None)
-
-
-def _kept_for(t: Any, value: Any) -> Any:
-    """``value`` if ``t`` will want a gradient, whose rule needs it; else None, so that the value is
-    neither kept alive nor checked for in-place changes (as PyTorch saves only what it needs)."""
-    return value if type(t) is Tensor and t.requires_grad else None
 
 
 def sub(a: Tensor | float, b: Tensor | float) -> Tensor:
@@ -772,3 +730,48 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     if dtype is None:
         dtype = np.int64 if values.dtype.kind in "iu" else np.float32
     return Tensor(values.astype(dtype, copy=False))
+
+
+# -- what every operation uses: broadcasting's gradient, operand values, saved values -------------------
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the axes that broadcasting added or stretched, so it has ``shape``.
+
+    A value broadcast to many places contributed to all of them, so its gradient is their sum.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = sum_axes(grad, tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = sum_axes(grad, stretched, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _values(a: Any, b: Any, true_division: bool = False) -> tuple[Any, Any]:
+    """The values of both operands of a binary operation, in the dtype PyTorch computes in.
+
+    A Python number stays a number; a tensor gives its array; anything else becomes an array.
+    """
+    va = a.data if type(a) is Tensor else a if isinstance(a, _NUMBERS) else _default_array(a, None)
+    vb = b.data if type(b) is Tensor else b if isinstance(b, _NUMBERS) else _default_array(b, None)
+    if type(va) is np.ndarray:  # the common cases first, kept free of promotion work
+        if (va.dtype is vb.dtype if type(vb) is np.ndarray else type(vb) is float) and va.dtype.kind == "f":
+            return va, vb
+    elif type(va) is float and type(vb) is np.ndarray and vb.dtype.kind == "f":
+        return va, vb
+    return promote(va, vb, true_division)
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    """The shape of an operand's value (``()`` for a Python number); cheaper than ``np.shape``."""
+    return value.shape if type(value) is np.ndarray else ()
+
+
+def _kept_for(t: Any, value: Any) -> Any:
+    """``value`` if ``t`` will want a gradient, whose rule needs it; else None, so that the value is
+    neither kept alive nor checked for in-place changes (as PyTorch saves only what it needs)."""
+    return value if type(t) is Tensor and t.requires_grad else None
