@@ -203,18 +203,18 @@ def record(data: np.ndarray, inputs: tuple, rule: BackwardRule, name: str, saved
         else:
             edges.append(t.data)
     if wanted:
+        versions = ()
+        for value in saved:
+            if type(value) is np.ndarray:  # only arrays can change in place
+                versions = _saved_versions(saved, inputs)
+                break
         out.requires_grad = True
-        out.grad_fn = Node(name, tuple(edges), rule, saved, _saved_versions(saved, inputs), out.data)
+        out.grad_fn = Node(name, tuple(edges), rule, saved, versions, out.data)
     return out
 
 
 def _saved_versions(saved: tuple, inputs: tuple) -> tuple[tuple[Version, int], ...]:
     """The version counters (and versions now) of the input tensors whose own arrays are in ``saved``."""
-    for value in saved:
-        if type(value) is np.ndarray:
-            break
-    else:
-        return ()  # nothing an in-place change could alter
     versions = []
     for t in inputs:
         if type(t) is Tensor and any(value is t.data for value in saved):
