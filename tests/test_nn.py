@@ -164,3 +164,30 @@ def test_the_readmes_torch_style_loop_prints_the_accuracy_it_claims(capsys):
     claimed = code.strip().splitlines()[-1].split("# ")[-1]
     exec(compile(code, "README.md", "exec"), {})
     assert f"{float(capsys.readouterr().out):.3f}" == claimed
+
+
+def test_micrograds_demo_a_16_16_mlp_separates_two_moons_with_the_max_margin_loss():
+    """micrograd's demo on the engine: 100 points of two moons, labels ±1, an MLP 2→16→16→1 with ReLU,
+    the hinge ``relu(1 - y·score)`` plus 1e-4 ΣW², full-batch SGD with a learning rate falling from
+    1.0 to 0.1; every point ends on the right side, and the graph can be drawn. (micrograd's 100 steps
+    start from weights uniform in ±1; PyTorch's smaller start takes 200.)"""
+    from sklearn.datasets import make_moons
+
+    X, y = make_moons(n_samples=100, noise=0.1, random_state=1)
+    X, y = lc.tensor(X, dtype=np.float32), lc.tensor(y * 2 - 1, dtype=np.float32)
+    lc.manual_seed(1337)
+    model = lc.nn.Sequential(lc.nn.Linear(2, 16), lc.nn.ReLU(), lc.nn.Linear(16, 16), lc.nn.ReLU(),
+                             lc.nn.Linear(16, 1))
+    for k in range(200):
+        scores = model(X).reshape(-1)
+        data_loss = (1 - y * scores).relu().mean()
+        loss = data_loss + 1e-4 * sum((p * p).sum() for p in model.parameters())
+        model.zero_grad()
+        loss.backward()
+        with lc.no_grad():
+            for p in model.parameters():
+                p -= (1.0 - 0.9 * k / 200) * p.grad
+    accuracy = ((model(X).reshape(-1).data > 0) == (y.data > 0)).mean()
+    assert accuracy == 1.0
+    dot = lc.graph.to_dot(loss, names=dict(model.named_parameters()))
+    assert dot.count("MmBackward0") == 3 and "1.weight" not in dot and "0.weight\\nvalue shape 16×2" in dot
