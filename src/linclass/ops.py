@@ -368,9 +368,11 @@ def _times_output_backward(g, needs, out):
 
 
 def log(x: Tensor) -> Tensor:
-    """Natural logarithm. The gradient is ``g / x``."""
+    """Natural logarithm. The gradient is ``g / x``. ``log(0)`` is -inf, quietly, as in PyTorch."""
     xv = floating(x.data)
-    return record(np.log(xv), (x,), _log_backward, "LogBackward0", (xv,))
+    with np.errstate(divide="ignore"):
+        out = np.log(xv)
+    return record(out, (x,), _log_backward, "LogBackward0", (xv,))
 
 
 def _log_backward(g, needs, xv):
@@ -667,7 +669,8 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     xv = floating(x.data)
     dim = wrap_dim(dim, xv.ndim)
     out = xv - _row_max(xv, dim)
-    out -= np.log(np.exp(out).sum(axis=dim, keepdims=True))
+    with np.errstate(divide="ignore"):  # a row of nothing sums to 0
+        out -= np.log(np.exp(out).sum(axis=dim, keepdims=True))
     return record(out, (x,), _log_softmax_backward, "LogSoftmaxBackward0", (out, dim))
 
 
