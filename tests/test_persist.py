@@ -14,6 +14,7 @@ import pytest
 import linclass as lc
 from linclass import LinearClassifier, persist
 from linclass.errors import ModelFileError
+from linclass.files import write_atomically
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +155,7 @@ def test_a_writer_failing_midway_leaves_the_previous_file_intact(saved):
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        persist.write_atomically(saved, write_half)
+        write_atomically(saved, write_half)
     assert saved.read_bytes() == before and os.listdir(saved.parent) == [saved.name]
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 
 from linclass.errors import LinclassError
+from linclass.files import write_atomically
 from linclass.tensor import Tensor, iter_nodes
 
 FORMATS = ("dot", "svg", "png", "pdf")
@@ -131,7 +131,7 @@ def draw(tensor: Tensor, path: str | os.PathLike, names: Mapping[str, Tensor] | 
         raise ValueError(f"graph format {format!r} of {path} is not supported; use one of {', '.join(FORMATS)}")
     dot_path = path.with_suffix(".dot")
     dot_path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(dot_path, to_dot(tensor, names).encode())
+    write_atomically(dot_path, to_dot(tensor, names).encode())
     if format == "dot":
         return dot_path
     image = path if path.suffix else path.with_suffix(f".{format}")
@@ -147,34 +147,11 @@ def _render(dot_path: Path, image: Path, format: str) -> None:
             f"Graphviz's dot not found: apt-get install graphviz (the graph is in {dot_path}; "
             f"then run: dot -T{format} {dot_path} -o {image})"
         )
-    temporary = _temporary_beside(image)
     try:
-        result = subprocess.run([program, f"-T{format}", str(dot_path), "-o", temporary],
-                                capture_output=True, text=True, timeout=120)
-        if result.returncode != 0:
-            message = (result.stderr.strip().splitlines() or ["no message"])[-1]
-            raise LinclassError(f"Graphviz's dot could not render {dot_path} as {format}: {message}")
-        os.replace(temporary, image)
+        result = subprocess.run([program, f"-T{format}", str(dot_path)], capture_output=True, timeout=120)
     except subprocess.TimeoutExpired:
         raise LinclassError(f"Graphviz's dot took over 120 s to render {dot_path}; draw a smaller graph") from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    """Write ``content`` to a temporary file beside ``path``, then move it into place."""
-    temporary = _temporary_beside(path)
-    try:
-        with open(temporary, "xb") as file:
-            file.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def _temporary_beside(path: Path) -> str:
-    """A fresh hidden file name in the folder of ``path`` (so that ``os.replace`` is atomic)."""
-    return str(path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"))
+    if result.returncode != 0:
+        message = (result.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+        raise LinclassError(f"Graphviz's dot could not render {dot_path} as {format}: {message}")
+    write_atomically(image, result.stdout)

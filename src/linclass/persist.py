@@ -17,8 +17,8 @@ Loading checks, in order, the magic (a PNG, a zip or a text file is refused as f
 checksum (any flipped byte) and the header. Every refusal is a :class:`ModelFileError` naming the file
 and the problem.
 
-Saving writes to a temporary file in the same folder, flushes it to disk (``fsync``) and moves it onto
-the target with ``os.replace``, which is atomic: an interrupted save leaves the previous file intact.
+Saving goes through :func:`linclass.files.write_atomically`: an interrupted save leaves the previous
+file intact.
 """
 
 from __future__ import annotations
@@ -27,18 +27,18 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from linclass.errors import ModelFileError
+from linclass.files import write_atomically
 
 if TYPE_CHECKING:
     from linclass.estimator import LinearClassifier
 
-__all__ = ["save", "load", "write_atomically", "MAGIC", "FORMAT_VERSION"]
+__all__ = ["save", "load", "MAGIC", "FORMAT_VERSION"]
 
 MAGIC = b"LINCLASS"
 FORMAT_VERSION = 1
@@ -97,28 +97,7 @@ def save(clf: "LinearClassifier", path: str | os.PathLike, preprocessor: Any = N
     header["arrays"], data = _layout(arrays)
     header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
     content = PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(header_bytes)) + header_bytes + data
-    return write_atomically(path, lambda stream: stream.write(content + hashlib.sha256(content).digest()))
-
-
-def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> Path:
-    """Call ``write`` on a temporary file beside ``path``, flush it to disk, then move it onto ``path``.
-
-    ``os.replace`` within one folder is atomic, so ``path`` holds either its old content or the complete
-    new one, whatever happens during ``write``.
-    """
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
+    return write_atomically(path, content + hashlib.sha256(content).digest())
 
 
 def _hyperparameters(clf: "LinearClassifier") -> dict:

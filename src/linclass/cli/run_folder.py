@@ -28,7 +28,7 @@ import numpy as np
 
 from linclass.cli.common import json_value
 from linclass.errors import LinclassError
-from linclass.persist import write_atomically
+from linclass.files import write_atomically
 
 MODEL_NAME = "model.linclass"
 CONFIG_NAME = "config.json"
@@ -99,7 +99,7 @@ def remove_if_empty(path: Path) -> None:
 def write_json(path: Path, content: Mapping[str, Any]) -> Path:
     """Write ``content`` as indented JSON, atomically."""
     text = json.dumps(content, indent=2, default=json_value) + "\n"
-    return write_atomically(path, lambda stream: stream.write(text.encode("utf-8")))
+    return write_atomically(path, text.encode("utf-8"))
 
 
 def read_json(path: Path) -> dict:
@@ -136,7 +136,7 @@ def write_table(path: Path, columns: Iterable[str], rows: Iterable[Mapping[str, 
     writer.writeheader()
     for row in rows:
         writer.writerow({key: "" if row.get(key) is None else row[key] for key in columns})
-    return write_atomically(path, lambda stream: stream.write(buffer.getvalue().encode("utf-8")))
+    return write_atomically(path, buffer.getvalue().encode("utf-8"))
 
 
 def write_metrics(run_dir: Path, history: Mapping[str, Any]) -> Path:

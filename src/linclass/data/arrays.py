@@ -17,8 +17,6 @@ Arrays are never unpickled (``allow_pickle=False``).
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Sequence
@@ -28,6 +26,7 @@ import numpy as np
 from linclass.data.dataset import Dataset, check_examples, encode_labels
 from linclass.data.splits import holdout_indices
 from linclass.errors import DataError
+from linclass.files import write_atomically
 
 ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
 CLASSES_FILE = "classes.txt"
@@ -75,16 +74,17 @@ def save(dataset: Dataset, folder: str | Path) -> Path:
     """Write ``dataset`` as a folder of ``.npy`` files (and ``classes.txt``) that ``load`` reads back.
 
     Converting a set once this way lets later runs memory-map it: ``load(folder, mmap=True)``. Each
-    file is written to a temporary name and renamed, so an interrupted save leaves no half-written file.
+    file is written with :func:`linclass.files.write_atomically`, so an interrupted save leaves no
+    half-written file.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if any("\n" in name or "\r" in name for name in dataset.classes):
         raise DataError(f"{folder}: class names with line breaks cannot be saved in {CLASSES_FILE}")
     for name in ARRAY_NAMES:
-        _write_atomically(folder / f"{name}.npy", lambda stream, a=getattr(dataset, name): np.save(stream, a))
+        write_atomically(folder / f"{name}.npy", lambda stream, a=getattr(dataset, name): np.save(stream, a))
     text = "".join(f"{name}\n" for name in dataset.classes).encode("utf-8")
-    _write_atomically(folder / CLASSES_FILE, lambda stream: stream.write(text))
+    write_atomically(folder / CLASSES_FILE, text)
     return folder
 
 
@@ -171,14 +171,3 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _write_atomically(path: Path, write) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            write(stream)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from linclass.report.files import write_atomically
+from linclass.files import write_atomically
 
 REPORT_NAME = "report.html"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -150,7 +150,7 @@ def write_report(run_dir: str | os.PathLike, *, title: str, data_summary: Mappin
     page = _page(title, metrics, sections)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    return write_atomically(run_dir / REPORT_NAME, lambda stream: stream.write(page.encode("utf-8")))
+    return write_atomically(run_dir / REPORT_NAME, page.encode("utf-8"))
 
 
 def embed_png(key: str, path: str | os.PathLike) -> str:

@@ -19,7 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from linclass.report.files import write_atomically
+from linclass.files import write_atomically
 
 DPI = 100
 CORRECT_COLOR = "#1a7f37"
