@@ -258,7 +258,7 @@ def test_missing_batch_and_wrong_number_of_class_names(tmp_path, rng):
         cifar.read_cifar10(tmp_path)
     (tmp_path / "batches.meta.txt").write_text("\n".join(CIFAR10_NAMES))
     (tmp_path / "data_batch_5.bin").unlink()
-    with pytest.raises(DataError, match=r"data_batch_5\.bin: cannot read"):
+    with pytest.raises(DataError, match=r"data_batch_5\.bin: file not found"):
         cifar.read_cifar10(tmp_path)
 
 

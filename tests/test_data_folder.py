@@ -86,7 +86,7 @@ def test_jpeg_folder_is_read_approximately(tmp_path, rng):
 
 def test_image_size_resizes_every_image_as_pillow_does(tmp_path, rng):
     images = [rng.integers(0, 256, (20, 30), dtype=np.uint8), rng.integers(0, 256, (9, 9), dtype=np.uint8)]
-    write_images(tmp_path / "train", {"k": images})
+    write_images(tmp_path / "train", {"j": images[:1], "k": images})
     write_images(tmp_path / "test", {"k": images[:1]})
     data = load(tmp_path, image_size=(8, 12))
     assert data.image_shape == (8, 12)

@@ -122,7 +122,7 @@ def test_wrong_magic_number_is_refused(tmp_path):
 def test_a_header_declaring_more_than_the_file_holds_is_refused_before_allocating(tmp_path):
     path = tmp_path / "huge.gz"
     path.write_bytes(gzip.compress(bytes([0, 0, 8, 3]) + struct.pack(">3I", 2**31, 2**31, 2**31)))
-    with pytest.raises(DataError, match=r"huge\.gz: header declares shape \(2147483648, "):
+    with pytest.raises(DataError, match=r"huge\.gz: claims an array of shape \(2147483648, "):
         idx.read_idx(path)
 
 

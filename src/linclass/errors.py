@@ -2,7 +2,7 @@
 
 A ``LinclassError`` is a user's mistake or a bad input (a missing file, a corrupted model, a learning
 rate that diverges). Its message is one line that says what is wrong and what to do; the command line
-prints it without a traceback. Anything else that escapes is a bug.
+prints it without a traceback, through :func:`printable`. Anything else that escapes is a bug.
 """
 
 
@@ -20,3 +20,9 @@ class ModelFileError(LinclassError, ValueError):
 
 class DivergenceError(LinclassError, FloatingPointError):
     """Training diverged (the loss became NaN, infinite or exploded)."""
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print as one line: control characters (line breaks, a terminal's escape sequences)
+    written as Python escapes, so that a file or folder name cannot redraw the terminal or add lines."""
+    return "".join(character if character.isprintable() else repr(character)[1:-1] for character in text)

@@ -12,7 +12,7 @@ import importlib
 import sys
 
 from linclass.cli.common import OneLineErrorParser
-from linclass.errors import LinclassError
+from linclass.errors import LinclassError, printable
 
 COMMANDS = ("train", "tune", "evaluate", "predict", "gradcheck", "graph", "playground", "datasets")
 
@@ -40,13 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     except LinclassError as error:
         if args.debug:
             raise
-        print(f"linclass {args.command}: error: {error}", file=sys.stderr)
+        print(f"linclass {args.command}: error: {printable(str(error))}", file=sys.stderr)
         return 2
     except OSError as error:
         if args.debug:
             raise
         where = f": {error.filename}" if error.filename else ""
-        print(f"linclass {args.command}: error: {error.strerror or error}{where}", file=sys.stderr)
+        print(f"linclass {args.command}: error: {printable(f'{error.strerror or error}{where}')}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"linclass {args.command}: interrupted", file=sys.stderr)

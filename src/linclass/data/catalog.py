@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 from linclass.data import arrays, cifar, idx
 from linclass.data.builtin import load_digits
-from linclass.data.dataset import Dataset
+from linclass.data.dataset import Dataset, check_classes
 from linclass.data.folder import read_image_folder
 from linclass.data.locate import ENVIRONMENT_VARIABLE, check_root, describe_search, find_folder
 from linclass.errors import DataError
@@ -43,33 +43,34 @@ class KnownDataset:
     description: str
     subfolders: tuple[str, ...]
     holds_set: Callable[[Path], bool] | None  # None for a set built into the library
-    read: Callable[[Path], Dataset]
+    read: Callable[[Path, int | None], Dataset]  # (folder, max_memory)
     how_to_get: str
 
 
 KNOWN = {known.name: known for known in (
     KnownDataset("digits", "8×8 greyscale handwritten digits, 1797 images, 10 classes (scikit-learn)", (),
-                 None, lambda folder: load_digits(), "ships with scikit-learn, no download"),
+                 None, lambda folder, max_memory: load_digits(), "ships with scikit-learn, no download"),
     KnownDataset("fashion-mnist", "28×28 greyscale clothing, 60000 training + 10000 test images, 10 classes",
                  ("fashion-mnist", "fashion_mnist", "FashionMNIST/raw", "FashionMNIST", "Fashion-MNIST"),
                  idx.has_idx_files,
-                 lambda folder: idx.read_idx_dataset(folder, "fashion-mnist", FASHION_MNIST_CLASSES),
+                 lambda folder, max_memory: idx.read_idx_dataset(folder, "fashion-mnist", FASHION_MNIST_CLASSES,
+                                                                 max_memory),
                  "apt-get install dataset-fashion-mnist (installs /usr/share/datasets/fashion-mnist), or put "
                  f"{IDX_FILES} from https://github.com/zalandoresearch/fashion-mnist in "
                  f"~/.cache/linclass/fashion-mnist"),
     KnownDataset("mnist", "28×28 greyscale handwritten digits, 60000 training + 10000 test images, 10 classes",
                  ("mnist", "MNIST/raw", "MNIST"), idx.has_idx_files,
-                 lambda folder: idx.read_idx_dataset(folder, "mnist", DIGIT_CLASSES),
+                 lambda folder, max_memory: idx.read_idx_dataset(folder, "mnist", DIGIT_CLASSES, max_memory),
                  f"put {IDX_FILES} (e.g. from https://ossci-datasets.s3.amazonaws.com/mnist/) in "
                  "~/.cache/linclass/mnist"),
     KnownDataset("cifar10", "32×32 colour photos, 50000 training + 10000 test images, 10 classes",
                  ("cifar-10-batches-py", "cifar-10-batches-bin", "cifar10", "cifar-10"), cifar.has_cifar10,
-                 cifar.read_cifar10,
+                 lambda folder, max_memory: cifar.read_cifar10(folder, max_memory=max_memory),
                  "unpack https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz (or the binary version) in "
                  "~/.cache/linclass"),
     KnownDataset("cifar100", "32×32 colour photos, 50000 training + 10000 test images, 100 fine classes",
                  ("cifar-100-python", "cifar-100-binary", "cifar100", "cifar-100"), cifar.has_cifar100,
-                 cifar.read_cifar100,
+                 lambda folder, max_memory: cifar.read_cifar100(folder, max_memory=max_memory),
                  "unpack https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz (or the binary version) in "
                  "~/.cache/linclass"),
 )}
@@ -130,7 +131,7 @@ def locate(name: str, root: str | Path | None = None) -> Path | None:
 
 
 def load(name_or_path: str | Path, root: str | Path | None = None,
-         image_size: Sequence[int] | None = None, mmap: bool = False) -> Dataset:
+         image_size: Sequence[int] | None = None, mmap: bool = False, max_memory: int | None = None) -> Dataset:
     """Load a dataset by name or path, with its training and test splits.
 
     Parameters
@@ -149,6 +150,10 @@ def load(name_or_path: str | Path, root: str | Path | None = None,
         shape of one example, e.g. ``(28, 28)`` for rows of 784 values.
     mmap : bool
         Memory-map a folder of ``.npy`` files instead of reading it into memory.
+    max_memory : int, optional
+        The most bytes one array read from the files may take; a file whose header claims more is
+        refused before anything is allocated. By default ``$LINCLASS_MAX_MEMORY`` or half of the
+        machine's memory, at most 8 GiB (:mod:`linclass.limits`).
 
     Returns
     -------
@@ -159,7 +164,8 @@ def load(name_or_path: str | Path, root: str | Path | None = None,
     ------
     DataError
         If ``root`` is not a folder, the set is not found (the message says where it was looked for and
-        how to get it) or a file is malformed (the message names the file and the problem).
+        how to get it), a file is malformed or claims more than ``max_memory`` (the message names the
+        file and the problem), or the training set holds fewer than two classes.
 
     Examples
     --------
@@ -167,37 +173,44 @@ def load(name_or_path: str | Path, root: str | Path | None = None,
     >>> data.X_train.shape, data.classes[9]
     ((60000, 28, 28), 'Ankle boot')
     """
+    data = _read(name_or_path, root, image_size, mmap, max_memory)
+    check_classes(data.y_train, data.classes, data.source)
+    return data
+
+
+def _read(name_or_path: str | Path, root, image_size, mmap: bool, max_memory: int | None) -> Dataset:
+    """The dataset that ``load``'s arguments name, as its reader returns it."""
     check_root(root)
     name = canonical_name(str(name_or_path)) if isinstance(name_or_path, str) else None
     if name is not None:
         _refuse_options(name, image_size, mmap)
-        known = KNOWN[name]
-        return known.read(locate(name, root))
+        return KNOWN[name].read(locate(name, root), max_memory)
     path = Path(name_or_path).expanduser()
     if not path.exists():
         raise DataError(f"{name_or_path}: no such file or folder, and not a known dataset "
                         f"({', '.join(known_datasets())})")
     if path.is_dir() and arrays.has_npy_files(path):
-        return arrays.read_npy_folder(path, image_size, mmap)
+        return arrays.read_npy_folder(path, image_size, mmap, max_memory)
     _refuse_options(str(path), None, mmap)
     if path.is_dir():
-        return _read_folder(path, image_size)
+        return _read_folder(path, image_size, max_memory)
     readers = {".npz": arrays.read_npz, ".csv": arrays.read_csv}
     if path.suffix.lower() not in readers:
         raise DataError(f"{path}: cannot read a {path.suffix or 'suffixless'} file as a dataset; "
                         "give a folder, an .npz or a .csv file")
-    return readers[path.suffix.lower()](path, image_size)
+    return readers[path.suffix.lower()](path, image_size, max_memory)
 
 
-def _read_folder(path: Path, image_size) -> Dataset:
+def _read_folder(path: Path, image_size, max_memory: int | None) -> Dataset:
     """A folder of IDX files, CIFAR batches, or class subfolders of images."""
-    for holds_set, read in ((idx.has_idx_files, lambda: idx.read_idx_dataset(path, path.resolve().name)),
-                            (cifar.has_cifar10, lambda: cifar.read_cifar10(path, path.resolve().name)),
-                            (cifar.has_cifar100, lambda: cifar.read_cifar100(path, path.resolve().name))):
+    name = path.resolve().name
+    for holds_set, read in ((idx.has_idx_files, lambda: idx.read_idx_dataset(path, name, max_memory=max_memory)),
+                            (cifar.has_cifar10, lambda: cifar.read_cifar10(path, name, max_memory)),
+                            (cifar.has_cifar100, lambda: cifar.read_cifar100(path, name, max_memory))):
         if holds_set(path):
             _refuse_options(str(path), image_size, False)
             return read()
-    return read_image_folder(path, image_size)
+    return read_image_folder(path, image_size, max_memory)
 
 
 def _refuse_options(what: str, image_size, mmap: bool) -> None:

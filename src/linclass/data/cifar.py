@@ -12,7 +12,11 @@ the blue. Two formats hold them:
 
 Unpickling a file can run arbitrary code, because a pickle may name any function to call. The python
 batches are therefore read by ``SafeUnpickler``, which resolves only the few names a CIFAR pickle uses
-to rebuild NumPy arrays and refuses every other one before it is looked up.
+to rebuild NumPy arrays and refuses every other one before it is looked up. A pickle can also describe
+far more than it holds (a list that refers to itself a thousand times, nested nine deep, is a billion
+labels in 25 kB), so what it loads is bounded too: at most :data:`MAX_DEPTH` levels of nesting and no
+more list items than the file has bytes, and only arrays of plain numbers or text, whose size the file
+itself must hold.
 
 Images are returned as N×32×32×3 uint8 (height, width, channel), the layout images have elsewhere.
 """
@@ -28,6 +32,7 @@ import numpy as np
 
 from linclass.data.dataset import Dataset, check_examples
 from linclass.errors import DataError
+from linclass.limits import check_allocation, file_size
 
 try:  # NumPy 2
     from numpy._core.multiarray import _reconstruct
@@ -38,6 +43,7 @@ except ImportError:  # NumPy 1.x
 
 SIDE, CHANNELS = 32, 3
 PIXELS = SIDE * SIDE * CHANNELS
+MAX_DEPTH = 3  # a batch is a dict of arrays, lists of labels or names, and strings: two levels of containers
 
 
 def _latin1_encode(text: str, encoding: str) -> bytes:
@@ -47,16 +53,35 @@ def _latin1_encode(text: str, encoding: str) -> bytes:
     return text.encode("latin1")
 
 
+class _ArrayType:
+    """Stands for ``numpy.ndarray`` in a pickle: it can be the type ``_reconstruct`` builds, never a call."""
+
+
+def _plain_dtype(spec, align: bool = False, copy: bool = False) -> np.dtype:
+    """``numpy.dtype`` for numbers and text only: an object dtype would let the pickle size an array freely."""
+    dtype = np.dtype(spec, align, copy)
+    if dtype.hasobject or dtype.kind == "V":
+        raise pickle.UnpicklingError(f"refused the dtype {dtype}; a CIFAR batch holds numbers and text")
+    return dtype
+
+
+def _reconstruct_array(subtype, shape, dtype) -> np.ndarray:
+    """``_reconstruct`` as NumPy pickles an array: an empty ndarray, filled from the file's bytes next."""
+    if subtype is not _ArrayType or tuple(shape) != (0,):
+        raise pickle.UnpicklingError("refused an array reconstruction that NumPy does not write")
+    return _reconstruct(np.ndarray, (0,), dtype)
+
+
 # The only globals a CIFAR pickle refers to: array and dtype reconstruction (as written by NumPy 1 and 2,
 # pickle protocols 2 to 5) and the latin-1 encoding of bytes at protocol 2. Dicts, lists, strings, bytes
 # and numbers are pickle opcodes, not globals.
 ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct_array,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct_array,
     ("numpy.core.numeric", "_frombuffer"): _frombuffer,
     ("numpy._core.numeric", "_frombuffer"): _frombuffer,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
+    ("numpy", "ndarray"): _ArrayType,
+    ("numpy", "dtype"): _plain_dtype,
     ("_codecs", "encode"): _latin1_encode,
 }
 
@@ -65,7 +90,8 @@ class SafeUnpickler(pickle.Unpickler):
     """An unpickler that can rebuild NumPy arrays, dicts, lists, strings and numbers, and nothing else.
 
     Any other global (``os.system``, ``builtins.eval``, a class with a ``__reduce__``) is refused with
-    ``pickle.UnpicklingError`` before it is imported, so a malicious file cannot run code.
+    ``pickle.UnpicklingError`` before it is imported, so a malicious file cannot run code. Arrays must
+    be of numbers or text, rebuilt the way NumPy pickles them, from bytes the file holds.
     """
 
     def find_class(self, module: str, name: str):
@@ -76,15 +102,19 @@ class SafeUnpickler(pickle.Unpickler):
                                          "NumPy arrays, lists, strings and numbers") from None
 
 
-def read_python_batch(path: str | Path) -> dict:
+def read_python_batch(path: str | Path, max_memory: int | None = None) -> dict:
     """Read one pickled CIFAR file with ``SafeUnpickler`` into a dict with ``str`` keys.
 
     Raises
     ------
     DataError
-        If the file is missing, is not a pickle, names anything but NumPy arrays, or is not a dict.
+        If the file is missing, is not a pickle, names anything but NumPy arrays, is nested deeper or
+        refers to more items than a CIFAR batch can, is larger than the memory budget
+        (:mod:`linclass.limits`), or is not a dict.
     """
     path = Path(path)
+    size = file_size(path)
+    check_allocation(str(path), size, "unpickling the file", max_memory)
     try:
         with open(path, "rb") as stream:
             loaded = SafeUnpickler(stream, encoding="bytes").load()
@@ -96,13 +126,38 @@ def read_python_batch(path: str | Path) -> dict:
         raise DataError(f"{path}: corrupt pickle ({type(error).__name__}: {error})") from None
     if not isinstance(loaded, dict):
         raise DataError(f"{path}: holds a {type(loaded).__name__}, but a CIFAR batch is a dict")
+    _check_bounded(loaded, size, path)
     return {_text(key): value for key, value in loaded.items()}
 
 
-def read_binary_batch(path: str | Path, label_bytes: int) -> tuple[np.ndarray, np.ndarray]:
+def _check_bounded(loaded: dict, size: int, path: Path) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH`, and more container items than the file has bytes.
+
+    Each item a pickle spells out takes at least one byte of it; more items than bytes means the same
+    list is referred to over and over, which multiplies into more than memory holds once it is read.
+    """
+    pending, items = [(loaded, 1)], 0
+    while pending:
+        value, depth = pending.pop()
+        if not isinstance(value, (dict, list, tuple)):
+            continue
+        if depth > MAX_DEPTH:
+            raise DataError(f"{path}: nested more than {MAX_DEPTH} deep; a CIFAR batch is a dict of arrays, "
+                            "lists and strings")
+        members = list(value.values()) if isinstance(value, dict) else value
+        items += len(members)
+        if items > size:
+            raise DataError(f"{path}: its lists refer to more than {items} items in a file of {size} bytes; "
+                            "they repeat one another, which is not a CIFAR batch")
+        pending += [(member, depth + 1) for member in members]
+
+
+def read_binary_batch(path: str | Path, label_bytes: int,
+                      max_memory: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read one binary CIFAR file: ``(pixels N×3072, labels N)``; the label is the last label byte."""
     path = Path(path)
     record = label_bytes + PIXELS
+    check_allocation(str(path), file_size(path), "reading the file", max_memory)
     try:
         content = np.fromfile(path, dtype=np.uint8)
     except OSError as error:
@@ -155,35 +210,37 @@ def has_cifar100(folder: Path) -> bool:
     return (folder / "train").is_file() or (folder / "train.bin").is_file()
 
 
-def read_cifar10(folder: str | Path, name: str = "cifar10") -> Dataset:
-    """Read CIFAR-10 (python or binary batches) from its folder."""
-    return _read_cifar(Path(folder), name, *CIFAR10)
+def read_cifar10(folder: str | Path, name: str = "cifar10", max_memory: int | None = None) -> Dataset:
+    """Read CIFAR-10 (python or binary batches) from its folder; ``max_memory``: see :mod:`linclass.limits`."""
+    return _read_cifar(Path(folder), name, max_memory, *CIFAR10)
 
 
-def read_cifar100(folder: str | Path, name: str = "cifar100") -> Dataset:
+def read_cifar100(folder: str | Path, name: str = "cifar100", max_memory: int | None = None) -> Dataset:
     """Read CIFAR-100 with its 100 fine labels (python or binary files) from its folder."""
-    return _read_cifar(Path(folder), name, *CIFAR100)
+    return _read_cifar(Path(folder), name, max_memory, *CIFAR100)
 
 
-def _read_cifar(folder: Path, name: str, n_classes: int, python: PythonLayout, binary: BinaryLayout) -> Dataset:
+def _read_cifar(folder: Path, name: str, max_memory: int | None, n_classes: int, python: PythonLayout,
+                binary: BinaryLayout) -> Dataset:
     if (folder / python.train[0]).is_file():
         read, layout = _read_python_part, python
-        classes = _python_names(folder / python.meta, python.names_key, n_classes)
+        classes = _python_names(folder / python.meta, python.names_key, n_classes, max_memory)
     elif (folder / binary.train[0]).is_file():
         read, layout = _read_binary_part, binary
         classes = _text_names(folder / binary.names_file, n_classes)
     else:
         raise DataError(f"{folder}: neither {python.train[0]} (python version) nor {binary.train[0]} "
                         f"(binary version) is here; this is not a {name} folder")
-    read_part = partial(read, layout=layout, n_classes=n_classes)
-    X_train, y_train = _assemble([folder / file for file in layout.train], read_part)
-    X_test, y_test = _assemble([folder / layout.test], read_part)
+    read_part = partial(read, layout=layout, n_classes=n_classes, max_memory=max_memory)
+    X_train, y_train = _assemble([folder / file for file in layout.train], read_part, max_memory)
+    X_test, y_test = _assemble([folder / layout.test], read_part, max_memory)
     return Dataset(name=name, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
                    classes=classes, image_shape=(SIDE, SIDE, CHANNELS), source=str(folder))
 
 
-def _read_python_part(path: Path, layout: PythonLayout, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    batch = read_python_batch(path)
+def _read_python_part(path: Path, layout: PythonLayout, n_classes: int,
+                      max_memory: int | None) -> tuple[np.ndarray, np.ndarray]:
+    batch = read_python_batch(path, max_memory)
     for key in ("data", layout.labels_key):
         if key not in batch:
             raise DataError(f"{path}: no {key!r} entry; keys are {sorted(batch)}")
@@ -198,8 +255,9 @@ def _read_python_part(path: Path, layout: PythonLayout, n_classes: int) -> tuple
     return pixels, labels
 
 
-def _read_binary_part(path: Path, layout: BinaryLayout, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    pixels, labels = read_binary_batch(path, layout.label_bytes)
+def _read_binary_part(path: Path, layout: BinaryLayout, n_classes: int,
+                      max_memory: int | None) -> tuple[np.ndarray, np.ndarray]:
+    pixels, labels = read_binary_batch(path, layout.label_bytes, max_memory)
     check_examples(pixels, labels, n_classes, str(path))
     return pixels, labels
 
@@ -214,20 +272,21 @@ def _label_vector(labels, path: Path) -> np.ndarray:
     return vector.astype(np.int64)
 
 
-def _assemble(paths: list[Path], read_part) -> tuple[np.ndarray, np.ndarray]:
+def _assemble(paths: list[Path], read_part, max_memory: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Read batch files into one N×32×32×3 array, reordering each image's planes into pixels.
 
     Every image takes 3072 bytes of its file, so the files' sizes bound the number of images: the array
     is allocated once, up front, and each batch is copied into it as soon as it is read, so that only
     one batch at a time is held besides the result.
     """
-    capacity = sum(_size(path) // PIXELS for path in paths)
+    capacity = sum(file_size(path) // PIXELS for path in paths)
+    check_allocation(str(paths[0].parent), capacity * PIXELS, f"{capacity} images", max_memory)
     images = np.empty((capacity, SIDE, SIDE, CHANNELS), dtype=np.uint8)
     labels, start = [], 0
     for path in paths:
         pixels, part_labels = read_part(path)
         if start + len(pixels) > capacity:  # cannot happen with a file that really holds its pixels
-            raise DataError(f"{path}: holds {len(pixels)} images, more than its {_size(path)} bytes can")
+            raise DataError(f"{path}: holds {len(pixels)} images, more than its {file_size(path)} bytes can")
         planes = pixels.reshape(len(pixels), CHANNELS, SIDE, SIDE)
         images[start:start + len(pixels)] = planes.transpose(0, 2, 3, 1)
         labels.append(part_labels)
@@ -235,15 +294,8 @@ def _assemble(paths: list[Path], read_part) -> tuple[np.ndarray, np.ndarray]:
     return images[:start], np.concatenate(labels)
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError as error:
-        raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
-
-
-def _python_names(path: Path, key: str, n_classes: int) -> list[str]:
-    meta = read_python_batch(path)
+def _python_names(path: Path, key: str, n_classes: int, max_memory: int | None) -> list[str]:
+    meta = read_python_batch(path, max_memory)
     names = meta.get(key)
     if not isinstance(names, (list, tuple)) or not all(isinstance(name, (bytes, str)) for name in names):
         raise DataError(f"{path}: no list of class names under {key!r}")

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from linclass.errors import DataError
+from linclass.errors import DataError, printable
 
 
 @dataclass
@@ -68,6 +68,42 @@ def check_examples(X: np.ndarray, y: np.ndarray, n_classes: int, where: str) -> 
         raise DataError(f"{where}: label {bad} is outside 0..{n_classes - 1} ({n_classes} classes)")
 
 
+def check_classes(y_train: np.ndarray, classes: Sequence[str], where: str) -> None:
+    """``DataError`` unless the training labels hold at least two classes: one class leaves nothing to tell apart."""
+    present = np.unique(y_train)
+    if len(present) < 2:
+        only = f"class {printable(classes[int(present[0])])!r}" if len(present) else "no class"
+        raise DataError(f"{where}: the training set holds only {only}; a classifier needs examples of at "
+                        "least two classes")
+
+
+def non_finite(values: np.ndarray, block_rows: int = 2**16) -> tuple[int, tuple[int, ...]] | None:
+    """How many NaN or infinite values ``values`` holds and the index of the first; None when all are finite.
+
+    Read ``block_rows`` rows at a time, so that a memory-mapped array is not pulled into memory at once.
+    """
+    if values.dtype.kind not in "fc":
+        return None
+    count, first = 0, None
+    for start in range(0, len(values), block_rows):
+        bad = ~np.isfinite(values[start:start + block_rows])
+        found = int(np.count_nonzero(bad))
+        if found and first is None:
+            index = np.unravel_index(int(np.argmax(bad)), bad.shape)
+            first = (start + int(index[0]),) + tuple(int(i) for i in index[1:])
+        count += found
+    return None if first is None else (count, first)
+
+
+def check_finite(values: np.ndarray, name: str, where: str) -> None:
+    """``DataError`` naming how many values of array ``name`` are NaN or infinite, and where the first is."""
+    found = non_finite(values)
+    if found is not None:
+        count, first = found
+        raise DataError(f"{where}: {name} holds {count} NaN/inf value{'s' * (count > 1)}, first at "
+                        f"{name}[{', '.join(map(str, first))}]")
+
+
 def encode_labels(train: np.ndarray, test: np.ndarray, classes: Sequence[str] | None,
                   where: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Turn raw labels into ``int64`` indices ``0..K-1`` and name the classes.
@@ -77,6 +113,8 @@ def encode_labels(train: np.ndarray, test: np.ndarray, classes: Sequence[str] | 
     labels (strings, negative numbers) become classes named by their sorted distinct values.
     """
     train, test = np.asarray(train), np.asarray(test)
+    check_finite(train, "y_train", where)
+    check_finite(test, "y_test", where)
     integral = _integral(train) and _integral(test)
     if integral:
         train, test = train.astype(np.int64), test.astype(np.int64)

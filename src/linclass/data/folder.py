@@ -17,9 +17,11 @@ import numpy as np
 from linclass.data.dataset import Dataset
 from linclass.data.images import check_image_size, is_grey, open_image, to_array
 from linclass.data.splits import holdout_indices
-from linclass.errors import DataError
+from linclass.errors import DataError, printable
+from linclass.limits import array_bytes, check_allocation
 
-def read_image_folder(folder: str | Path, image_size: tuple[int, int] | None = None) -> Dataset:
+def read_image_folder(folder: str | Path, image_size: tuple[int, int] | None = None,
+                      max_memory: int | None = None) -> Dataset:
     """Read an image folder (see the module's description) into a ``Dataset``.
 
     Parameters
@@ -28,27 +30,31 @@ def read_image_folder(folder: str | Path, image_size: tuple[int, int] | None = N
         The folder holding one subfolder per class, or ``train/`` and ``test/`` each holding them.
     image_size : (int, int), optional
         Resize every image to height×width; without it all images must have one size.
+    max_memory : int, optional
+        The most bytes the images may take together (:func:`linclass.limits.memory_budget`).
 
     Raises
     ------
     DataError
-        For an empty folder or class folder, a file that is not an image, or (without ``image_size``)
-        an image whose size differs from the others; the message names the file.
+        For an empty folder or class folder, a class folder whose name holds control characters, a file
+        that is not an image or is too large to decode, images that would take more than the memory
+        budget, or (without ``image_size``) an image whose size differs from the others; the message
+        names the file.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder")
     size = check_image_size(image_size)
     if (folder / "train").is_dir() or (folder / "test").is_dir():
-        return _read_train_and_test(folder, size)
+        return _read_train_and_test(folder, size, max_memory)
     classes = _class_folders(folder)
     files, labels = _list_images(folder, classes)
     train, test = holdout_indices(labels, str(folder))
     order = np.concatenate([train, test])
-    return _dataset(folder, [files[i] for i in order], labels[order], len(train), classes, size)
+    return _dataset(folder, [files[i] for i in order], labels[order], len(train), classes, size, max_memory)
 
 
-def _read_train_and_test(folder: Path, size: tuple[int, int] | None) -> Dataset:
+def _read_train_and_test(folder: Path, size: tuple[int, int] | None, max_memory: int | None) -> Dataset:
     for part in ("train", "test"):
         if not (folder / part).is_dir():
             raise DataError(f"{folder}: has {'test' if part == 'train' else 'train'}/ but no {part}/ subfolder; "
@@ -62,13 +68,13 @@ def _read_train_and_test(folder: Path, size: tuple[int, int] | None) -> Dataset:
     if not test_files:
         raise DataError(f"{folder / 'test'}: no test images in its class folders")
     return _dataset(folder, train_files + test_files, np.concatenate([y_train, y_test]), len(train_files),
-                    classes, size)
+                    classes, size, max_memory)
 
 
 def _dataset(folder: Path, files: list[Path], labels: np.ndarray, n_train: int, classes: list[str],
-             size: tuple[int, int] | None) -> Dataset:
+             size: tuple[int, int] | None, max_memory: int | None) -> Dataset:
     """Read ``files`` (training images first) into one array; the two splits are views of it."""
-    images = _read_images(files, size)
+    images = _read_images(folder, files, size, max_memory)
     return Dataset(name=folder.resolve().name, X_train=images[:n_train], y_train=labels[:n_train],
                    X_test=images[n_train:], y_test=labels[n_train:], classes=classes,
                    image_shape=images.shape[1:], source=str(folder))
@@ -78,6 +84,10 @@ def _class_folders(folder: Path) -> list[str]:
     classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir() and not _hidden(entry))
     if not classes:
         raise DataError(f"{folder}: no class subfolders; an image folder holds one subfolder of images per class")
+    unprintable = [name for name in classes if printable(name) != name]
+    if unprintable:
+        raise DataError(f"{folder / printable(unprintable[0])}: a class folder whose name holds control characters "
+                        "(a line break or a terminal escape sequence); rename it, it becomes the class's name")
     return classes
 
 
@@ -94,7 +104,8 @@ def _list_images(folder: Path, classes: list[str], allow_empty: bool = False) ->
     return files, np.array(labels, dtype=np.int64)
 
 
-def _read_images(files: list[Path], image_size: tuple[int, int] | None) -> np.ndarray:
+def _read_images(folder: Path, files: list[Path], image_size: tuple[int, int] | None,
+                 max_memory: int | None) -> np.ndarray:
     """Read every file into one uint8 array, greyscale unless some image is in colour."""
     sizes, grey = [], True
     for path in files:  # first pass: headers only, to fix the mode and size before decoding
@@ -104,7 +115,10 @@ def _read_images(files: list[Path], image_size: tuple[int, int] | None) -> np.nd
     if image_size is None:
         image_size = _common_size(files, sizes)
     mode = "L" if grey else "RGB"
-    images = np.empty((len(files), *image_size) + (() if grey else (3,)), dtype=np.uint8)
+    shape = (len(files), *image_size) + (() if grey else (3,))
+    check_allocation(str(folder), array_bytes(shape, 1), f"{len(files)} images of {'×'.join(map(str, shape[1:]))}",
+                     max_memory)
+    images = np.empty(shape, dtype=np.uint8)
     for i, path in enumerate(files):
         with open_image(path) as image:
             images[i] = to_array(image, mode, image_size, path)

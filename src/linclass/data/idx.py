@@ -7,8 +7,10 @@ row-major order. A set comes as four files::
     train-images-idx3-ubyte(.gz)   60000×28×28     train-labels-idx1-ubyte(.gz)   60000
     t10k-images-idx3-ubyte(.gz)    10000×28×28     t10k-labels-idx1-ubyte(.gz)    10000
 
-The values are read straight into the array that is returned (no intermediate copy), after the header
-has been checked against the file's size.
+The values are read straight into the array that is returned (no intermediate copy), in chunks of
+:data:`READ_CHUNK` bytes, after the header has been checked against the file's size and the memory
+budget (:mod:`linclass.limits`): a 16-byte file claiming terabytes, or a gzip file claiming more than
+deflate can hold, is refused before anything is allocated.
 """
 
 from __future__ import annotations
@@ -21,32 +23,36 @@ import numpy as np
 
 from linclass.data.dataset import Dataset, check_examples
 from linclass.errors import DataError
+from linclass.limits import check_claim, check_regular_file, check_shape
 
 TYPE_CODES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 STEMS = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
          "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
-# Deflate cannot shrink data by more than about 1032:1, which bounds what a .gz file can hold.
-MAX_DEFLATE_RATIO = 1032
 READ_CHUNK = 2**20  # bytes per read: gzip decompresses each read into a temporary of that size
 
 
-def read_idx(path: str | Path) -> np.ndarray:
+def read_idx(path: str | Path, max_memory: int | None = None) -> np.ndarray:
     """Read one IDX file (``.gz`` or raw) into an array of its declared type and shape.
+
+    ``max_memory`` is the memory budget in bytes (:func:`linclass.limits.memory_budget`).
 
     Raises
     ------
     DataError
-        If the file is missing, its magic number is wrong, it holds fewer or more values than its
-        header declares, or its gzip stream is corrupt; the message names the file.
+        If the file is missing, its magic number is wrong, its header claims more than the file can
+        hold or the budget allows, it holds fewer or more values than its header declares, or its
+        gzip stream is corrupt; the message names the file.
     """
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
+    compressed = path.suffix == ".gz"
+    check_regular_file(path)
     try:
-        with opener(path, "rb") as stream:
+        with (gzip.open if compressed else open)(path, "rb") as stream:
             dtype, shape = _read_header(stream, path)
-            _check_declared_size(path, dtype, shape)
-            values = np.empty(int(np.prod(shape, dtype=object)) * dtype.itemsize, dtype=np.uint8)
+            declared = check_shape(str(path), shape, dtype.itemsize, max_memory)
+            check_claim(path, declared, f"the header's shape {shape}", compressed, max_memory)
+            values = np.empty(declared, dtype=np.uint8)
             _fill(stream, values, path)
             if stream.read(1):
                 raise DataError(f"{path}: more bytes than the header's shape {shape} declares; not an IDX file")
@@ -75,7 +81,8 @@ def has_idx_files(folder: Path) -> bool:
     return find_idx_file(folder, STEMS["train_images"]) is not None
 
 
-def read_idx_dataset(folder: str | Path, name: str, classes: list[str] | None = None) -> Dataset:
+def read_idx_dataset(folder: str | Path, name: str, classes: list[str] | None = None,
+                     max_memory: int | None = None) -> Dataset:
     """Read the four IDX files of an MNIST-like set from ``folder``.
 
     Images must be ``uint8`` arrays ``N×H×W`` and labels ``uint8`` vectors with values below
@@ -87,7 +94,7 @@ def read_idx_dataset(folder: str | Path, name: str, classes: list[str] | None = 
         paths[part] = find_idx_file(folder, stem)
         if paths[part] is None:
             raise DataError(f"{folder}: {stem}.gz (or {stem}) is missing; the set needs all four IDX files")
-    arrays = {part: read_idx(path) for part, path in paths.items()}
+    arrays = {part: read_idx(path, max_memory) for part, path in paths.items()}
     if classes is None:
         highest = max(int(arrays["train_labels"].max(initial=0)), int(arrays["test_labels"].max(initial=0)))
         classes = [str(k) for k in range(highest + 1)]
@@ -115,16 +122,6 @@ def _read_header(stream, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
         raise DataError(f"{path}: truncated header; it declares {ndim} dimensions but ends before their sizes")
     shape = tuple(int(n) for n in np.frombuffer(dims, dtype=">u4"))
     return TYPE_CODES[magic[2]], shape
-
-
-def _check_declared_size(path: Path, dtype: np.dtype, shape: tuple[int, ...]) -> None:
-    """Refuse a header that declares more data than the file can possibly hold (before allocating it)."""
-    declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    on_disk = path.stat().st_size
-    limit = on_disk * MAX_DEFLATE_RATIO if path.suffix == ".gz" else on_disk
-    if declared > limit:
-        raise DataError(f"{path}: header declares shape {shape} ({declared} bytes) but the file is only "
-                        f"{on_disk} bytes; it is truncated or not an IDX file")
 
 
 def _fill(stream, buffer: np.ndarray, path: Path) -> None:

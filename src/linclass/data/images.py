@@ -13,19 +13,31 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
 from linclass.errors import DataError
+from linclass.limits import MAX_IMAGE_PIXELS, check_regular_file
 
 GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 RESAMPLE = Image.Resampling.BILINEAR
 
 
 def open_image(path: str | Path) -> Image.Image:
-    """Open an image file lazily (header only); ``DataError`` naming the file if Pillow cannot read it."""
+    """Open an image file lazily (header only); ``DataError`` naming the file if Pillow cannot read it.
+
+    An image of more than :data:`linclass.limits.MAX_IMAGE_PIXELS` pixels is refused before it is
+    decoded: a small PNG can expand to gigabytes.
+    """
+    check_regular_file(Path(path))
     try:
-        return Image.open(path)
+        image = Image.open(path)
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise DataError(f"{path}: not an image Pillow can read ({error})") from None
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        image.close()
+        raise DataError(f"{path}: image is {width}×{height}, more than the {MAX_IMAGE_PIXELS} pixels an image "
+                        "may have; shrink it first")
+    return image
 
 
 def mode_for(image_shape: tuple[int, ...]) -> str:
