@@ -12,10 +12,13 @@ only numbers and JSON. Layout (all integers little-endian)::
     data                       the arrays' raw little-endian bytes, each starting at a multiple of 8
     SHA-256                    32 bytes  of everything before it
 
-Loading checks, in order, the magic (a PNG, a zip or a text file is refused as foreign), the version
-(a file from a newer linclass is refused, saying which version it is), the size (a truncated file), the
-checksum (any flipped byte) and the header. Every refusal is a :class:`ModelFileError` naming the file
-and the problem.
+Loading checks, in order, that the path is a regular file (a FIFO or ``/dev/zero`` would be read
+forever) within the memory budget (:mod:`linclass.limits`), the magic (a PNG, a zip or a text file is
+refused as foreign), the version (a file from a newer linclass is refused, saying which version it is),
+the header's size, read before the rest of the file, the size (a truncated file), the checksum (any
+flipped byte) and every field of the header against its schema (:mod:`linclass.model_header`: a
+hand-edited header passes the checksum once it is recomputed). Every refusal is a
+:class:`ModelFileError` naming the file and the problem.
 
 Saving goes through :func:`linclass.files.write_atomically`: an interrupted save leaves the previous
 file intact.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import struct
 from pathlib import Path
@@ -34,6 +38,8 @@ import numpy as np
 
 from linclass.errors import ModelFileError
 from linclass.files import write_atomically
+from linclass.limits import check_allocation, check_regular_file, describe_bytes
+from linclass.model_header import ALIGNMENT, ARRAY_DTYPES, check_header
 
 if TYPE_CHECKING:
     from linclass.estimator import LinearClassifier
@@ -44,8 +50,7 @@ MAGIC = b"LINCLASS"
 FORMAT_VERSION = 1
 PREAMBLE = struct.Struct("<8sIQ")  # magic, format version, header length
 DIGEST_SIZE = hashlib.sha256().digest_size
-ALIGNMENT = 8
-ARRAY_DTYPES = ("<f4", "<f8", "<i8", "<i4", "<u8", "|u1", "|b1")
+MAX_HEADER_SIZE = 2**28  # 256 MiB: far beyond any header written (weights are in the data section)
 
 FOREIGN_SIGNATURES = {b"\x89PNG": "a PNG image", b"PK\x03\x04": "a zip archive", b"\x80": "a Python pickle",
                       b"\x93NUMPY": "a NumPy .npy file", b"\xff\xd8\xff": "a JPEG image", b"\x1f\x8b": "a gzip file",
@@ -176,8 +181,10 @@ def _linclass_version() -> str:
 # -- loading ------------------------------------------------------------------------------------------
 
 
-def load(path: str | os.PathLike) -> "LinearClassifier":
+def load(path: str | os.PathLike, max_memory: int | None = None) -> "LinearClassifier":
     """Read a classifier written by :func:`save` (or ``clf.save``).
+
+    ``max_memory``: the largest file read, in bytes (:func:`linclass.limits.memory_budget`).
 
     Returns
     -------
@@ -188,22 +195,38 @@ def load(path: str | os.PathLike) -> "LinearClassifier":
     Raises
     ------
     ModelFileError
-        When the file is missing, foreign, of an unknown version, truncated or corrupted.
+        When the file is missing, not a regular file, foreign, of an unknown version, truncated,
+        corrupted, or its header is not as the schema says.
     """
     path = Path(path)
-    try:
-        content = path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such model file") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{path}: is a folder, not a model file") from None
-    header, data = _open(content, path)
+    header, data = _open(_read_file(path, max_memory), path)
+    check_header(header, len(data), path)
     try:
         return _build(header, data, path)
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, ModelFileError):
             raise
         raise ModelFileError(f"{path}: the model header is inconsistent ({error}); the file is damaged") from None
+
+
+def _read_file(path: Path, max_memory: int | None) -> bytes:
+    """The file's bytes: a regular file within the memory budget, whose header length is read first."""
+    if not os.path.lexists(path):
+        raise ModelFileError(f"{path}: no such model file")
+    size = check_regular_file(path, ModelFileError).st_size
+    check_allocation(str(path), size, "reading the model file", max_memory, ModelFileError)
+    try:
+        with open(path, "rb") as stream:
+            preamble = stream.read(PREAMBLE.size)
+            if len(preamble) == PREAMBLE.size and preamble.startswith(MAGIC):
+                header_size = PREAMBLE.unpack(preamble)[2]
+                if header_size > MAX_HEADER_SIZE:
+                    raise ModelFileError(f"{path}: its header claims {describe_bytes(header_size)}, more than the "
+                                         f"{describe_bytes(MAX_HEADER_SIZE)} a model header may have; the file "
+                                         "is damaged")
+            return preamble + stream.read(size - len(preamble))
+    except OSError as error:
+        raise ModelFileError(f"{path}: cannot read ({error.strerror or error})") from None
 
 
 def _open(content: bytes, path: Path) -> tuple[dict, bytes]:
@@ -265,43 +288,34 @@ def _guess_kind(content: bytes) -> str:
 
 
 def _build(header: dict, data: bytes, path: Path) -> "LinearClassifier":
-    """A fitted LinearClassifier from a checked header and data section."""
+    """A fitted LinearClassifier from a header that :func:`check_header` passed, and the data section."""
     from linclass.data.preprocess import Preprocessor
     from linclass.estimator import LinearClassifier
 
-    if header.get("format") != "linclass-model":
-        raise ModelFileError(f"{path}: the header does not describe a linclass model")
-    arrays = {entry["name"]: _read_array(entry, data, path) for entry in header["arrays"]}
+    arrays = {entry["name"]: _read_array(entry, data) for entry in header["arrays"]}
     known = LinearClassifier().get_params(deep=False)
-    params = {name: value for name, value in header["hyperparameters"].items() if name in known}
-    clf = LinearClassifier(**params)
-    W, b = arrays["W"], arrays["b"]
-    classes = _decode_classes(header["classes"], arrays)
-    if W.ndim != 2 or b.shape != (len(W),) or len(classes) != len(W) or W.shape[1] != header["n_features_in"]:
-        raise ModelFileError(f"{path}: inconsistent shapes: W {W.shape}, b {b.shape}, {len(classes)} classes, "
-                             f"{header['n_features_in']} features")
-    clf.W_, clf.b_, clf.classes_ = W, b, classes
+    clf = LinearClassifier(**{name: value for name, value in header["hyperparameters"].items() if name in known})
+    clf._config()  # every hyperparameter checked: ValueError naming the bad one
+    for name in ("W", "b"):
+        if not np.isfinite(arrays[name]).all():
+            raise ModelFileError(f"{path}: the weights {name} hold NaN or infinite values; the file is damaged")
+    clf.W_, clf.b_, clf.classes_ = arrays["W"], arrays["b"], _decode_classes(header["classes"], arrays)
     clf.n_features_in_ = int(header["n_features_in"])
     if header.get("feature_names_in") is not None:
         clf.feature_names_in_ = np.array(header["feature_names_in"], dtype=object)
     clf.history_ = header.get("history")
-    clf.n_iter_ = len(clf.history_["epochs"]) if clf.history_ else 0
+    clf.n_iter_ = len(clf.history_.get("epochs", [])) if clf.history_ else 0
     state = header.get("preprocessor")
     clf.preprocessor_ = None if state is None else Preprocessor.from_state_dict(_decode_state(state, arrays))
     clf.metadata_ = header.get("metadata") or {}
     return clf
 
 
-def _read_array(entry: dict, data: bytes, path: Path) -> np.ndarray:
-    dtype, shape, offset, nbytes = entry["dtype"], tuple(entry["shape"]), entry["offset"], entry["nbytes"]
-    if dtype not in ARRAY_DTYPES:
-        raise ModelFileError(f"{path}: array {entry['name']!r} has dtype {dtype!r}, which this format does not use")
-    expected = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    if nbytes != expected or offset < 0 or offset + nbytes > len(data):
-        raise ModelFileError(f"{path}: array {entry['name']!r} ({dtype}, shape {shape}) does not fit the data "
-                             "section; the file is damaged")
-    array = np.frombuffer(data, dtype=dtype, count=int(np.prod(shape)), offset=offset).reshape(shape)
-    return array.astype(array.dtype.newbyteorder("="))  # a writable native copy, so training can go on
+def _read_array(entry: dict, data: bytes) -> np.ndarray:
+    """An array the header describes, as a writable native-order copy (so that training can go on)."""
+    shape = tuple(entry["shape"])
+    array = np.frombuffer(data, dtype=entry["dtype"], count=math.prod(shape), offset=entry["offset"]).reshape(shape)
+    return array.astype(array.dtype.newbyteorder("="))
 
 
 def _decode_classes(entry: dict, arrays: dict[str, np.ndarray]) -> np.ndarray:

@@ -7,6 +7,7 @@ mode ``L``), ``(H, W, 3)`` is colour (mode ``RGB``).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +28,14 @@ def open_image(path: str | Path) -> Image.Image:
     """
     check_regular_file(Path(path))
     try:
-        image = Image.open(path)
+        with warnings.catch_warnings():  # the size is judged below, by linclass's own limit
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:
+        raise DataError(f"{path}: image too large to decode ({error})") from None
+    except (OSError, SyntaxError, ValueError) as error:
         raise DataError(f"{path}: not an image Pillow can read ({error})") from None
     width, height = image.size
     if width * height > MAX_IMAGE_PIXELS:

@@ -1,0 +1,199 @@
+"""The header of a model file: what each of its fields must be, checked before any of them is used.
+
+A model file's checksum proves that its bytes are the ones written, not that linclass wrote them: a
+hand-edited header with a recomputed checksum passes it. So :func:`check_header` holds every field to
+its schema (types, ranges, and agreement between fields and with the arrays' data) before the loader
+builds anything from it, and refuses the first field that is wrong with one ``ModelFileError`` line
+naming it. An array that does not fit its data section, an image shape whose pixels are not the
+model's inputs (``[60000, 60000]`` for a model of 784 inputs) or a class list of the wrong length is
+refused here, not met later as an allocation or a traceback.
+
+The fields (see :mod:`linclass.persist` for the file's layout)::
+
+    format             "linclass-model"
+    arrays             [{"name", "dtype", "shape", "offset", "nbytes"}, ...]: W (K×D), b (K), ...
+    hyperparameters    {name: JSON value}: the classifier's constructor arguments
+    classes            {"kind": "str", "values": [K names]} or {"kind": "array", "array": "classes"}
+    n_features_in      D
+    feature_names_in   null or D names
+    history            null or {"loss": [numbers], "epochs": [{"epoch": 1, ...}], "best_epoch", ...}
+    preprocessor       null or a Preprocessor's state, arrays as {"$array": name}
+    metadata           {"classes": K names, "image_shape": [H, W] or [H, W, C] or [D], "image_size",
+                        "data", "dataset", "source"}: all optional
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from linclass.errors import ModelFileError
+from linclass.limits import MAX_IMAGE_PIXELS
+
+ALIGNMENT = 8
+ARRAY_DTYPES = {"<f4": 4, "<f8": 8, "<i8": 8, "<i4": 4, "<u8": 8, "|u1": 1, "|b1": 1}
+FLOAT_DTYPES = ("<f4", "<f8")  # of the weights and the preprocessor's statistics; labels may be of any
+ARRAY_NDIM = {"W": 2, "b": 1, "classes": 1}  # any other array (the preprocessor's) is a vector
+
+
+def check_header(header: dict, data_size: int, path: Path) -> None:
+    """Raise ``ModelFileError`` naming the first field of ``header`` that is not as the schema says.
+
+    ``data_size`` is the length of the data section the arrays must lie in.
+    """
+    field = _Field(path)
+    field.expect(header.get("format") == "linclass-model", "format", header.get("format"), '"linclass-model"')
+    arrays = _check_arrays(header.get("arrays"), data_size, field)
+    classes = _check_classes(header.get("classes"), arrays, field)
+    n_classes, n_features = arrays["W"]
+    field.expect(arrays["b"] == (n_classes,), "arrays.b.shape", list(arrays["b"]), f"[{n_classes}], one per class")
+    field.expect(n_classes >= 2 and classes == n_classes, "classes", classes,
+                 f"{n_classes} classes (one per row of W), at least two")
+    field.expect(header.get("n_features_in") == n_features and _is_int(header.get("n_features_in")),
+                 "n_features_in", header.get("n_features_in"), f"{n_features}, the columns of W")
+    _check_names(header.get("feature_names_in"), n_features, "feature_names_in", field, optional=True)
+    field.expect(isinstance(header.get("hyperparameters"), dict) and all(
+        isinstance(key, str) for key in header["hyperparameters"]), "hyperparameters",
+        header.get("hyperparameters"), "an object of the classifier's settings")
+    _check_history(header.get("history"), field)
+    inputs = _check_preprocessor(header.get("preprocessor"), arrays, n_features, field)
+    _check_metadata(header.get("metadata"), n_classes, inputs, field)
+
+
+class _Field:
+    """Refusals that name the file and the field."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def expect(self, condition: bool, name: str, value: Any, expected: str) -> None:
+        if not condition:
+            shown = repr(value)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise ModelFileError(f"{self.path}: the header's {name} is {shown}, expected {expected}; "
+                                 "the file was edited or damaged")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_arrays(entries: Any, data_size: int, field: _Field) -> dict[str, tuple[int, ...]]:
+    """Each array's entry, against its dtype and the data section; the shapes by name."""
+    field.expect(isinstance(entries, list) and all(isinstance(entry, dict) for entry in entries), "arrays",
+                 entries, "a list of array descriptions")
+    shapes: dict[str, tuple[int, ...]] = {}
+    for entry in entries:
+        name = entry.get("name")
+        field.expect(isinstance(name, str) and name not in shapes, "arrays[].name", name, "a name used once")
+        where = f"arrays.{name}"
+        dtype, shape = entry.get("dtype"), entry.get("shape")
+        allowed = ARRAY_DTYPES if name == "classes" else FLOAT_DTYPES
+        field.expect(dtype in allowed, f"{where}.dtype", dtype, f"one of {', '.join(allowed)}")
+        field.expect(isinstance(shape, list) and len(shape) == ARRAY_NDIM.get(name, 1)
+                     and all(_is_int(n) and n >= 0 for n in shape), f"{where}.shape", shape,
+                     f"a list of {ARRAY_NDIM.get(name, 1)} sizes")
+        nbytes, offset = entry.get("nbytes"), entry.get("offset")
+        field.expect(nbytes == math.prod(shape) * ARRAY_DTYPES[dtype] and _is_int(nbytes), f"{where}.nbytes",
+                     nbytes, f"{math.prod(shape) * ARRAY_DTYPES[dtype]}, the size of its shape and dtype")
+        field.expect(_is_int(offset) and offset >= 0 and offset % ALIGNMENT == 0 and offset + nbytes <= data_size,
+                     f"{where}.offset", offset, f"a multiple of {ALIGNMENT} within the {data_size} bytes of data")
+        shapes[name] = tuple(shape)
+    for name in ("W", "b"):
+        field.expect(name in shapes, "arrays", sorted(shapes), f"an array named {name!r}")
+    return shapes
+
+
+def _check_classes(entry: Any, arrays: dict[str, tuple[int, ...]], field: _Field) -> int:
+    """The number of classes the ``classes`` field holds, distinct, as strings or as an array."""
+    field.expect(isinstance(entry, dict) and entry.get("kind") in ("str", "array"), "classes", entry,
+                 '{"kind": "str", "values": [...]} or {"kind": "array", "array": name}')
+    if entry["kind"] == "array":
+        field.expect(entry.get("array") == "classes" and "classes" in arrays, "classes.array", entry.get("array"),
+                     '"classes", the name of the array of labels')
+        return arrays["classes"][0]
+    values = entry.get("values")
+    field.expect(isinstance(values, list) and all(isinstance(value, str) for value in values)
+                 and len(set(values)) == len(values), "classes.values", values, "a list of distinct names")
+    return len(values)
+
+
+def _check_names(names: Any, count: int, name: str, field: _Field, optional: bool) -> None:
+    field.expect((optional and names is None) or (isinstance(names, list) and len(names) == count
+                                                  and all(isinstance(item, str) for item in names)),
+                 name, names, f"{'null or ' * optional}a list of {count} names")
+
+
+def _check_history(history: Any, field: _Field) -> None:
+    """The parts of a history the loader and the reports read: epochs numbered, numbers that are numbers."""
+    if history is None:
+        return
+    field.expect(isinstance(history, dict), "history", history, "null or an object")
+    losses = history.get("loss", [])
+    field.expect(isinstance(losses, list) and all(value is None or isinstance(value, (int, float))
+                                                  and not isinstance(value, bool) for value in losses),
+                 "history.loss", losses, "a list of numbers")
+    epochs = history.get("epochs", [])
+    field.expect(isinstance(epochs, list) and all(isinstance(record, dict) and _is_int(record.get("epoch"))
+                                                  and record["epoch"] >= 1 for record in epochs),
+                 "history.epochs", epochs, 'a list of {"epoch": 1, ...} records')
+    for record in epochs:
+        for key, value in record.items():
+            field.expect(value is None or isinstance(value, (int, float, str, bool)), f"history.epochs.{key}",
+                         value, "a number")
+    best = history.get("best_epoch")
+    field.expect(best is None or (_is_int(best) and best >= 1), "history.best_epoch", best, "null or an epoch")
+
+
+def _check_preprocessor(state: Any, arrays: dict[str, tuple[int, ...]], n_features: int,
+                        field: _Field) -> int | None:
+    """The preprocessor's input shape against the model's features; the number of raw inputs (or None)."""
+    if state is None:
+        return n_features
+    field.expect(isinstance(state, dict), "preprocessor", state, "null or a preprocessor's state")
+    for key, value in state.items():
+        if isinstance(value, dict):
+            field.expect(value.get("$array") in arrays, f"preprocessor.{key}", value, "a reference to an array")
+    shape = state.get("input_shape")
+    if shape is None:
+        return None
+    field.expect(isinstance(shape, list) and 1 <= len(shape) <= 3 and all(_is_int(n) and n >= 1 for n in shape),
+                 "preprocessor.input_shape", shape, "a list of 1 to 3 positive sizes")
+    bias = state.get("bias_trick")
+    field.expect(isinstance(bias, bool), "preprocessor.bias_trick", bias, "true or false")
+    inputs = math.prod(shape)
+    field.expect(inputs + bias == n_features, "preprocessor.input_shape", shape,
+                 f"{n_features - bias} values in all, the model's inputs")
+    for key in ("low", "high"):
+        field.expect(_is_number(state.get(key)), f"preprocessor.{key}", state.get(key), "a number")
+    field.expect(state["high"] > state["low"], "preprocessor.high", state["high"], f"more than low ({state['low']})")
+    return inputs
+
+
+def _check_metadata(metadata: Any, n_classes: int, inputs: int | None, field: _Field) -> None:
+    """The facts the commands use: class names, image shape and size, where the data came from."""
+    field.expect(metadata is None or isinstance(metadata, dict), "metadata", metadata, "an object")
+    metadata = metadata or {}
+    if metadata.get("classes") is not None:
+        _check_names(metadata["classes"], n_classes, "metadata.classes", field, optional=False)
+    shape = metadata.get("image_shape")
+    if shape is not None:
+        field.expect(isinstance(shape, list) and 1 <= len(shape) <= 3 and all(_is_int(n) and n >= 1 for n in shape)
+                     and (len(shape) < 3 or shape[2] in (1, 3)), "metadata.image_shape", shape,
+                     "[H, W], [H, W, 1], [H, W, 3] or [D]")
+        field.expect(inputs is None or math.prod(shape) == inputs, "metadata.image_shape", shape,
+                     f"a shape of {inputs} values, the model's inputs")
+        field.expect(math.prod(shape[:2]) <= MAX_IMAGE_PIXELS, "metadata.image_shape", shape,
+                     f"at most {MAX_IMAGE_PIXELS} pixels")
+    size = metadata.get("image_size")
+    field.expect(size is None or (isinstance(size, list) and len(size) == 2
+                                  and all(_is_int(n) and n >= 1 for n in size) and math.prod(size) <= MAX_IMAGE_PIXELS),
+                 "metadata.image_size", size, f"null or [height, width] of at most {MAX_IMAGE_PIXELS} pixels")
+    for key in ("data", "dataset", "source"):
+        field.expect(metadata.get(key) is None or isinstance(metadata[key], str), f"metadata.{key}",
+                     metadata.get(key), "null or a string")
