@@ -94,7 +94,7 @@ def _check_arrays(entries: Any, data_size: int, field: _Field) -> dict[str, tupl
         where = f"arrays.{name}"
         dtype, shape = entry.get("dtype"), entry.get("shape")
         allowed = ARRAY_DTYPES if name == "classes" else FLOAT_DTYPES
-        field.expect(dtype in allowed, f"{where}.dtype", dtype, f"one of {', '.join(allowed)}")
+        field.expect(isinstance(dtype, str) and dtype in allowed, f"{where}.dtype", dtype, f"one of {', '.join(allowed)}")
         field.expect(isinstance(shape, list) and len(shape) == ARRAY_NDIM.get(name, 1)
                      and all(_is_int(n) and n >= 0 for n in shape), f"{where}.shape", shape,
                      f"a list of {ARRAY_NDIM.get(name, 1)} sizes")
@@ -150,20 +150,19 @@ def _check_history(history: Any, field: _Field) -> None:
     field.expect(best is None or (_is_int(best) and best >= 1), "history.best_epoch", best, "null or an epoch")
 
 
-def _check_preprocessor(state: Any, arrays: dict[str, tuple[int, ...]], n_features: int,
-                        field: _Field) -> int | None:
-    """The preprocessor's input shape against the model's features; the number of raw inputs (or None)."""
+def _check_preprocessor(state: Any, arrays: dict[str, tuple[int, ...]], n_features: int, field: _Field) -> int:
+    """The preprocessor's input shape against the model's features; the number of raw inputs."""
     if state is None:
         return n_features
     field.expect(isinstance(state, dict), "preprocessor", state, "null or a preprocessor's state")
     for key, value in state.items():
         if isinstance(value, dict):
-            field.expect(value.get("$array") in arrays, f"preprocessor.{key}", value, "a reference to an array")
+            reference = value.get("$array")
+            field.expect(isinstance(reference, str) and reference in arrays, f"preprocessor.{key}", value,
+                         "a reference to an array")
     shape = state.get("input_shape")
-    if shape is None:
-        return None
     field.expect(isinstance(shape, list) and 1 <= len(shape) <= 3 and all(_is_int(n) and n >= 1 for n in shape),
-                 "preprocessor.input_shape", shape, "a list of 1 to 3 positive sizes")
+                 "preprocessor.input_shape", shape, "a list of 1 to 3 positive sizes (a fitted preprocessor)")
     bias = state.get("bias_trick")
     field.expect(isinstance(bias, bool), "preprocessor.bias_trick", bias, "true or false")
     inputs = math.prod(shape)
@@ -175,7 +174,7 @@ def _check_preprocessor(state: Any, arrays: dict[str, tuple[int, ...]], n_featur
     return inputs
 
 
-def _check_metadata(metadata: Any, n_classes: int, inputs: int | None, field: _Field) -> None:
+def _check_metadata(metadata: Any, n_classes: int, inputs: int, field: _Field) -> None:
     """The facts the commands use: class names, image shape and size, where the data came from."""
     field.expect(metadata is None or isinstance(metadata, dict), "metadata", metadata, "an object")
     metadata = metadata or {}
@@ -186,7 +185,7 @@ def _check_metadata(metadata: Any, n_classes: int, inputs: int | None, field: _F
         field.expect(isinstance(shape, list) and 1 <= len(shape) <= 3 and all(_is_int(n) and n >= 1 for n in shape)
                      and (len(shape) < 3 or shape[2] in (1, 3)), "metadata.image_shape", shape,
                      "[H, W], [H, W, 1], [H, W, 3] or [D]")
-        field.expect(inputs is None or math.prod(shape) == inputs, "metadata.image_shape", shape,
+        field.expect(math.prod(shape) == inputs, "metadata.image_shape", shape,
                      f"a shape of {inputs} values, the model's inputs")
         field.expect(math.prod(shape[:2]) <= MAX_IMAGE_PIXELS, "metadata.image_shape", shape,
                      f"at most {MAX_IMAGE_PIXELS} pixels")

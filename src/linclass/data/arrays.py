@@ -21,6 +21,7 @@ refused, naming how many there are and where the first is.
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -63,9 +64,9 @@ def read_npz(path: str | Path, image_size: Sequence[int] | None = None, max_memo
         if isinstance(error, DataError):
             raise
         raise DataError(f"{path}: not a readable .npz archive ({error})") from None
-    for name in ("X_train", "X_test"):
-        check_finite(contents[name], name, str(path))
     classes = contents.get("classes")
+    if classes is not None and classes.ndim != 1:
+        raise DataError(f"{path}: classes must be a list of names, found an array of shape {classes.shape}")
     return _dataset(path.stem, contents, None if classes is None else list(classes), image_size, str(path))
 
 
@@ -112,8 +113,6 @@ def read_npy_folder(folder: str | Path, image_size: Sequence[int] | None = None,
         if not path.exists():
             raise DataError(f"{path}: missing; a .npy dataset folder needs {', '.join(ARRAY_NAMES)}")
         arrays[name] = _read_npy(path, mmap, UNLIMITED if mmap else max_memory)
-    for name in ("X_train", "X_test"):
-        check_finite(arrays[name], name, str(folder))
     classes_path = folder / CLASSES_FILE
     classes = classes_path.read_text(encoding="utf-8").splitlines() if classes_path.is_file() else None
     return _dataset(folder.resolve().name, arrays, classes, image_size, str(folder))
@@ -173,6 +172,7 @@ def _dataset(name: str, arrays: dict, classes, image_size, source: str) -> Datas
         if X.ndim < 2 or X.dtype.kind not in "uif":
             raise DataError(f"{source}: {part} must be a numeric array with one row per example, "
                             f"found {X.dtype} of shape {X.shape}")
+        check_finite(X, part, source)
     if X_train.shape[1:] != X_test.shape[1:]:
         raise DataError(f"{source}: training examples are {X_train.shape[1:]} but test examples are {X_test.shape[1:]}")
     y_train, y_test, classes = encode_labels(arrays["y_train"], arrays["y_test"], classes, source)
@@ -206,7 +206,9 @@ def _parse_csv(path: Path, max_memory: int | None) -> tuple[np.ndarray, np.ndarr
             table = read(dtype=np.float32)
             labels, values, first_column = table[:, 0], table[:, 1:], 1
         except ValueError:  # labels are names, not numbers
-            labels = read(usecols=0, dtype=str)[:, 0]
+            with warnings.catch_warnings():  # NumPy reads text in chunks and warns of every empty line it skips
+                warnings.simplefilter("ignore", UserWarning)
+                labels = read(usecols=0, dtype=str)[:, 0]
             values = read(usecols=range(1, layout.width), dtype=np.float32)
             table, first_column = values, 2
     except ValueError as error:

@@ -84,6 +84,7 @@ def non_finite(values: np.ndarray, block_rows: int = 2**16) -> tuple[int, tuple[
     """
     if values.dtype.kind not in "fc":
         return None
+    values = np.atleast_1d(values)
     count, first = 0, None
     for start in range(0, len(values), block_rows):
         bad = ~np.isfinite(values[start:start + block_rows])
