@@ -149,6 +149,15 @@ def check_regular_file(path: Path, error: type[LinclassError] = DataError) -> os
     return status
 
 
+def read_text(path: Path, what: str, max_memory: int | None = None, error: type[LinclassError] = DataError) -> str:
+    """The UTF-8 text of a regular file within the memory budget; ``error`` naming ``what`` otherwise."""
+    check_allocation(str(path), file_size(path, error), f"reading {what}", max_memory, error)
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as failure:
+        raise error(f"{path}: cannot read {what} ({failure})") from None
+
+
 def _over_budget(budget: int) -> str:
     return (f"more than the memory budget of {describe_bytes(budget)}; if the file is right and the memory is "
             f"there, raise it with {MEMORY_VARIABLE} (or max_memory=)")

@@ -35,7 +35,7 @@ from linclass.data.dataset import Dataset, check_examples, check_finite, encode_
 from linclass.data.splits import holdout_indices
 from linclass.errors import DataError
 from linclass.files import write_atomically
-from linclass.limits import UNLIMITED, check_allocation, check_claim, check_regular_file, check_shape
+from linclass.limits import UNLIMITED, check_allocation, check_claim, check_regular_file, check_shape, read_text
 
 ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
 # What a damaged .npy file or zip archive can raise while it is read.
@@ -114,7 +114,7 @@ def read_npy_folder(folder: str | Path, image_size: Sequence[int] | None = None,
             raise DataError(f"{path}: missing; a .npy dataset folder needs {', '.join(ARRAY_NAMES)}")
         arrays[name] = _read_npy(path, mmap, UNLIMITED if mmap else max_memory)
     classes_path = folder / CLASSES_FILE
-    classes = classes_path.read_text(encoding="utf-8").splitlines() if classes_path.is_file() else None
+    classes = read_text(classes_path, "the class names", max_memory).splitlines() if classes_path.exists() else None
     return _dataset(folder.resolve().name, arrays, classes, image_size, str(folder))
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from linclass.data.dataset import Dataset, check_examples
 from linclass.errors import DataError
-from linclass.limits import check_allocation, file_size
+from linclass.limits import check_allocation, file_size, read_text
 
 try:  # NumPy 2
     from numpy._core.multiarray import _reconstruct
@@ -227,7 +227,7 @@ def _read_cifar(folder: Path, name: str, max_memory: int | None, n_classes: int,
         classes = _python_names(folder / python.meta, python.names_key, n_classes, max_memory)
     elif (folder / binary.train[0]).is_file():
         read, layout = _read_binary_part, binary
-        classes = _text_names(folder / binary.names_file, n_classes)
+        classes = _text_names(folder / binary.names_file, n_classes, max_memory)
     else:
         raise DataError(f"{folder}: neither {python.train[0]} (python version) nor {binary.train[0]} "
                         f"(binary version) is here; this is not a {name} folder")
@@ -302,11 +302,8 @@ def _python_names(path: Path, key: str, n_classes: int, max_memory: int | None) 
     return _checked_names([_text(name) for name in names], n_classes, path)
 
 
-def _text_names(path: Path, n_classes: int) -> list[str]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataError(f"{path}: cannot read the class names ({error})") from None
+def _text_names(path: Path, n_classes: int, max_memory: int | None) -> list[str]:
+    lines = read_text(path, "the class names", max_memory).splitlines()
     return _checked_names([line.strip() for line in lines if line.strip()], n_classes, path)
 
 
