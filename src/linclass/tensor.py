@@ -548,21 +548,28 @@ def wrap_dim(dim: int, ndim: int) -> int:
 
 
 def _backpropagate(root: Node, seed: np.ndarray) -> None:
-    """Run every recorded backward rule once, outputs before inputs, summing gradients at forks."""
+    """Run every recorded backward rule once, outputs before inputs, summing gradients at forks.
+
+    A node runs once all the operations that used its output have sent it their gradient: each node
+    counts its consumers first, and becomes ready when the count reaches 0 (PyTorch's order).
+    """
+    waiting = _consumer_counts(root)
     pending: dict[Node, np.ndarray] = {root: seed}
-    for node in reversed(_topological_order(root)):
-        grad = pending.pop(node, None)
-        if grad is None:
-            continue
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        grad = pending.pop(node)
         if node.retained is not None and (kept := node.retained()) is not None:
             _accumulate(kept, grad)
         for edge, edge_grad in zip(node.edges, node.backward(grad)):
-            if edge_grad is None:
-                continue
             if type(edge) is Node:
-                earlier = pending.get(edge)
-                pending[edge] = edge_grad if earlier is None else earlier + edge_grad
-            elif type(edge) is Tensor:
+                if edge_grad is not None:
+                    earlier = pending.get(edge)
+                    pending[edge] = edge_grad if earlier is None else earlier + edge_grad
+                waiting[edge] -= 1
+                if waiting[edge] == 0 and edge in pending:
+                    ready.append(edge)
+            elif type(edge) is Tensor and edge_grad is not None:
                 _accumulate(edge, edge_grad)
 
 
@@ -574,28 +581,37 @@ def _accumulate(t: Tensor, grad: np.ndarray) -> None:
         t.grad.data += grad
 
 
-def _topological_order(root: Node) -> list[Node]:
-    """The nodes behind ``root``, each after all of the nodes that made its inputs; iterative, so deep
-    graphs work."""
-    order: list[Node] = []
-    visited: set[Node] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
+def _consumer_counts(root: Node) -> dict[Node, int]:
+    """For each node behind ``root``, how many edges lead to it; iterative, so deep graphs work."""
+    counts = {root: 0}
+    stack = [root]
     while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-        elif node not in visited:
-            visited.add(node)
-            stack.append((node, True))
-            for edge in node.edges:
-                if type(edge) is Node and edge not in visited:
-                    stack.append((edge, False))
-    return order
+        for edge in stack.pop().edges:
+            if type(edge) is Node:
+                if edge in counts:
+                    counts[edge] += 1
+                else:
+                    counts[edge] = 1
+                    stack.append(edge)
+    return counts
 
 
 def iter_nodes(root: Tensor) -> list[Node]:
-    """The nodes of the graph behind ``root``, inputs first (empty for a leaf)."""
-    return [] if root.grad_fn is None else _topological_order(root.grad_fn)
+    """The nodes of the graph behind ``root``, each after the nodes that made its inputs (empty for
+    a leaf)."""
+    if root.grad_fn is None:
+        return []
+    waiting = _consumer_counts(root.grad_fn)
+    order, ready = [], [root.grad_fn]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for edge in node.edges:
+            if type(edge) is Node:
+                waiting[edge] -= 1
+                if waiting[edge] == 0:
+                    ready.append(edge)
+    return order[::-1]
 
 
 from linclass import inplace, ops  # noqa: E402  (ops needs Tensor; Tensor's methods need ops)
