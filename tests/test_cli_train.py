@@ -75,7 +75,11 @@ def digits_run(tmp_path_factory):
 
 def test_json_summary_has_the_numbers_and_paths(digits_run):
     run_dir, result = digits_run
-    assert result.stderr == ""  # no progress bar when stderr is not a terminal
+    # stderr is not a terminal: no progress bar, but one line per epoch, so that a slow run shows it is alive
+    lines = result.stderr.splitlines()
+    assert [line.split(" [")[0] for line in lines] == [f"epoch {n}/4" for n in (1, 2, 3, 4)]
+    assert all("\r" not in line and re.search(r"loss \d+\.\d{4} train \d+\.\d% val \d+\.\d% \d+\.\d s$", line)
+               for line in lines), result.stderr
     summary = json.loads(result.stdout)
     for key in ("train_accuracy", "val_accuracy", "test_accuracy"):
         assert 0.5 < summary[key] <= 1.0, (key, summary[key])
@@ -169,7 +173,9 @@ def test_ctrl_c_saves_the_model_so_far_and_resume_continues_it(tmp_path):
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
-    assert stderr.strip().splitlines() == [stderr.strip()] and "Traceback" not in stderr
+    *epochs, last = stderr.strip().splitlines()
+    assert all(line.startswith("epoch ") for line in epochs) and "Traceback" not in stderr
+    assert last.startswith("linclass train: interrupted;")
     assert f"is saved in {run_dir / 'model.linclass'}" in stderr and f"--resume {run_dir}" in stderr
     assert not [name for name in os.listdir(run_dir) if name.endswith(".tmp")]
     done = len(lc.load(run_dir / "model.linclass").history_["epochs"])
@@ -299,6 +305,30 @@ def test_progress_bar_draws_on_a_terminal_only():
     bar.update(3, epoch_details(record))
     bar.close()
     assert quiet.getvalue() == ""
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_a_bar_on_a_terminal_a_line_per_step_elsewhere_and_nothing_when_quiet():
+    from linclass.cli.progress import progress_display
+
+    record = {"epoch": 2, "loss": 0.5, "train_accuracy": 0.9, "val_accuracy": 0.8}
+    outputs = {}
+    for name, stream, quiet in (("terminal", _Terminal(), False), ("log", io.StringIO(), False),
+                                ("quiet log", io.StringIO(), True), ("quiet terminal", _Terminal(), True)):
+        display = progress_display(3, "epoch", quiet, stream=stream)
+        for epoch in (1, 2, 3):
+            display.update(epoch, epoch_details({**record, "epoch": epoch}))
+        display.close()
+        outputs[name] = stream.getvalue()
+    assert outputs["terminal"].count("\r") == 3 and outputs["terminal"].count("\n") == 1
+    lines = outputs["log"].splitlines(keepends=True)
+    assert len(lines) == 3 and "\r" not in outputs["log"] and "\x1b" not in outputs["log"]
+    assert lines[1].startswith("epoch 2/3 [################--------] loss 0.5000 train 90.0% val 80.0% ")
+    assert outputs["quiet log"] == outputs["quiet terminal"] == ""
 
 
 def test_the_geometric_picture_uses_the_two_principal_components():

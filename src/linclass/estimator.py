@@ -97,6 +97,10 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     on_epoch_end : callable(clf, record) or None
         Called after every epoch with the classifier (its ``W_``, ``b_`` and ``history_`` are live) and
         the epoch's record; returning True stops training. For progress bars and checkpoints.
+    threads : int >= 1 or None
+        BLAS threads for training. None chooses them for the size of a step and the CPUs other processes
+        leave free, unless one of the environment variables ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``
+        or ``MKL_NUM_THREADS`` is set, which then decides (see :mod:`linclass.threads`).
 
     Attributes
     ----------
@@ -112,6 +116,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         Losses and accuracies of the training run (format in :mod:`linclass.train`).
     n_iter_ : int
         The number of epochs run.
+    threads_ : linclass.threads.ThreadChoice
+        The BLAS thread count the last epoch trained with (None: as the environment set it) and why.
     """
 
     def __init__(self, loss: str = "softmax", penalty: str | None = "l2", reg: float = 1e-4, l1_ratio: float = 0.5,
@@ -120,7 +126,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                  iterations: int | None = None, sampling: str = "shuffle", early_stopping: bool = False,
                  patience: int = 5, validation_fraction: float = 0.1, warm_start: bool = False,
                  solver: str = "fused", seed: int = 0, verbose: int = 0,
-                 on_epoch_end: Callable[["LinearClassifier", dict], Any] | None = None) -> None:
+                 on_epoch_end: Callable[["LinearClassifier", dict], Any] | None = None,
+                 threads: int | None = None) -> None:
         self.loss = loss
         self.penalty = penalty
         self.reg = reg
@@ -143,6 +150,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.seed = seed
         self.verbose = verbose
         self.on_epoch_end = on_epoch_end
+        self.threads = threads
 
     # -- training ------------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> "LinearClassifier":
@@ -186,6 +194,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             self._forget_fit()
             raise
         self.n_iter_ = len(self.history_["epochs"])
+        self.threads_ = self._trainer.thread_choice
         return self
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> "LinearClassifier":
@@ -223,6 +232,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         except DivergenceError:
             self._forget_fit()
             raise
+        self.threads_ = self._trainer.thread_choice
         if self.on_epoch_end is not None:
             self.on_epoch_end(self, record)
         self.n_iter_ = len(self.history_["epochs"])
@@ -305,7 +315,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self._start(Trainer(training_layout(self.W_), self.b_, config, rng, history=history))
 
     def _forget_fit(self) -> None:
-        for name in ("W_", "b_", "classes_", "history_", "n_iter_", "_trainer", "n_features_in_"):
+        for name in ("W_", "b_", "classes_", "history_", "n_iter_", "threads_", "_trainer", "n_features_in_"):
             self.__dict__.pop(name, None)
 
     def _epoch_callback(self) -> Callable[[dict], Any] | None:

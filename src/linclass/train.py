@@ -58,6 +58,7 @@ from linclass.model import accuracy, init_weights, scores
 from linclass.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
 from linclass.regularizers import PENALTIES, penalty, penalty_and_grad
 from linclass.tensor import Tensor
+from linclass.threads import BlasThreads, ThreadChoice, step_flops
 
 __all__ = ["TrainConfig", "Trainer", "train", "new_history", "schedule_options", "check_config",
            "LOSS_NAMES", "SAMPLINGS", "ENGINES", "EXPLOSION_FACTOR"]
@@ -109,6 +110,7 @@ class TrainConfig:
     engine: str = "fused"
     seed: int = 0
     verbose: int = 0
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         check_config(self)
@@ -150,6 +152,9 @@ def check_config(config: TrainConfig) -> None:
             raise ValueError(f"{flag}={value!r} is not valid: expected True or False")
     if not isinstance(config.seed, (int, np.integer)) or isinstance(config.seed, bool) or config.seed < 0:
         raise ValueError(f"seed={config.seed!r} is not valid: expected an integer >= 0")
+    if config.threads is not None:
+        check_count("threads", config.threads,
+                    what="None (chosen for the step's size and the free CPUs) or an integer >= 1")
 
 
 def schedule_options(name: str, epochs: int) -> dict[str, Any]:
@@ -209,6 +214,7 @@ class Trainer:
         losses_done = self.history["loss"]
         self._loss_limit = EXPLOSION_FACTOR * max(losses_done[0], 1.0) if losses_done else math.inf
         self._buffers: dict[str, np.ndarray] = {}
+        self.thread_choice: ThreadChoice | None = None
 
     # -- the whole run -------------------------------------------------------------------------------
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
@@ -250,9 +256,26 @@ class Trainer:
                 best.epoch = epochs_done
                 if config.early_stopping and self.history["best_epoch"] is not None:
                     best.epoch = self.history["best_epoch"]  # an early-stopped fit left that epoch's weights
+        threads = self._blas_threads(X)
         X, y = self._in_row_order(X, y)  # once for all epochs
+        try:
+            self._train_epochs(X, y, X_val, y_val, steps_left, best, threads, on_epoch_end)
+        finally:
+            threads.release()
+        if config.early_stopping:
+            best.restore(self.W.data, self.b.data)
+        return self.history
+
+    def _train_epochs(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None, y_val: np.ndarray | None,
+                      steps_left: int, best: "_BestWeights | None", threads: BlasThreads,
+                      on_epoch_end: EpochCallback | None) -> None:
+        """Epoch after epoch until ``steps_left`` steps are done, early stopping or the callback says stop."""
+        config = self.config
+        per_epoch = math.ceil(len(X) / config.batch_size)
         while steps_left > 0:
             record = self._run_epoch(X, y, X_val, y_val, max_steps=steps_left)
+            threads.revise()
+            self.thread_choice = threads.choice
             steps_left -= per_epoch
             stop = best is not None and best.update(record, self.W.data, self.b.data, config.patience)
             self.history["best_epoch"] = None if best is None else best.epoch
@@ -261,9 +284,6 @@ class Trainer:
             if stop and config.early_stopping:
                 self.history["stopped_early"] = True
                 break
-        if config.early_stopping:
-            best.restore(self.W.data, self.b.data)
-        return self.history
 
     # -- one epoch -------------------------------------------------------------------------------------
     def run_epoch(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None,
@@ -273,7 +293,19 @@ class Trainer:
         Appends the per-iteration losses and the epoch's record to :attr:`history`, steps the
         learning-rate schedule, and returns the record. Gives the same epoch as one of :meth:`fit`'s.
         """
-        return self._run_epoch(*self._in_row_order(X, y), X_val, y_val, max_steps)
+        threads = self._blas_threads(X)
+        try:
+            return self._run_epoch(*self._in_row_order(X, y), X_val, y_val, max_steps)
+        finally:
+            threads.release()
+
+    def _blas_threads(self, X: np.ndarray) -> BlasThreads:
+        """The BLAS thread limit for steps on ``X``, applied now (see :mod:`linclass.threads`)."""
+        flops = step_flops(min(self.config.batch_size, len(X)), X.shape[1], len(self.b.data))
+        threads = BlasThreads(self.config.threads, flops)
+        threads.apply()
+        self.thread_choice = threads.choice
+        return threads
 
     def _run_epoch(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None, y_val: np.ndarray | None,
                    max_steps: int | None) -> dict:

@@ -213,7 +213,7 @@ TRAINING_DEFAULTS = {
     "data": "digits", "root": None, "image_size": None, "val_fraction": 0.1, "seed": 0, "center": "mean",
     "loss": "softmax", "penalty": "l2", "reg": 1e-4, "lr": 0.1, "schedule": "constant",
     "optimizer": "momentum", "momentum": 0.9, "batch_size": 256, "epochs": 20,
-    "early_stopping": False, "patience": 5, "regularize_bias": False,
+    "early_stopping": False, "patience": 5, "regularize_bias": False, "threads": None,
 }
 
 
@@ -252,6 +252,10 @@ def optimization_options() -> argparse.ArgumentParser:
     group.add_argument("--early-stopping", action="store_true", default=None,
                        help="stop when validation accuracy has not improved for --patience epochs")
     group.add_argument("--patience", type=positive_int, metavar="N", help="epochs to wait (default 5)")
+    group.add_argument("--threads", type=positive_int, metavar="N",
+                       help="BLAS threads for training (default: chosen for the step's size and the CPUs other "
+                            "processes leave free, unless OMP_NUM_THREADS, OPENBLAS_NUM_THREADS or "
+                            "MKL_NUM_THREADS is set)")
     return parent
 
 
@@ -261,7 +265,8 @@ def output_options() -> argparse.ArgumentParser:
     group = parent.add_argument_group("output")
     group.add_argument("--out", metavar="DIR", help="the run's folder (default runs/<data>-<loss>-<time>)")
     group.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a summary")
-    group.add_argument("--quiet", action="store_true", help="no progress bar")
+    group.add_argument("--quiet", action="store_true",
+                       help="no progress: neither the bar (on a terminal) nor a line per step on stderr (elsewhere)")
     return parent
 
 

@@ -75,6 +75,7 @@ def classifier_parameters(options: Mapping[str, Any]) -> dict[str, Any]:
         "optimizer": options["optimizer"], "momentum": options["momentum"],
         "batch_size": options["batch_size"], "epochs": options["epochs"],
         "early_stopping": options["early_stopping"], "patience": options["patience"], "seed": options["seed"],
+        "threads": options.get("threads"),
     }
 
 

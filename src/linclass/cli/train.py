@@ -19,16 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from linclass.cli import run_folder
-from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, ProgressBar, common_options, data_options,
+from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, common_options, data_options,
                                  epoch_details, fill_defaults, non_negative_float, optimization_options,
                                  output_options, percent, positive_float, print_json)
 from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, classifier_parameters,
                                    model_metadata, prepare_data, write_run_report)
+from linclass.cli.progress import progress_display
 from linclass.cli.saved_model import kept_epoch
 from linclass.errors import LinclassError
 
 # What ``--resume`` may change: everything else is the run's own setting, read from its config.json.
-RESUMABLE = ("epochs", "json", "quiet", "test", "debug", "resume", "root", "command", "run")
+RESUMABLE = ("epochs", "json", "quiet", "test", "debug", "resume", "root", "command", "run", "threads")
 
 
 def add_parser(subparsers) -> None:
@@ -138,7 +139,7 @@ class TrainingRun:
         self.model_path = run_dir / run_folder.MODEL_NAME
         self.resumed = clf is not None
         self.clf = clf if clf is not None else LinearClassifier(**classifier_parameters(options))
-        self.progress = ProgressBar(options["epochs"], "epoch", enabled=False if options["quiet"] else None)
+        self.progress = progress_display(options["epochs"], "epoch", options["quiet"])
         self.config_saved = False
         self.saved_epoch: int | None = kept_epoch(self.clf) if self.resumed else None  # the model file's
         self.best_weights: tuple[Any, Any] | None = None  # with early stopping: those of saved_epoch
@@ -152,7 +153,8 @@ class TrainingRun:
         train, val = self.prepared.train, self.prepared.val
         # A resumed model continues its weights, history and learning-rate schedule (warm start) until
         # its history holds the run's epochs.
-        self.clf.set_params(on_epoch_end=self.checkpoint, warm_start=self.resumed, epochs=self.options["epochs"])
+        self.clf.set_params(on_epoch_end=self.checkpoint, warm_start=self.resumed, epochs=self.options["epochs"],
+                            threads=self.options["threads"])
         self.clf.fit(train.features, train.labels, val.features, val.labels)
         self.clf.set_params(on_epoch_end=None, warm_start=False)
         self.progress.close()

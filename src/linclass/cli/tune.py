@@ -13,11 +13,12 @@ import time
 from typing import Any
 
 from linclass.cli import run_folder
-from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, ProgressBar, choice_list, common_options,
+from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, choice_list, common_options,
                                  data_options, fill_defaults, list_of, non_negative_float, optimization_options,
                                  output_options, percent, positive_float, positive_int, print_json)
 from linclass.cli.pipeline import (accuracy, check_parameters, classifier_parameters, model_metadata,
                                    prepare_data, write_run_report)
+from linclass.cli.progress import progress_display
 from linclass.errors import LinclassError
 
 TUNE_DEFAULTS = {"search": "grid", "trials": 10, "jobs": 2, "lr": [0.01, 0.03, 0.1, 0.3],
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     run_dir, made = run_folder.create_run_dir(options["out"], prepared.dataset.name, "tune")
     n_trials = options["trials"] if options["search"] == "random" else \
         len(options["loss"]) * len(options["lr"]) * len(options["reg"])
-    progress = ProgressBar(n_trials, "trial", enabled=False if options["quiet"] else None)
+    progress = progress_display(n_trials, "trial", options["quiet"])
     finished: list[dict] = []
 
     def on_trial_end(trial: dict) -> None:
