@@ -89,7 +89,7 @@ def test_json_summary_has_the_numbers_and_paths(digits_run):
 
 def test_the_run_folder_holds_model_config_metrics_pictures_and_report(digits_run):
     run_dir, _ = digits_run
-    expected = {"model.linclass", "config.json", "metrics.csv", "report.html", *DIGITS_PICTURES}
+    expected = {"model.linclass", "config.json", "metrics.csv", "summary.json", "report.html", *DIGITS_PICTURES}
     assert {path.name for path in run_dir.iterdir()} == expected  # and no temporary files left behind
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["data"], config["loss"], config["epochs"], config["seed"], config["lr"]) == \
@@ -101,6 +101,31 @@ def test_the_run_folder_holds_model_config_metrics_pictures_and_report(digits_ru
     assert [int(row["epoch"]) for row in rows] == [1, 2, 3, 4]
     assert set(rows[0]) == {"epoch", "loss", "train_accuracy", "val_accuracy", "learning_rate", "seconds"}
     assert float(rows[-1]["loss"]) < float(rows[0]["loss"])
+
+
+def test_the_summary_file_is_what_json_prints(digits_run):
+    run_dir, result = digits_run
+    assert json.loads((run_dir / "summary.json").read_text()) == json.loads(result.stdout)
+
+
+def test_the_model_and_summary_are_on_disk_and_printed_before_the_pictures_start(tmp_path, monkeypatch, capsys):
+    from linclass.cli import main, pipeline
+
+    run_dir = tmp_path / "run"
+    seen = {}
+    draw_pictures = pipeline.draw_pictures
+
+    def watched(pictures, processes=None):
+        seen["files"] = {path.name for path in run_dir.iterdir()}
+        seen["stdout"] = capsys.readouterr().out
+        return draw_pictures(pictures, processes)
+
+    monkeypatch.setattr(pipeline, "draw_pictures", watched)
+    assert main(["train", "--epochs", "2", "--json", "--quiet", "--out", str(run_dir)]) == 0
+    assert {"model.linclass", "summary.json", "config.json", "metrics.csv"} <= seen["files"]
+    assert not {name for name in seen["files"] if name.endswith(".png")} and "report.html" not in seen["files"]
+    assert json.loads(seen["stdout"]) == json.loads((run_dir / "summary.json").read_text())
+    assert (run_dir / "report.html").exists() and (run_dir / "regions.png").exists()
 
 
 def test_regularize_bias_reaches_the_model_and_the_config(tmp_path):

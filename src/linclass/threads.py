@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Mapping
 
-__all__ = ["ThreadChoice", "choose_threads", "free_cpus", "step_flops", "usable_cpus", "environment_setting",
+__all__ = ["ThreadChoice", "choose_threads", "free_cpus", "free_cpus_now", "step_flops", "usable_cpus", "environment_setting",
            "CpuMeter", "blas_threads", "THREAD_VARIABLES", "FLOPS_PER_THREAD"]
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -68,6 +68,12 @@ def free_cpus(usable: int, others_busy: float) -> int:
     """The CPUs left of ``usable`` when other processes keep ``others_busy`` CPUs' worth busy (at least 1)."""
     taken = math.floor(max(others_busy, 0.0) + 1.0 - BUSY_SHARE)
     return max(1, usable - taken)
+
+
+def free_cpus_now() -> int:
+    """The CPUs free for this process now, judged from the load average (see :func:`free_cpus`)."""
+    usable = usable_cpus()
+    return free_cpus(usable, others_from_load_average(usable))
 
 
 def choose_threads(flops: float, usable: int, others_busy: float) -> int:

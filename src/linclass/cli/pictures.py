@@ -14,7 +14,6 @@ a run shows the two ideas of the lecture that need more than the model itself:
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from linclass import report
+from linclass.cli.drawing import Picture
 from linclass.cli.saved_model import class_scores, history_with_kept_epoch
 from linclass.data.splits import split_indices
 
@@ -40,35 +40,50 @@ class Split:
     labels: np.ndarray      # int64 N
 
 
-def draw_model_pictures(run_dir: Path, clf: Any, split: Split, classes: Sequence[str],
-                        image_shape: Sequence[int]) -> tuple[dict[str, Path], dict[str, float]]:
+# Drawing times relative to one another (Fashion-MNIST, 10 classes), to share the pictures out evenly.
+COSTS = {"history": 1.0, "templates": 1.2, "confusion": 1.0, "examples": 2.0, "loss_comparison": 1.2,
+         "regions": 2.5}
+
+
+def model_pictures(run_dir: Path, clf: Any, split: Split, classes: Sequence[str],
+                   image_shape: Sequence[int]) -> list[Picture]:
     """Learning curves, templates, confusion matrix and example predictions of a trained classifier.
 
-    Returns the PNG paths by report key and the seconds each took. Templates and examples need images:
-    they are left out for data that are plain feature vectors.
+    The pictures to draw (see :func:`linclass.cli.drawing.draw_pictures`), each into ``run_dir/<key>.png``.
+    Templates and examples need images: they are left out for data that are plain feature vectors.
     """
-    images, seconds = {}, {}
     is_image = len(image_shape) in (2, 3)
     scores = class_scores(clf, split.features)
     predicted = scores.argmax(axis=1)
+    pictures = []
 
-    def draw(key: str, function, *arguments, **keywords) -> None:
-        start = time.perf_counter()
+    def add(key: str, function, *arguments, **keywords) -> None:
         path = run_dir / f"{key}.png"
-        function(*arguments, path=path, **keywords)
-        images[key], seconds[f"picture: {key}"] = path, time.perf_counter() - start
 
-    draw("history", report.plot_history, history_with_kept_epoch(clf))
+        def draw() -> None:
+            function(*arguments, path=path, **keywords)
+
+        pictures.append(Picture(key, path, draw, COSTS[key]))
+
+    add("history", report.plot_history, history_with_kept_epoch(clf))
     if is_image:
-        draw("templates", report.plot_templates, clf.W_, tuple(image_shape), list(classes))
+        add("templates", report.plot_templates, clf.W_, tuple(image_shape), list(classes))
     matrix = report.confusion_matrix(split.labels, predicted, len(classes))
-    draw("confusion", report.plot_confusion_matrix, matrix, list(classes))
+    add("confusion", report.plot_confusion_matrix, matrix, list(classes))
     if is_image:
-        draw("examples", plot_examples, split, softmax(scores), list(classes), clf.loss)
+        add("examples", plot_examples, split, softmax(scores), list(classes), clf.loss)
     example = chosen_example(predicted, split.labels)
-    draw("loss_comparison", report.plot_loss_comparison, scores[example], int(split.labels[example]),
-         delta=float(getattr(clf, "delta", 1.0)), class_names=list(classes))
-    return images, seconds
+    add("loss_comparison", report.plot_loss_comparison, scores[example], int(split.labels[example]),
+        delta=float(getattr(clf, "delta", 1.0)), class_names=list(classes))
+    return pictures
+
+
+def plane_picture(run_dir: Path, clf: Any, features: np.ndarray, labels: np.ndarray, classes: Sequence[str],
+                  seed: int = 0) -> Picture:
+    """The geometric picture (:func:`draw_plane_picture`) as a picture to draw; its caption says what it shows."""
+    path = run_dir / "regions.png"
+    return Picture("regions", path, lambda: draw_plane_picture(path, clf, features, labels, classes, seed)[1],
+                   COSTS["regions"])
 
 
 def plot_examples(split: Split, probabilities: np.ndarray, classes: list[str], loss: str, path: Path) -> None:

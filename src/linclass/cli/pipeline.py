@@ -15,7 +15,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from linclass import data
-from linclass.cli.pictures import Split, draw_model_pictures, draw_plane_picture
+from linclass.cli.drawing import draw_pictures
+from linclass.cli.pictures import Split, model_pictures, plane_picture
 from linclass.cli.saved_model import class_scores, history_with_kept_epoch
 from linclass.data.catalog import canonical_name
 from linclass.errors import LinclassError
@@ -124,13 +125,12 @@ def write_run_report(run_dir: Path, *, title: str, clf: Any, prepared: PreparedD
     from linclass import report
 
     dataset = prepared.dataset
-    images, seconds = draw_model_pictures(run_dir, clf, shown, dataset.classes, dataset.image_shape)
-    start = time.perf_counter()
-    images["regions"], plane_note = draw_plane_picture(run_dir / "regions.png", clf, prepared.train.features,
-                                                       prepared.train.labels, dataset.classes,
-                                                       seed=int(hyperparameters.get("seed", 0)))
-    seconds["picture: regions"] = time.perf_counter() - start
-    timings.update(seconds)
+    pictures = model_pictures(run_dir, clf, shown, dataset.classes, dataset.image_shape)
+    pictures.append(plane_picture(run_dir, clf, prepared.train.features, prepared.train.labels, dataset.classes,
+                                  seed=int(hyperparameters.get("seed", 0))))
+    drawn = draw_pictures(pictures)
+    images, plane_note = drawn.images, drawn.captions["regions"]
+    timings.update(drawn.seconds)
     notes = [f"Confusion matrix and examples: the {shown.name} set ({len(shown.labels)} images).",
              plane_note, *(notes or [])]
     return report.write_report(run_dir, title=title, data_summary=data_summary(prepared),

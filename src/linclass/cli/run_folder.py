@@ -6,6 +6,7 @@
         model.linclass   the trained classifier with its preprocessing (``linclass.load``)
         config.json      every option, the data, the versions of Python, NumPy and linclass
         metrics.csv      one row per epoch: loss, training and validation accuracy, learning rate, time
+        summary.json     the final accuracies and paths (what ``--json`` prints), saved before the pictures
         *.png            the pictures
         report.html      everything above on one self-contained page
 
@@ -33,6 +34,7 @@ from linclass.files import write_atomically
 MODEL_NAME = "model.linclass"
 CONFIG_NAME = "config.json"
 METRICS_NAME = "metrics.csv"
+SUMMARY_NAME = "summary.json"
 TRIALS_NAME = "trials.csv"
 METRIC_COLUMNS = ("epoch", "loss", "train_accuracy", "val_accuracy", "learning_rate", "seconds")
 RUNS_FOLDER = "runs"
@@ -126,6 +128,11 @@ def versions() -> dict[str, str]:
 def write_config(run_dir: Path, options: Mapping[str, Any]) -> Path:
     """``config.json``: the run's options and the versions of what it ran on."""
     return write_json(run_dir / CONFIG_NAME, {**options, "versions": versions()})
+
+
+def write_summary(run_dir: Path, summary: Mapping[str, Any]) -> Path:
+    """``summary.json``: the run's final numbers and paths."""
+    return write_json(run_dir / SUMMARY_NAME, summary)
 
 
 def write_table(path: Path, columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> Path:

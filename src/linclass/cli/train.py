@@ -26,6 +26,7 @@ from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, cla
                                    model_metadata, prepare_data, write_run_report)
 from linclass.cli.progress import progress_display
 from linclass.cli.saved_model import kept_epoch
+from linclass.report.html import REPORT_NAME
 from linclass.errors import LinclassError
 
 # What ``--resume`` may change: everything else is the run's own setting, read from its config.json.
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(summary)
     else:
         print_summary(summary)
+    training.draw_report()  # after the summary: the pictures take longer than training
     return 0
 
 
@@ -186,26 +188,32 @@ class TrainingRun:
         return f"{which} is saved in {self.model_path}; continue with: linclass train --resume {self.run_dir}"
 
     def finish(self) -> dict[str, Any]:
-        """Save the final model, measure it (the test set only with ``--test``), draw the report."""
+        """Save the final model, measure it (the test set only with ``--test``) and save the summary."""
         clf, prepared = self.clf, self.prepared
         self.save(clf)
         metrics = {"train_accuracy": accuracy(clf, prepared.train), "val_accuracy": accuracy(clf, prepared.val)}
-        shown = prepared.val
+        self.shown = prepared.val
         if self.options["test"]:
-            shown = prepared.test_split()
-            metrics["test_accuracy"] = accuracy(clf, shown)
+            self.shown = prepared.test_split()
+            metrics["test_accuracy"] = accuracy(clf, self.shown)
         history = clf.history_
         metrics.update(epochs=len(history["epochs"]), best_epoch=history.get("best_epoch"),
                        kept_epoch=kept_epoch(clf), stopped_early=bool(history.get("stopped_early")))
+        self.metrics = metrics
+        summary = {**metrics, "seconds": round(sum(self.seconds.values()), 3),
+                   "training_seconds": round(self.seconds["training"], 3), "model": str(self.model_path),
+                   "run_dir": str(self.run_dir), "report": str(self.run_dir / REPORT_NAME),
+                   "resumed": self.resumed}
+        run_folder.write_summary(self.run_dir, summary)
+        return summary
+
+    def draw_report(self) -> None:
+        """The pictures and ``report.html``, after :meth:`finish` (the model and the summary are on disk)."""
         start = time.perf_counter()
-        title = f"linclass train: {self.options['loss']} classifier on {prepared.dataset.name}"
-        report = write_run_report(self.run_dir, title=title, clf=clf, prepared=prepared, shown=shown,
-                                  hyperparameters=hyperparameters(self.options), metrics=metrics,
-                                  timings=self.seconds)
+        title = f"linclass train: {self.options['loss']} classifier on {self.prepared.dataset.name}"
+        write_run_report(self.run_dir, title=title, clf=self.clf, prepared=self.prepared, shown=self.shown,
+                         hyperparameters=hyperparameters(self.options), metrics=self.metrics, timings=self.seconds)
         self.seconds["pictures and report"] = time.perf_counter() - start
-        return {**metrics, "seconds": round(sum(v for k, v in self.seconds.items() if not k.startswith("picture:")), 3),
-                "training_seconds": round(self.seconds["training"], 3), "model": str(self.model_path),
-                "run_dir": str(self.run_dir), "report": str(report), "resumed": self.resumed}
 
 
 def hyperparameters(options: dict[str, Any]) -> dict[str, Any]:
@@ -231,7 +239,7 @@ def print_summary(summary: dict[str, Any]) -> None:
         line += f", test accuracy {percent(summary['test_accuracy'])}"
     print(line)
     print(f"  model:  {summary['model']}")
-    print(f"  report: {summary['report']}")
+    print(f"  report: {summary['report']}", flush=True)
 
 
 def kept_note(summary: dict[str, Any]) -> str:
