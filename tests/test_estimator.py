@@ -253,6 +253,15 @@ def test_nan_or_infinite_features_are_refused_saying_where(blobs):
         LinearClassifier().fit(X, y, bad, y)
 
 
+def test_finite_features_whose_sum_overflows_are_accepted():
+    # float32 holds 3e38, but four of them sum to infinity: the quick check (a sum) must not decide alone
+    X = np.array([[3e38, 1.0], [3e38, -1.0], [3e38, 2.0], [3e38, -2.0]], dtype=np.float32)
+    with np.errstate(over="ignore"):
+        assert np.all(np.isfinite(X)) and not np.isfinite(X.sum())
+    clf = LinearClassifier(epochs=1, lr=1e-40, reg=0.0, optimizer="sgd").fit(X, [0, 1, 0, 1])
+    assert clf.W_.shape == (2, 2)
+
+
 def test_a_wrong_number_of_features_is_refused(blobs):
     X, y = blobs
     clf = LinearClassifier(epochs=1).fit(X, y)
