@@ -17,8 +17,6 @@ from typing import Callable
 
 import numpy as np
 
-import linclass as lc
-
 Predict = Callable[[np.ndarray], np.ndarray]
 OnEpoch = Callable[[Predict], None]
 
@@ -52,6 +50,8 @@ class Problem:
 def load_problem() -> Problem:
     """Fashion-MNIST's 60000 training images less a 10000-image validation split, scaled to [0, 1],
     minus the training mean image; the official 10000 test images, preprocessed the same way."""
+    import linclass as lc  # here, not at the top: a process that times another contender does not import it
+
     data = lc.datasets.load("fashion-mnist")
     X_train, y_train, _, _ = lc.datasets.train_val_split(data.X_train, data.y_train, val_size=10000, seed=0)
     preprocessor = lc.datasets.Preprocessor(scale=True, center="mean")
@@ -130,17 +130,21 @@ def pytorch(problem: Problem, settings: Settings, on_epoch: OnEpoch) -> None:
         on_epoch(predict)
 
 
-def linclass_classifier(solver: str) -> Callable[[Problem, Settings, OnEpoch], None]:
-    """``lc.LinearClassifier(solver=solver)`` with the shared settings; epochs reported by its callback."""
+def linclass_classifier(solver: str, threads: int | None = None) -> Callable[[Problem, Settings, OnEpoch], None]:
+    """``lc.LinearClassifier(solver=solver, threads=threads)`` with the shared settings; epochs reported by its
+    callback. ``threads=None`` lets linclass choose the BLAS thread count."""
 
     def train(problem: Problem, settings: Settings, on_epoch: OnEpoch) -> None:
+        import linclass as lc
+
         classifier = lc.LinearClassifier(
             loss="softmax", penalty="l2", reg=settings.reg, lr=settings.lr, optimizer="momentum",
             momentum=settings.momentum, batch_size=settings.batch_size, epochs=settings.epochs,
-            seed=settings.seed, solver=solver, on_epoch_end=lambda fitted, record: on_epoch(fitted.predict))
+            seed=settings.seed, solver=solver, threads=threads,
+            on_epoch_end=lambda fitted, record: on_epoch(fitted.predict))
         classifier.fit(problem.X_train, problem.y_train)
 
-    train.__doc__ = f"linclass's LinearClassifier, solver={solver!r}."
+    train.__doc__ = f"linclass's LinearClassifier, solver={solver!r}, threads={threads!r}."
     return train
 
 

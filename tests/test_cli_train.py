@@ -28,7 +28,7 @@ DIGITS_PICTURES = {
     "history.png": (1200, 450),          # 12 × 4.5 in
     "templates.png": (850, 430),         # 5 columns × 1.7 in, 2 rows × 1.9 in + 0.5 in
     "confusion.png": (820, 700),         # side 0.45 × 10 + 2.5 = 7 in, plus 1.2 in for the colour bar
-    "examples.png": (920, 1040),         # 4 × 4 panels of 2.3 in × (1.9 + 0.2 × 3) in, + 0.4 in
+    "examples.png": (920, 1060),         # 4 × 4 panels of 2.3 in × (1.9 + 0.2 × 3) in, + 0.6 in
     "loss_comparison.png": (1500, 500),  # 1.3 × 10 + 2 = 15 in × 5 in
     "regions.png": (900, 700),           # 9 × 7 in
 }

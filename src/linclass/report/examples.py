@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from linclass.report.style import CORRECT_COLOR, WRONG_COLOR, finish, new_figure, report_style, shorten
+from linclass.report.style import CORRECT_COLOR, WRONG_COLOR, finish, image_grid, report_style, shorten
 
 
 def top_predictions(probabilities: np.ndarray, class_names: Sequence[str], k: int = 3) -> list[str]:
@@ -60,8 +60,9 @@ def plot_examples(images: np.ndarray, true_labels: np.ndarray, probabilities: np
     columns = max(1, int(np.ceil(np.sqrt(len(chosen)))))
     rows = max(1, int(np.ceil(len(chosen) / columns)))
     with report_style():
-        figure = new_figure(2.3 * columns, (1.9 + 0.2 * k) * rows + 0.4)
-        for position, axes in enumerate(figure.subplots(rows, columns, squeeze=False).ravel()):
+        figure, grid = image_grid(rows, columns, cell=(2.3, 1.9 + 0.2 * k), top=0.6, above=0.17 * k + 0.1,
+                                  below=0.3)
+        for position, axes in enumerate(grid.ravel()):
             axes.set_axis_off()
             if position < len(chosen):
                 i = chosen[position]

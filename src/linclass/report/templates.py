@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from linclass.report.style import finish, grid_shape, new_figure, report_style, shorten
+from linclass.report.style import finish, grid_shape, image_grid, report_style, shorten
 
 MAX_TEMPLATES = 100
 
@@ -76,8 +76,8 @@ def plot_templates(W: np.ndarray, image_shape: Sequence[int], class_names: Seque
     shown = min(len(images), MAX_TEMPLATES)
     rows, columns = grid_shape(shown)
     with report_style():
-        figure = new_figure(1.7 * columns, 1.9 * rows + 0.5)
-        for k, axes in enumerate(figure.subplots(rows, columns, squeeze=False).ravel()):
+        figure, grid = image_grid(rows, columns, cell=(1.7, 1.9), top=0.5, above=0.3)
+        for k, axes in enumerate(grid.ravel()):
             axes.set_axis_off()
             if k >= shown:
                 continue
