@@ -204,8 +204,8 @@ def table(results: list[ColdRuns]) -> str:
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for runs in results:
         ratios = []
-        for table_of in (runs.fit, runs.process):
-            mine, theirs = runs.median_of(table_of, 15), loop.median_of(table_of, 15)
+        for kind in ("fit", "process"):
+            mine, theirs = runs.median_of(getattr(runs, kind), 15), loop.median_of(getattr(loop, kind), 15)
             ratios.append("—" if mine is None or not theirs else f"{mine / theirs:.2f}×")
         setup = runs.setup(15)
         lines.append(f"| {runs.name} | {_seconds(runs.median_of(runs.process, 1))} | "

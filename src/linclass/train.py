@@ -11,9 +11,10 @@ Each step takes a mini-batch, computes its scores ``X Wᵀ + b``, the regularize
 ``L = mean_i L_i + λ R(W)`` and its gradient, and lets the optimizer move ``W`` and ``b`` downhill.
 Batches come from a shuffled pass over the data (``sampling="shuffle"``: every example once per epoch)
 or are drawn with replacement as the lecture's ``sample_data`` does (``sampling="replacement"``).
-A shuffled pass puts the rows in one random order (a copy, made once per :meth:`Trainer.fit`), cuts
-it into consecutive batches and visits those in a new random order every epoch: each batch is then a
-view of contiguous rows, where gathering 256 rows from all over memory took half of an epoch's time.
+A shuffled pass puts the rows in one random order (a copy, made once per :meth:`Trainer.fit`, in the
+background while the first epochs gather their batches: :mod:`linclass.shuffled_rows`), cuts it into
+consecutive batches and visits those in a new random order every epoch: each batch is then a view of
+contiguous rows, where gathering 256 rows from all over memory took half of an epoch's time.
 
 The step is computed on one of two paths, which the tests hold equal:
 
@@ -57,8 +58,9 @@ from linclass.errors import DivergenceError
 from linclass.model import accuracy, init_weights, scores
 from linclass.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
 from linclass.regularizers import PENALTIES, penalty, penalty_and_grad
+from linclass.shuffled_rows import ShuffledRows
 from linclass.tensor import Tensor
-from linclass.threads import BlasThreads, ThreadChoice, step_flops
+from linclass.threads import BlasThreads, ThreadChoice, free_cpus_now, step_flops
 
 __all__ = ["TrainConfig", "Trainer", "train", "new_history", "schedule_options", "check_config",
            "LOSS_NAMES", "SAMPLINGS", "ENGINES", "EXPLOSION_FACTOR"]
@@ -257,23 +259,29 @@ class Trainer:
                 if config.early_stopping and self.history["best_epoch"] is not None:
                     best.epoch = self.history["best_epoch"]  # an early-stopped fit left that epoch's weights
         threads = self._blas_threads(X)
-        X, y = self._in_row_order(X, y)  # once for all epochs
+        rows = None
+        if config.sampling == "shuffle":
+            rows = ShuffledRows(X, y, self._row_order(len(X)), copy=steps_left > per_epoch,
+                                background=free_cpus_now() > 1)
         try:
-            self._train_epochs(X, y, X_val, y_val, steps_left, best, threads, on_epoch_end)
+            self._train_epochs(X, y, rows, X_val, y_val, steps_left, best, threads, on_epoch_end)
         finally:
             threads.release()
+            if rows is not None:
+                rows.close()
         if config.early_stopping:
             best.restore(self.W.data, self.b.data)
         return self.history
 
-    def _train_epochs(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None, y_val: np.ndarray | None,
-                      steps_left: int, best: "_BestWeights | None", threads: BlasThreads,
+    def _train_epochs(self, X: np.ndarray, y: np.ndarray, rows: ShuffledRows | None, X_val: np.ndarray | None,
+                      y_val: np.ndarray | None, steps_left: int, best: "_BestWeights | None", threads: BlasThreads,
                       on_epoch_end: EpochCallback | None) -> None:
         """Epoch after epoch until ``steps_left`` steps are done, early stopping or the callback says stop."""
         config = self.config
         per_epoch = math.ceil(len(X) / config.batch_size)
         while steps_left > 0:
-            record = self._run_epoch(X, y, X_val, y_val, max_steps=steps_left)
+            X_epoch, y_epoch, order = (X, y, None) if rows is None else rows.for_epoch()
+            record = self._run_epoch(X_epoch, y_epoch, X_val, y_val, max_steps=steps_left, order=order)
             threads.revise()
             self.thread_choice = threads.choice
             steps_left -= per_epoch
@@ -294,8 +302,9 @@ class Trainer:
         learning-rate schedule, and returns the record. Gives the same epoch as one of :meth:`fit`'s.
         """
         threads = self._blas_threads(X)
-        try:
-            return self._run_epoch(*self._in_row_order(X, y), X_val, y_val, max_steps)
+        order = self._row_order(len(X)) if self.config.sampling == "shuffle" else None
+        try:  # one epoch: the batches gather their rows through the order, no copy is worth making
+            return self._run_epoch(X, y, X_val, y_val, max_steps, order=order)
         finally:
             threads.release()
 
@@ -308,12 +317,13 @@ class Trainer:
         return threads
 
     def _run_epoch(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None, y_val: np.ndarray | None,
-                   max_steps: int | None) -> dict:
-        """:meth:`run_epoch` on rows already in the order :meth:`_in_row_order` gives them."""
+                   max_steps: int | None, order: np.ndarray | None = None) -> dict:
+        """:meth:`run_epoch` on rows in the order :meth:`_row_order` gives: already so ordered when ``order``
+        is None, else rows ``order[a:b]`` of ``X`` and ``y`` for the shuffled rows ``a:b``."""
         config = self.config
         started = time.perf_counter()
         learning_rate = self.optimizer.lr
-        batches = self._batches(len(X), max_steps)
+        batches = self._batches(len(X), max_steps, order)
         step = self._fused_epoch if config.engine == "fused" else self._autograd_epoch
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is caught by the divergence guard
             losses_before = len(self.history["loss"])
@@ -333,19 +343,18 @@ class Trainer:
             print(_describe_epoch(record, config.epochs), file=sys.stderr)
         return record
 
-    def _in_row_order(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``X`` and ``y`` as the batches read them: for ``sampling="shuffle"`` a copy of the rows in a
-        random order fixed by the seed (see :data:`ROW_ORDER_STREAM`); else ``X`` and ``y`` themselves."""
-        if self.config.sampling != "shuffle":
-            return X, y
-        order = np.random.default_rng((self.config.seed, ROW_ORDER_STREAM)).permutation(len(X))
-        return X[order], y[order]
+    def _row_order(self, n: int) -> np.ndarray:
+        """The one random order of the rows for ``sampling="shuffle"``, fixed by the seed
+        (see :data:`ROW_ORDER_STREAM`)."""
+        return np.random.default_rng((self.config.seed, ROW_ORDER_STREAM)).permutation(n)
 
-    def _batches(self, n: int, max_steps: int | None) -> Iterator[range | np.ndarray]:
+    def _batches(self, n: int, max_steps: int | None,
+                 order: np.ndarray | None = None) -> Iterator[range | np.ndarray]:
         """The rows of one epoch's mini-batches.
 
-        ``"shuffle"``: consecutive rows ``range(start, start + batch_size)`` (of rows already in random
-        order), the batches in a new random order every epoch. ``"replacement"``: index arrays drawn with
+        ``"shuffle"``: consecutive rows ``range(start, start + batch_size)`` of rows already in random
+        order — or, given that ``order``, the same rows as indices ``order[start:start + batch_size]`` —
+        the batches in a new random order every epoch. ``"replacement"``: index arrays drawn with
         replacement.
         """
         size = self.config.batch_size
@@ -355,6 +364,8 @@ class Trainer:
         if self.config.sampling == "replacement":
             return (self.rng.integers(0, n, size=min(size, n)) for _ in range(count))
         starts = self.rng.permutation(np.arange(0, n, size))[:count]
+        if order is not None:
+            return (order[start:start + size] for start in starts)
         return (range(start, min(start + size, n)) for start in starts)
 
     def _fused_epoch(self, X: np.ndarray, y: np.ndarray, batches: Iterator[range | np.ndarray]) -> tuple[int, int]:

@@ -136,16 +136,17 @@ def draw_plane_picture(path: Path, clf: Any, features: np.ndarray, labels: np.nd
     chosen = np.arange(len(labels))
     if len(labels) > PLANE_EXAMPLES:  # a stratified sample keeps every class in the picture
         chosen = split_indices(labels, PLANE_EXAMPLES, seed)[1]
-    mean, directions, share = principal_plane(features[chosen], seed)
-    points = ((features[chosen] - mean) @ directions.T).astype(np.float32)
+    sample, sample_labels = features[chosen], labels[chosen]
+    mean, directions, share = principal_plane(sample, seed)
+    points = ((sample - mean) @ directions.T).astype(np.float32)
     scale = points.std() or 1.0  # unit spread, so the 2-D classifier's learning rate suits any data
     points /= scale
     flat = LinearClassifier(loss=clf.loss, penalty="l2", reg=1e-4, lr=0.05, optimizer="momentum",
                             batch_size=64, epochs=PLANE_EPOCHS, seed=seed)
-    flat.fit(points, labels[chosen])
-    accuracy = float(np.mean(class_scores(flat, points).argmax(axis=1) == labels[chosen]))
-    shown = _a_few_per_class(labels[chosen], PLANE_POINTS_PER_CLASS, rng)
-    figure = report.plot_decision_regions(flat.W_, flat.b_, points[shown], labels[chosen][shown],
+    flat.fit(points, sample_labels)
+    accuracy = float(np.mean(class_scores(flat, points).argmax(axis=1) == sample_labels))
+    shown = _a_few_per_class(sample_labels, PLANE_POINTS_PER_CLASS, rng)
+    figure = report.plot_decision_regions(flat.W_, flat.b_, points[shown], sample_labels[shown],
                                           class_names=list(classes))
     from linclass.report.style import finish
 
