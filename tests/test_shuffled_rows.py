@@ -59,31 +59,30 @@ def test_weights_are_the_same_bit_for_bit_with_or_without_the_copy(data, monkeyp
         assert fitted.history_["loss"] == first.history_["loss"]
 
 
-def test_a_single_epoch_makes_no_copy_and_a_busy_machine_copies_first(data, monkeypatch):
-    X, y = data
-    made = []
+@pytest.fixture
+def made(monkeypatch):
+    """Every ShuffledRows made: the object, its options, and whether it was copying or done at its start."""
+    instances = []
     original_init = ShuffledRows.__init__
 
     def remember(self, *args, **options):
         original_init(self, *args, **options)
-        made.append((options, self._copy is not None, self._thread.is_alive() or self.copied))
+        instances.append((self, options, self._thread.is_alive() or self.copied))
 
     monkeypatch.setattr(ShuffledRows, "__init__", remember)
+    return instances
+
+
+def test_a_single_epoch_makes_no_copy_and_a_busy_machine_copies_first(data, monkeypatch, made):
+    X, y = data
     fit_with(monkeypatch, X, y, free_cpus=2, epochs=1)
     fit_with(monkeypatch, X, y, free_cpus=1, epochs=2)
-    assert made[0] == ({"copy": False, "background": True}, False, False)
-    assert made[1] == ({"copy": True, "background": False}, True, True)  # copied before the first epoch
+    assert [(options, rows._copy is not None, started) for rows, options, started in made] == [
+        ({"copy": False, "background": True}, False, False),
+        ({"copy": True, "background": False}, True, True)]  # copied before the first epoch
 
 
-def test_a_fit_that_stops_early_stops_the_copy(data, monkeypatch):
+def test_a_fit_that_stops_early_stops_the_copy(data, monkeypatch, made):
     X, y = data
-    threads = []
-    original_init = ShuffledRows.__init__
-
-    def remember(self, *args, **options):
-        original_init(self, *args, **options)
-        threads.append(self._thread)
-
-    monkeypatch.setattr(ShuffledRows, "__init__", remember)
     fit_with(monkeypatch, X, y, free_cpus=2, epochs=50, on_epoch_end=lambda clf, record: True)
-    assert len(threads) == 1 and not threads[0].is_alive()
+    assert len(made) == 1 and not made[0][0]._thread.is_alive()
