@@ -40,7 +40,10 @@ class Key:
 
     def get(self, values: np.ndarray) -> np.ndarray:
         """``values[key]``: a view for a basic key, a copy for an array key."""
-        return (values if self.select is None else values[self.select])[self.rest]
+        try:
+            return (values if self.select is None else values[self.select])[self.rest]
+        except IndexError as error:  # an array index out of range, in PyTorch's words
+            raise IndexError(str(error).replace("for axis", "for dimension")) from None
 
     def put(self, values: np.ndarray, new: Any) -> None:
         """``values[key] = new``, in place."""
@@ -147,16 +150,10 @@ def _dims(parts: list) -> list[tuple[Any, int]]:
 
 
 def _check_bounds(parts: list, shape: tuple[int, ...]) -> None:
-    """Integers (and integer arrays) out of range, named as PyTorch names them."""
+    """Integers out of range, named as PyTorch names them (NumPy checks arrays, see Key.get)."""
     for p, dim in _dims(parts):
-        if type(p) is int:
-            bad = p
-        elif isinstance(p, np.ndarray) and p.dtype.kind in "iu" and p.size:
-            bad = int(p.max()) if p.max() >= shape[dim] else int(p.min())
-        else:
-            continue
-        if not -shape[dim] <= bad < shape[dim]:
-            raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {shape[dim]}")
+        if type(p) is int and not -shape[dim] <= p < shape[dim]:
+            raise IndexError(f"index {p} is out of bounds for dimension {dim} with size {shape[dim]}")
 
 
 def _masks_as_positions(parts: list) -> list:

@@ -164,15 +164,10 @@ class Node:
                     "one of the variables needed for gradient computation has been modified by an inplace "
                     f"operation: an input saved by {self._name} is at version {counter.value}; expected "
                     f"version {version} instead")
-        return self.rule(grad, tuple(_wants_gradient(edge) for edge in self.edges), *self.saved)
+        return self.rule(grad, tuple([type(edge) is Node or type(edge) is Tensor for edge in self.edges]), *self.saved)
 
     def __repr__(self) -> str:
         return f"<{self._name} object at {id(self):#x}>"
-
-
-def _wants_gradient(edge: Any) -> bool:
-    """Whether an edge leads to something that takes a gradient (a node or a leaf), not a constant."""
-    return type(edge) is Node or type(edge) is Tensor
 
 
 def record(data: np.ndarray, inputs: tuple, rule: BackwardRule, name: str, saved: tuple = ()) -> "Tensor":
