@@ -25,6 +25,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")  # before NumPy loads its BLAS
 
 import argparse  # noqa: E402
+import importlib  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -33,7 +34,6 @@ import time  # noqa: E402
 import timeit  # noqa: E402
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
 import linclass as lc  # noqa: E402
 
@@ -66,7 +66,8 @@ def measure(module, op, n: int, repeat: int, min_seconds: float) -> tuple[float,
     arrays = [rng.standard_normal((n, n)).astype(np.float32) for _ in range(2)]
     labels = rng.integers(0, n, size=n)
     function, n_inputs = op
-    if module is torch:
+    if module is not lc:
+        torch = module
         a, b = (torch.tensor(x, requires_grad=i < n_inputs) for i, x in enumerate(arrays))
         rows, cols = torch.arange(n), torch.tensor(labels)
     else:
@@ -74,7 +75,7 @@ def measure(module, op, n: int, repeat: int, min_seconds: float) -> tuple[float,
         rows, cols = lc.arange(n), lc.tensor(labels)
     leaves = (a, b)[:n_inputs]
     out = function(module, a, b, rows, cols)
-    gradient = torch.ones_like(out) if module is torch else np.ones_like(out.data)
+    gradient = module.ones_like(out) if module is not lc else np.ones_like(out.data)
 
     def forward():
         return function(module, a, b, rows, cols)
@@ -103,8 +104,12 @@ def resident_bytes() -> int:
 
 
 def chain_child(module_name: str, step_name: str, n: int) -> None:
-    """Build and backpropagate one chain in this process; print its times and bytes per node as JSON."""
-    module = torch if module_name == "torch" else lc
+    """Build and backpropagate one chain in this process; print its times and bytes per node as JSON.
+
+    Only the contender's own library is imported: Python's garbage collector walks every object of the
+    process, so PyTorch's modules would slow linclass's graph building if they were loaded beside it.
+    """
+    module = importlib.import_module("torch") if module_name == "torch" else lc
     step = CHAIN_STEPS[step_name]
     x, c = module.tensor(1.0, requires_grad=True), module.tensor(0.5 if "exp" not in step_name else 1.0)
     before = resident_bytes()
@@ -148,7 +153,6 @@ def main() -> None:
     parser.add_argument("--chain", type=int, metavar="N", help="only the deep-graph section, with chains of N ops")
     parser.add_argument("--chain-child", nargs=3, metavar=("MODULE", "STEP", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    torch.set_num_threads(1)
     if args.chain_child:
         module_name, step_name, n = args.chain_child
         chain_child(module_name, step_name, int(n))
@@ -157,6 +161,8 @@ def main() -> None:
         chain_table(args.chain)
         return
     repeat, min_seconds = (3, 0.05) if args.quick else (7, 0.2)
+    torch = importlib.import_module("torch")
+    torch.set_num_threads(1)
 
     print(f"linclass {lc.__version__}, NumPy {np.__version__}, PyTorch {torch.__version__}; "
           "CPU, 1 thread, float32; µs per call (best of runs); ratio = linclass / PyTorch\n")
