@@ -19,6 +19,11 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("errors")
     model = save_digits_model(root / "run")
     (root / "run" / "config.json").write_text('{"data": "digits", "epochs": 5}')
+    (root / "run" / "report.html").write_text("a finished run's report")
+    for name, config in EDITED_CONFIGS.items():
+        (root / name).mkdir()
+        (root / name / "model.linclass").write_bytes(model.read_bytes())
+        (root / name / "config.json").write_text(config)
     Image.new("RGB", (4, 4)).save(root / "picture.png")
     (root / "picture.png").rename(root / "png.linclass")
     (root / "truncated.linclass").write_bytes(model.read_bytes()[:-100])
@@ -28,6 +33,13 @@ def files(tmp_path_factory):
     write_idx_set(root / "tiny", np.random.default_rng(0), n_train=20, n_test=10)
     return root
 
+
+# Hand-edited config.json files of a run trained with the defaults (softmax, lr 0.1) for 5 epochs.
+EDITED_CONFIGS = {"epochs_text": '{"data": "digits", "epochs": "50"}',
+                  "val_fraction_5": '{"data": "digits", "epochs": 50, "val_fraction": 5}',
+                  "lr_changed": '{"data": "digits", "epochs": 50, "lr": 0.5}',
+                  "loss_changed": '{"data": "digits", "epochs": 50, "loss": "svm"}',
+                  "unknown_optimizer": '{"data": "digits", "epochs": 50, "optimizer": "rmsprop"}'}
 
 CASES = {
     "unknown dataset": (["train", "--data", "nosuch"], "nosuch: no such file or folder, and not a known dataset"),
@@ -65,6 +77,17 @@ CASES = {
     "resume: a changed setting": (["train", "--resume", "{root}/run", "--lr", "0.5"],
                                   "--lr: --resume continues a run with its own settings"),
     "resume: nothing left to do": (["train", "--resume", "{root}/run"], "already trained for 5 of 5 epochs"),
+    "resume: epochs as text in config.json": (["train", "--resume", "{root}/epochs_text"],
+                                              'epochs_text/config.json: "epochs": "50" is not a whole number'),
+    "resume: val_fraction 5 in config.json": (["train", "--resume", "{root}/val_fraction_5"],
+                                              '"val_fraction": 5 must lie strictly between 0 and 1'),
+    "resume: a learning rate the model was not trained with": (
+        ["train", "--resume", "{root}/lr_changed"], "lr is 0.5, but {root}/lr_changed/model.linclass was trained "
+                                                     "with lr=0.1; put it back, or start a new run"),
+    "resume: a loss the model was not trained with": (["train", "--resume", "{root}/loss_changed"],
+                                                      "loss is 'svm', but"),
+    "resume: an unknown optimizer in config.json": (["train", "--resume", "{root}/unknown_optimizer"],
+                                                    "\"optimizer\": invalid choice: 'rmsprop'"),
     "resume: not a run": (["train", "--resume", "{root}/bare"],
                           "config.json: not found; is this the folder of a linclass run?"),
     "out: a folder holding a run": (["train", "--out", "{root}/run"], "already holds a run"),

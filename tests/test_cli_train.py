@@ -20,6 +20,7 @@ from PIL import Image
 
 import linclass as lc
 from linclass.cli.common import ProgressBar, epoch_details
+from linclass.cli.run_folder import load_model
 from test_data_idx import write_idx_set
 
 # Pixel sizes of the run's pictures: the figure sizes linclass.report documents (inches) at 100 dpi,
@@ -89,7 +90,8 @@ def test_json_summary_has_the_numbers_and_paths(digits_run):
 
 def test_the_run_folder_holds_model_config_metrics_pictures_and_report(digits_run):
     run_dir, _ = digits_run
-    expected = {"model.linclass", "config.json", "metrics.csv", "summary.json", "report.html", *DIGITS_PICTURES}
+    expected = {"model.linclass", "config.json", "metrics.csv", "history.jsonl", "summary.json", "report.html",
+                *DIGITS_PICTURES}
     assert {path.name for path in run_dir.iterdir()} == expected  # and no temporary files left behind
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["data"], config["loss"], config["epochs"], config["seed"], config["lr"]) == \
@@ -156,7 +158,7 @@ def test_the_saved_model_reproduces_the_reported_accuracies(digits_run):
     """The split is seeded and stratified, the preprocessing fitted on the training part only."""
     run_dir, result = digits_run
     summary = json.loads(result.stdout)
-    clf = lc.load(run_dir / "model.linclass")
+    clf = load_model(run_dir / "model.linclass")
     data = lc.datasets.load("digits")
     assert clf.metadata_["dataset"] == "digits" and clf.metadata_["classes"] == data.classes
     assert tuple(clf.metadata_["image_shape"]) == data.image_shape == (8, 8)
@@ -203,14 +205,14 @@ def test_ctrl_c_saves_the_model_so_far_and_resume_continues_it(tmp_path):
     assert last.startswith("linclass train: interrupted;")
     assert f"is saved in {run_dir / 'model.linclass'}" in stderr and f"--resume {run_dir}" in stderr
     assert not [name for name in os.listdir(run_dir) if name.endswith(".tmp")]
-    done = len(lc.load(run_dir / "model.linclass").history_["epochs"])
+    done = len(load_model(run_dir / "model.linclass").history_["epochs"])
     assert done >= 1
 
     result = linclass("train", "--resume", str(run_dir), "--epochs", str(done + 2), "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["resumed"] and summary["epochs"] == done + 2 and "test_accuracy" not in summary
-    clf = lc.load(run_dir / "model.linclass")
+    clf = load_model(run_dir / "model.linclass")
     assert [record["epoch"] for record in clf.history_["epochs"]] == list(range(1, done + 3))
     assert clf.history_["epochs"][-1]["seconds"] > clf.history_["epochs"][done - 1]["seconds"]
     with open(run_dir / "metrics.csv", newline="") as stream:
@@ -245,7 +247,7 @@ def test_ctrl_c_with_early_stopping_saves_the_best_validation_epoch(tmp_path):
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in stderr
-    clf = lc.load(run_dir / "model.linclass")
+    clf = load_model(run_dir / "model.linclass")
     best = clf.history_["best_epoch"]
     assert f"the model of epoch {best}, the best on validation so far" in stderr
     assert f"is saved in {run_dir / 'model.linclass'}" in stderr and f"--resume {run_dir}" in stderr
@@ -260,7 +262,7 @@ def test_ctrl_c_with_early_stopping_saves_the_best_validation_epoch(tmp_path):
     summary = json.loads(result.stdout)
     assert summary["kept_epoch"] == summary["best_epoch"] and summary["best_epoch"] in (best, done + 1, done + 2)
     assert summary["val_accuracy"] == pytest.approx(
-        lc.load(run_dir / "model.linclass").history_["epochs"][summary["best_epoch"] - 1]["val_accuracy"])
+        load_model(run_dir / "model.linclass").history_["epochs"][summary["best_epoch"] - 1]["val_accuracy"])
 
 
 def test_a_diverged_run_leaves_no_folder_and_a_run_without_a_model_may_be_reused(tmp_path):
@@ -301,7 +303,7 @@ def test_the_summary_and_pictures_name_the_epoch_whose_model_was_kept(tmp_path):
                for flag in ((), ("--early-stopping",))}
     for flag, result in results.items():
         assert result.returncode == 0, result.stderr
-        clf = lc.load(tmp_path / str(len(flag)) / "model.linclass")
+        clf = load_model(tmp_path / str(len(flag)) / "model.linclass")
         best, kept = clf.history_["best_epoch"], 6 if not flag else clf.history_["best_epoch"]
         first_line = result.stdout.splitlines()[0]
         if kept == best:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
+from linclass.cli import signals
 from linclass.cli.common import OneLineErrorParser
 from linclass.errors import LinclassError, printable
 
@@ -34,9 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``linclass`` console script."""
+    signals.stop_on_terminate()
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
+    except BrokenPipeError:  # the reader went away (``linclass ... --json | head``): nothing more to say
+        _silence_stdout()
+        return 128 + 13  # as a process ended by SIGPIPE
     except LinclassError as error:
         if args.debug:
             raise
@@ -48,9 +54,16 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {error.filename}" if error.filename else ""
         print(f"linclass {args.command}: error: {printable(f'{error.strerror or error}{where}')}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"linclass {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        print(f"linclass {args.command}: {signals.how_stopped(stop)}", file=sys.stderr)
+        return signals.exit_code(stop)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush does not complain about the closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

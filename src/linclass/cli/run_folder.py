@@ -7,11 +7,18 @@
         config.json      every option, the data, the versions of Python, NumPy and linclass
         metrics.csv      one row per epoch: loss, training and validation accuracy, learning rate, time
         summary.json     the final accuracies and paths (what ``--json`` prints), saved before the pictures
+        history.jsonl    one JSON line per epoch: its record and the loss of each of its iterations
         *.png            the pictures
         report.html      everything above on one self-contained page
 
-Every file is written to a temporary file in the folder and then moved into place, so a run that is
-interrupted leaves complete files (or none), never half of one.
+A checkpoint after every epoch must cost what the model costs, not what the run's history costs: the
+history grows with every iteration. So ``metrics.csv`` and ``history.jsonl`` are appended to, one line
+an epoch, and the model file of a run keeps only the size of its history (:func:`compact_history`);
+:func:`load_model` puts the history back together from ``history.jsonl``. Model files that hold their
+whole history (those of older runs, or saved from Python) load as they are.
+
+Every other file is written to a temporary file in the folder and then moved into place, so a run that
+is interrupted leaves complete files (or none), never half of one.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ MODEL_NAME = "model.linclass"
 CONFIG_NAME = "config.json"
 METRICS_NAME = "metrics.csv"
 SUMMARY_NAME = "summary.json"
+HISTORY_NAME = "history.jsonl"
 TRIALS_NAME = "trials.csv"
 METRIC_COLUMNS = ("epoch", "loss", "train_accuracy", "val_accuracy", "learning_rate", "seconds")
 RUNS_FOLDER = "runs"
@@ -83,11 +91,17 @@ def create_run_dir(out: str | Path | None, data_name: str, loss: str) -> tuple[P
 
     Returns the folder and whether it was made now (so that a run that saves nothing can take it away).
     """
-    path = default_run_dir(data_name, loss) if out is None else Path(out)
-    check_new_run_dir(path)
+    path = new_run_dir(out, data_name, loss)
     made = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
     return path, made
+
+
+def new_run_dir(out: str | Path | None, data_name: str, loss: str) -> Path:
+    """The folder a new run will write to (``out`` or :func:`default_run_dir`), checked but not made yet."""
+    path = default_run_dir(data_name, loss) if out is None else Path(out)
+    check_new_run_dir(path)
+    return path
 
 
 def remove_if_empty(path: Path) -> None:
@@ -147,8 +161,81 @@ def write_table(path: Path, columns: Iterable[str], rows: Iterable[Mapping[str, 
 
 
 def write_metrics(run_dir: Path, history: Mapping[str, Any]) -> Path:
-    """``metrics.csv``: one row per epoch of ``history["epochs"]``, rewritten whole after every epoch."""
+    """``metrics.csv``: one row per epoch of ``history["epochs"]``, written whole."""
     return write_table(run_dir / METRICS_NAME, METRIC_COLUMNS, history.get("epochs", []))
+
+
+# -- the history of a run, one line an epoch ------------------------------------------------------------
+
+
+def write_history(run_dir: Path, history: Mapping[str, Any], loss_ends: list[int], start: int = 0) -> None:
+    """Write the epochs ``start...`` of ``history`` to ``history.jsonl`` and ``metrics.csv``.
+
+    ``loss_ends[i]`` is where epoch ``i + 1``'s iterations end in ``history["loss"]``. With ``start=0``
+    both files are written whole (atomically); otherwise the epochs from ``start`` on are appended, so
+    that a checkpoint costs one line, however long the run.
+    """
+    epochs = history["epochs"]
+    lines = "".join(json.dumps({**epochs[i], "losses": history["loss"][loss_ends[i - 1] if i else 0:loss_ends[i]]},
+                               default=json_value) + "\n" for i in range(start, len(epochs)))
+    if start == 0:
+        write_atomically(run_dir / HISTORY_NAME, lambda stream: stream.write(lines.encode("utf-8")))
+        write_metrics(run_dir, history)
+        return
+    with open(run_dir / HISTORY_NAME, "a", encoding="utf-8") as stream:
+        stream.write(lines)
+    with open(run_dir / METRICS_NAME, "a", encoding="utf-8", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=METRIC_COLUMNS, extrasaction="ignore", lineterminator="\n")
+        writer.writerows({key: "" if record.get(key) is None else record[key] for key in METRIC_COLUMNS}
+                         for record in epochs[start:])
+
+
+def compact_history(history: Mapping[str, Any]) -> dict[str, Any]:
+    """What a run's model file keeps of ``history``: how it ended and how long it is; the rest is in
+    ``history.jsonl`` (:func:`load_model` reads it back)."""
+    return {"loss": [], "epochs": [], "best_epoch": history.get("best_epoch"),
+            "stopped_early": bool(history.get("stopped_early")),
+            "stored_in": {"file": HISTORY_NAME, "epochs": len(history["epochs"]),
+                          "iterations": len(history["loss"])}}
+
+
+def read_history(run_dir: Path, history: Mapping[str, Any]) -> dict[str, Any]:
+    """The whole history a model file's :func:`compact_history` stands for, read from ``history.jsonl``.
+
+    Only the epochs the model has are read: lines written after it (a run killed between the two) are
+    left out. A history that holds its epochs already is returned as it is.
+    """
+    stored = history.get("stored_in")
+    if not isinstance(stored, dict):
+        return dict(history)
+    path = run_dir / HISTORY_NAME
+    wanted = stored.get("epochs")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()[:wanted]
+        entries = [json.loads(line) for line in lines]
+    except FileNotFoundError:
+        raise LinclassError(f"{path}: not found, but {MODEL_NAME} keeps its history there; copy the whole run "
+                            "folder, not the model alone") from None
+    except (ValueError, TypeError) as error:
+        raise LinclassError(f"{path}: is damaged ({error}); the model still works, but its run cannot go on") \
+            from None
+    losses = [loss for entry in entries for loss in entry.pop("losses")]
+    if len(entries) != wanted or len(losses) != stored.get("iterations"):
+        raise LinclassError(f"{path}: holds {len(entries)} epochs and {len(losses)} iterations, but the model "
+                            f"has {wanted} and {stored.get('iterations')}; the run folder is damaged")
+    return {"loss": losses, "epochs": entries, "best_epoch": history.get("best_epoch"),
+            "stopped_early": history.get("stopped_early", False)}
+
+
+def load_model(path: Path) -> Any:
+    """``linclass.load(path)`` with the whole history, also for a run's model that keeps it beside itself."""
+    from linclass.persist import load
+
+    clf = load(path)
+    if clf.history_:
+        clf.history_ = read_history(Path(path).parent, clf.history_)
+        clf.n_iter_ = len(clf.history_["epochs"])
+    return clf
 
 
 def find_model(path: str | Path) -> tuple[Path, Path]:

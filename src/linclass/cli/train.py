@@ -13,30 +13,36 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from linclass.cli import run_folder
+from linclass.cli import run_folder, signals
 from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, common_options, data_options,
                                  epoch_details, fill_defaults, non_negative_float, optimization_options,
                                  output_options, percent, positive_float, print_json)
-from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, classifier_parameters,
+from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, classifier_parameters, data_argument,
                                    model_metadata, prepare_data, write_run_report)
 from linclass.cli.progress import progress_display
 from linclass.cli.saved_model import kept_epoch
-from linclass.report.html import REPORT_NAME
 from linclass.errors import LinclassError
+from linclass.report.html import REPORT_NAME
 
 # What ``--resume`` may change: everything else is the run's own setting, read from its config.json.
 RESUMABLE = ("epochs", "json", "quiet", "test", "debug", "resume", "root", "command", "run", "threads")
 
 
+def option_parents() -> list[argparse.ArgumentParser]:
+    """The options of ``train`` that set up a run: what ``config.json`` keeps and ``--resume`` reads back."""
+    return [common_options(), data_options(), model_options(), optimization_options(), output_options()]
+
+
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "train", parents=[common_options(), data_options(), model_options(), optimization_options(),
-                          output_options()],
+        "train", parents=option_parents(),
         help="train a linear classifier; write its model, metrics, pictures and report.html",
         description="Train a linear classifier (softmax or SVM) on a dataset's training set, keeping part of "
                     "it for validation, and write a run folder: model.linclass, config.json, metrics.csv, "
@@ -65,25 +71,21 @@ def model_options() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     options, run_dir, clf = resume_options(args) if args.resume is not None else (new_run_options(args), None, None)
     prepared = prepare_data(options, preprocessor=None if clf is None else clf.preprocessor_)
-    made = False
-    if run_dir is None:
-        run_dir, made = run_folder.create_run_dir(options["out"], prepared.dataset.name, options["loss"])
+    if run_dir is None:  # made by the first checkpoint: a run stopped before it leaves no folder
+        run_dir = run_folder.new_run_dir(options["out"], prepared.dataset.name, options["loss"])
     training = TrainingRun(run_dir, options, prepared, clf)
     try:
         training.train()
-    except KeyboardInterrupt:
+        summary = training.finish()
+        if options["json"]:
+            print_json(summary)
+        else:
+            print_summary(summary)
+        training.draw_report()  # after the summary: the pictures take longer than training
+    except KeyboardInterrupt as stop:
         training.progress.close()
-        print(f"linclass train: interrupted; {training.saved_where()}", file=sys.stderr)
-        return 130
-    finally:
-        if made:  # a run that saved nothing (stopped or diverged in its first epoch) leaves no empty folder
-            run_folder.remove_if_empty(run_dir)
-    summary = training.finish()
-    if options["json"]:
-        print_json(summary)
-    else:
-        print_summary(summary)
-    training.draw_report()  # after the summary: the pictures take longer than training
+        print(f"linclass train: {signals.how_stopped(stop)}; {training.saved_where()}", file=sys.stderr)
+        return signals.exit_code(stop)
     return 0
 
 
@@ -97,25 +99,103 @@ def new_run_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def resume_options(args: argparse.Namespace) -> tuple[dict[str, Any], Path, Any]:
-    """The options of the run to continue, its folder and its model (with the epochs it has done)."""
-    from linclass.persist import load
+    """The options of the run to continue, its folder and its model (with the epochs it has done).
 
+    ``config.json`` is read back through the command line's own option types and checks, and must agree
+    with the model it describes: a hand-edited learning rate that training would not use is refused.
+    """
     given = [name for name, value in vars(args).items() if value not in (None, False) and name not in RESUMABLE]
     if given:
         flag = "--" + given[0].replace("_", "-")
         raise LinclassError(f"{flag}: --resume continues a run with its own settings; only --epochs (the new "
                             "total) may change")
     model_path, run_dir = run_folder.find_model(args.resume)
-    config = run_folder.read_json(run_dir / run_folder.CONFIG_NAME)
-    clf = load(model_path)
-    options = {**TRAINING_DEFAULTS, **config, **{key: value for key, value in vars(args).items()
+    config_path = run_dir / run_folder.CONFIG_NAME
+    options = {**checked_config(config_path), **{key: value for key, value in vars(args).items()
                                                  if key in RESUMABLE and value is not None}}
+    clf = run_folder.load_model(model_path)
+    check_agrees_with_model(options, clf, config_path, model_path)
     options["out"] = str(run_dir)
     done = len(clf.history_["epochs"]) if clf.history_ else 0
-    if done >= options["epochs"]:
+    if done >= options["epochs"] and (run_dir / REPORT_NAME).exists():
         raise LinclassError(f"{run_dir}: already trained for {done} of {options['epochs']} epochs; give "
                             f"--epochs N with N > {done} to train longer")
     return options, run_dir, clf
+
+
+class _ConfigParser(argparse.ArgumentParser):
+    """Parses a run's ``config.json`` as command-line options; a refusal names the file and the setting."""
+
+    def __init__(self, config_path: Path) -> None:
+        super().__init__(add_help=False, parents=option_parents())
+        self.config_path = config_path
+
+    def error(self, message: str):
+        message = re.sub(r"^argument --([\w-]+)(/[\w-]+)?: ", lambda m: f'"{m[1].replace("-", "_")}": ', message)
+        raise LinclassError(f"{self.config_path}: {message}; put back what linclass wrote, or start a new run")
+
+
+def checked_config(config_path: Path) -> dict[str, Any]:
+    """The options a run's ``config.json`` holds, checked as ``linclass train`` checks its command line."""
+    config = run_folder.read_json(config_path)
+    arguments = []
+    for key, default in TRAINING_DEFAULTS.items():
+        value = config.get(key)
+        if value is None or value is False:
+            continue
+        if not _has_type_of(value, default, key):
+            raise LinclassError(f'{config_path}: "{key}": {json.dumps(value)} is not {_kind(default, key)}; '
+                                "put back what linclass wrote, or start a new run")
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            arguments.append(flag)
+        else:
+            text = "x".join(str(n) for n in value) if key == "image_size" else str(value)
+            arguments.append(f"{flag}={text}")
+    options = fill_defaults(_ConfigParser(config_path).parse_args(arguments))
+    try:
+        check_parameters(classifier_parameters(options))
+    except LinclassError as error:
+        raise LinclassError(f"{config_path}: {error}") from None
+    return {key: options[key] for key in TRAINING_DEFAULTS} | {"json": False, "quiet": False, "test": False}
+
+
+def _has_type_of(value: Any, default: Any, key: str) -> bool:
+    """Whether a JSON value has the type of the option's default (a whole number is a fine float)."""
+    if key == "image_size":
+        return isinstance(value, list) and len(value) == 2 and all(type(n) is int for n in value)
+    if key == "threads":
+        return type(value) is int
+    if isinstance(default, bool):
+        return value is True
+    if isinstance(default, float):
+        return type(value) in (int, float)
+    if isinstance(default, int):
+        return type(value) is int
+    return isinstance(value, str)
+
+
+def _kind(default: Any, key: str) -> str:
+    if key == "image_size":
+        return "[height, width]"
+    if key == "threads":
+        return "a whole number"
+    return {bool: "true or false", float: "a number", int: "a whole number"}.get(type(default), "a string")
+
+
+def check_agrees_with_model(options: dict[str, Any], clf: Any, config_path: Path, model_path: Path) -> None:
+    """Refuse a ``config.json`` whose settings (all but the epochs) differ from those the model was trained with."""
+    trained_with = clf.get_params(deep=False)
+    for key, value in classifier_parameters(options).items():
+        if key != "epochs" and trained_with.get(key) != value:
+            raise LinclassError(f"{config_path}: {key} is {value!r}, but {model_path} was trained with "
+                                f"{key}={trained_with.get(key)!r}; put it back, or start a new run")
+    metadata = getattr(clf, "metadata_", None) or {}
+    size = None if options["image_size"] is None else list(options["image_size"])
+    for key, value in (("data", data_argument(options["data"])), ("image_size", size)):
+        if key in metadata and value != metadata[key]:
+            raise LinclassError(f"{config_path}: {key} is {value!r}, but {model_path} was trained on "
+                                f"{metadata[key]!r}; put it back, or start a new run")
 
 
 def config_of(options: dict[str, Any], run_dir: Path) -> dict[str, Any]:
@@ -128,10 +208,11 @@ class TrainingRun:
     """One training run: the classifier, its progress bar, and its checkpoint after every epoch.
 
     The checkpoint is the model ``fit`` would keep if it stopped after the epoch: with early stopping
-    the weights of the best validation epoch so far, otherwise those of the epoch just done; with the
-    whole history, saved atomically over the last one. It is what Ctrl-C leaves behind and what
-    ``--resume`` continues from. ``config.json`` is written with the first checkpoint, so that a run that
-    saves no model leaves no run behind.
+    the weights of the best validation epoch so far, otherwise those of the epoch just done. It is what
+    Ctrl-C or ``kill`` leaves behind and what ``--resume`` continues from. A checkpoint appends the
+    epoch to ``metrics.csv`` and ``history.jsonl``, writes ``config.json`` (with the epochs trained)
+    and then the model, which keeps only the size of the history; signals wait until all three agree.
+    The run's folder is made by the first checkpoint, so that a run that saves no model leaves nothing.
     """
 
     def __init__(self, run_dir: Path, options: dict[str, Any], prepared: PreparedData, clf: Any = None) -> None:
@@ -142,23 +223,30 @@ class TrainingRun:
         self.resumed = clf is not None
         self.clf = clf if clf is not None else LinearClassifier(**classifier_parameters(options))
         self.progress = progress_display(options["epochs"], "epoch", options["quiet"])
-        self.config_saved = False
         self.saved_epoch: int | None = kept_epoch(self.clf) if self.resumed else None  # the model file's
         self.best_weights: tuple[Any, Any] | None = None  # with early stopping: those of saved_epoch
         if self.resumed and options["early_stopping"]:
             self.best_weights = (self.clf.W_.copy(), self.clf.b_.copy())
         self.seconds: dict[str, float] = dict(prepared.seconds)
+        history = self.clf.history_ if self.resumed else {"loss": [], "epochs": []}
+        done, iterations = len(history["epochs"]), len(history["loss"])
+        # Where each epoch's iterations end in the loss list (those of earlier runs shared out evenly:
+        # only their order matters), and how many epochs history.jsonl holds (None: rewrite it whole).
+        self.loss_ends = [iterations * (epoch + 1) // done for epoch in range(done)]
+        self.epochs_written: int | None = None
+        self.trained = False  # every epoch is done; only the report is left
 
     def train(self) -> None:
         """Fit the classifier, or continue a loaded one, on the training part."""
         start = time.perf_counter()
         train, val = self.prepared.train, self.prepared.val
-        # A resumed model continues its weights, history and learning-rate schedule (warm start) until
-        # its history holds the run's epochs.
-        self.clf.set_params(on_epoch_end=self.checkpoint, warm_start=self.resumed, epochs=self.options["epochs"],
-                            threads=self.options["threads"])
-        self.clf.fit(train.features, train.labels, val.features, val.labels)
-        self.clf.set_params(on_epoch_end=None, warm_start=False)
+        if len(self.clf.history_["epochs"] if self.resumed else []) < self.options["epochs"]:
+            # A resumed model continues its weights, history and learning-rate schedule (warm start) until
+            # its history holds the run's epochs.
+            self.clf.set_params(on_epoch_end=self.checkpoint, warm_start=self.resumed,
+                                epochs=self.options["epochs"], threads=self.options["threads"])
+            self.clf.fit(train.features, train.labels, val.features, val.labels)
+            self.clf.set_params(on_epoch_end=None, warm_start=False)
         self.progress.close()
         self.seconds["training"] = time.perf_counter() - start
 
@@ -168,21 +256,33 @@ class TrainingRun:
         self.progress.update(epoch, epoch_details(record))
         if self.options["early_stopping"] and clf.history_["best_epoch"] == epoch:
             self.best_weights = (clf.W_.copy(), clf.b_.copy())
-        self.save(clf if self.best_weights is None else with_weights(clf, *self.best_weights))
-        self.saved_epoch = epoch if self.best_weights is None else int(clf.history_["best_epoch"])
+        self.save(clf if self.best_weights is None else copy_with(clf, W_=self.best_weights[0],
+                                                                  b_=self.best_weights[1]))
 
     def save(self, clf: Any) -> None:
-        """Write the metrics, ``config.json`` (once per run: on --resume, the new total of epochs), the model."""
-        run_folder.write_metrics(self.run_dir, clf.history_)
-        if not self.config_saved:
-            run_folder.write_config(self.run_dir, config_of(self.options, self.run_dir))
-            self.config_saved = True
-        clf.save(self.model_path, preprocessor=self.prepared.preprocessor, metadata=model_metadata(self.prepared))
+        """Append the new epochs to the history files, write ``config.json``, then the model; uninterrupted."""
+        history = clf.history_
+        with signals.deferred():
+            if self.epochs_written is None:  # the first save of this run: start the folder's files afresh
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                (self.run_dir / REPORT_NAME).unlink(missing_ok=True)  # it describes an older model
+            self.loss_ends += [len(history["loss"])] * (len(history["epochs"]) - len(self.loss_ends))
+            if self.epochs_written != len(history["epochs"]):
+                run_folder.write_history(self.run_dir, history, self.loss_ends, start=self.epochs_written or 0)
+            self.epochs_written = len(history["epochs"])
+            run_folder.write_config(self.run_dir, {**config_of(self.options, self.run_dir),
+                                                   "trained_epochs": self.epochs_written})
+            copy_with(clf, history_=run_folder.compact_history(history)).save(
+                self.model_path, preprocessor=self.prepared.preprocessor, metadata=model_metadata(self.prepared))
+            self.saved_epoch = kept_epoch(clf)
 
     def saved_where(self) -> str:
         """A sentence for an interrupted run: what was saved, and how to go on."""
         if self.saved_epoch is None:
             return "no epoch had finished, so nothing was saved; run the same command again to start over"
+        if self.trained:
+            return (f"the trained model is saved in {self.model_path}, but its report was not written; write it "
+                    f"with: linclass train --resume {self.run_dir}")
         which = (f"the model of epoch {self.saved_epoch}, the best on validation so far (as early stopping keeps),"
                  if self.options["early_stopping"] else f"the model after epoch {self.saved_epoch}, the latest,")
         return f"{which} is saved in {self.model_path}; continue with: linclass train --resume {self.run_dir}"
@@ -191,6 +291,7 @@ class TrainingRun:
         """Save the final model, measure it (the test set only with ``--test``) and save the summary."""
         clf, prepared = self.clf, self.prepared
         self.save(clf)
+        self.trained = True
         metrics = {"train_accuracy": accuracy(clf, prepared.train), "val_accuracy": accuracy(clf, prepared.val)}
         self.shown = prepared.val
         if self.options["test"]:
@@ -223,10 +324,10 @@ def hyperparameters(options: dict[str, Any]) -> dict[str, Any]:
     return {key: options[key] for key in keys}
 
 
-def with_weights(clf: Any, W: Any, b: Any) -> Any:
-    """A shallow copy of ``clf`` holding the weights ``W``, ``b`` (the live ones are left to training)."""
+def copy_with(clf: Any, **attributes: Any) -> Any:
+    """A shallow copy of ``clf`` with some fitted attributes replaced (the live ones are left to training)."""
     kept = copy.copy(clf)
-    kept.W_, kept.b_ = W, b
+    kept.__dict__.update(attributes)
     return kept
 
 
