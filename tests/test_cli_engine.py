@@ -107,12 +107,22 @@ def test_graph_of_an_expression_with_variables(tmp_path):
     ("max(x)", "max() takes at least 2"),
     ("'x' * 3", "the constant 'x'"),
     ("2 + 3", "uses no variable"),
+    ("1" + "0" * 400 + " * x", "is too large for a floating-point number"),
 ])
 def test_graph_refuses_a_bad_expression_in_one_line(tmp_path, expression, fragment):
     result = linclass("graph", "--expr", expression, "--var", "x=1", "--out", str(tmp_path / "g.dot"))
     assert_one_line_error(result, fragment)
     assert "hacked" not in result.stdout
     assert not (tmp_path / "g.dot").exists()
+
+
+@pytest.mark.parametrize("expression, value", [("2**64 * x", 2.0 ** 64), ("(2**40) * (2**40) * x", 2.0 ** 80),
+                                               ("7 / 2 + x", 4.5)])
+def test_graph_integer_constants_do_not_wrap_around(tmp_path, capsys, expression, value):
+    """Integer constants are numbers, not 64-bit integers: 2**64 is 1.8e19, not 0."""
+    assert main(["graph", "--expr", expression, "--var", "x=1", "--out", str(tmp_path / "g.dot")]) == 0
+    first_line = capsys.readouterr().out.splitlines()[0]
+    assert float(first_line.rpartition(" = ")[2]) == pytest.approx(value, rel=1e-3)  # printed to 4 digits
 
 
 def test_graph_refuses_an_unknown_image_format_and_a_long_expression_is_cut(tmp_path):

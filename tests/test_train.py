@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -195,17 +196,34 @@ def test_early_stopping_needs_a_validation_set(digits):
         train(X, y, TrainConfig(early_stopping=True))
 
 
+def test_a_batch_size_beyond_the_data_allocates_for_the_data_only(digits):
+    """A batch holds at most every example: batch_size=10⁹ must not reserve 10⁹ rows of scores."""
+    X, y, _, _ = digits
+    rng = np.random.default_rng(0)
+    trainer = Trainer(*init_weights(10, X.shape[1], rng), TrainConfig(batch_size=10**9, epochs=2), rng)
+    history = trainer.fit(X, y)
+    assert len(history["loss"]) == 2  # one full batch an epoch
+    assert max(len(buffer) for buffer in trainer._buffers.values()) <= len(X)
+
+
 def test_a_callback_returning_true_stops_training(digits):
     X, y, _, _ = digits
     _, _, history = train(X, y, TrainConfig(epochs=10), on_epoch_end=lambda record: record["epoch"] == 2)
     assert len(history["epochs"]) == 2
 
 
-def test_a_huge_learning_rate_diverges_with_a_message_naming_it(digits):
-    X, y, _, _ = digits
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("loss", ["svm", "softmax"])
+def test_a_huge_learning_rate_diverges_with_advice_that_works(digits, loss, optimizer):
+    """The rate the message suggests, derived from the features (not merely a tenth of 1e6), trains well."""
+    X, y, X_val, y_val = digits
     with pytest.raises(DivergenceError, match=r"training diverged at epoch 1 \(loss=.*\) with lr=1e\+06: "
-                                              r"try a smaller learning rate such as lr=100000"):
-        train(X, y, TrainConfig(loss="svm", lr=1e6, optimizer="sgd"))
+                                              r"try a smaller learning rate such as lr=") as raised:
+        train(X, y, TrainConfig(loss=loss, lr=1e6, optimizer=optimizer))
+    suggested = float(re.search(r"such as lr=(\S+)$", str(raised.value))[1])
+    assert suggested <= 1e5 / 10
+    W, b, _ = train(X, y, TrainConfig(loss=loss, lr=suggested, optimizer=optimizer, epochs=10))
+    assert np.mean(np.argmax(X_val @ W.T + b, axis=1) == y_val) > 0.8
 
 
 @pytest.mark.parametrize("engine", ["fused", "autograd"])

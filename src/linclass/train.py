@@ -217,6 +217,7 @@ class Trainer:
         self._loss_limit = EXPLOSION_FACTOR * max(losses_done[0], 1.0) if losses_done else math.inf
         self._buffers: dict[str, np.ndarray] = {}
         self.thread_choice: ThreadChoice | None = None
+        self._features = np.empty((0, 0), dtype=np.float32)  # the rows being trained on, for advice
 
     # -- the whole run -------------------------------------------------------------------------------
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
@@ -258,6 +259,7 @@ class Trainer:
                 best.epoch = epochs_done
                 if config.early_stopping and self.history["best_epoch"] is not None:
                     best.epoch = self.history["best_epoch"]  # an early-stopped fit left that epoch's weights
+        self._features = X
         threads = self._blas_threads(X)
         rows = None
         if config.sampling == "shuffle":
@@ -301,6 +303,7 @@ class Trainer:
         Appends the per-iteration losses and the epoch's record to :attr:`history`, steps the
         learning-rate schedule, and returns the record. Gives the same epoch as one of :meth:`fit`'s.
         """
+        self._features = X
         threads = self._blas_threads(X)
         order = self._row_order(len(X)) if self.config.sampling == "shuffle" else None
         try:  # one epoch: the batches gather their rows through the order, no copy is worth making
@@ -373,7 +376,7 @@ class Trainer:
         config = self.config
         kernel, options = losses.LOSS_KERNELS[config.loss], config.loss_options
         W, b = self.W.data, self.b.data
-        batch_scores, dW, db = self._fused_buffers()
+        batch_scores, dW, db = self._fused_buffers(len(X))
         self.W.grad, self.b.grad = Tensor(dW), Tensor(db)  # the optimizer reads the gradients from here
         correct = seen = 0
         for idx in batches:
@@ -402,10 +405,15 @@ class Trainer:
         grad += dR
         return config.reg * value
 
-    def _fused_buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The scores and gradient arrays every fused step writes into, allocated on first use."""
-        if not self._buffers:
-            self._buffers = {"scores": np.empty((self.config.batch_size, len(self.b.data)), dtype=np.float32),
+    def _fused_buffers(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The scores and gradient arrays every fused step writes into, allocated on first use.
+
+        A batch holds at most the ``n`` examples there are, so a batch size larger than the data (10⁹)
+        costs the data's size, not the batch size's.
+        """
+        rows = min(self.config.batch_size, n)
+        if not self._buffers or len(self._buffers["scores"]) < rows:
+            self._buffers = {"scores": np.empty((rows, len(self.b.data)), dtype=np.float32),
                              "dW": np.empty_like(self.W.data), "db": np.empty_like(self.b.data)}
         return self._buffers["scores"], self._buffers["dW"], self._buffers["db"]
 
@@ -440,7 +448,25 @@ class Trainer:
             epoch = len(self.history["epochs"]) + 1
             lr = self.config.lr
             raise DivergenceError(f"training diverged at epoch {epoch} (loss={loss:.4g}) with lr={lr:g}: "
-                                  f"try a smaller learning rate such as lr={lr / 10:g}")
+                                  f"try a smaller learning rate such as lr={self._safer_lr():g}")
+
+    def _safer_lr(self) -> float:
+        """A learning rate likely to work where ``config.lr`` diverged: a power of ten at most a tenth of it.
+
+        A gradient step moves the scores of an example ``x`` by about ``lr·‖x‖²`` per unit of gradient, and
+        momentum ``μ`` multiplies the step by ``1 / (1 - μ)``; so for SGD and momentum the rate is also held
+        below ``(1 - μ) / mean ‖x‖²`` of the training features. Adam's steps have the size of the rate
+        itself, whatever the gradient: a hundredth of it, and at most its usual 0.001.
+        """
+        config = self.config
+        if config.optimizer == "adam":
+            bound = min(config.lr / 100, 1e-3)
+        else:
+            sample = self._features[:1000].astype(np.float64)
+            mean_square = float(np.mean(np.einsum("ij,ij->i", sample, sample))) if sample.size else 0.0
+            momentum = config.momentum if config.optimizer in ("momentum", "nesterov") else 0.0
+            bound = min(config.lr / 10, (1 - momentum) / mean_square if mean_square > 0 else math.inf)
+        return 10.0 ** math.floor(math.log10(bound))
 
 
 def _rows(array: np.ndarray, batch: range | np.ndarray) -> np.ndarray:

@@ -125,7 +125,7 @@ def _evaluate(node: ast.AST, variables: dict[str, lc.Tensor], expression: str) -
     if isinstance(node, ast.Constant):
         if type(node.value) not in (int, float):
             raise refuse(f"the constant {node.value!r}")
-        return node.value
+        return _as_float(node.value, expression)
     if isinstance(node, ast.Name):
         if node.id not in variables:
             raise LinclassError(f"--expr {expression!r}: unknown variable {node.id!r}; "
@@ -133,8 +133,8 @@ def _evaluate(node: ast.AST, variables: dict[str, lc.Tensor], expression: str) -
         return variables[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = (_evaluate(side, variables, expression) for side in (node.left, node.right))
-        if not isinstance(left, lc.Tensor) and not isinstance(right, lc.Tensor):
-            return _BINARY[type(node.op)](lc.tensor(left), right).item()  # numbers only: fold them
+        if not isinstance(left, lc.Tensor) and not isinstance(right, lc.Tensor):  # numbers only: fold them
+            return _BINARY[type(node.op)](lc.tensor(np.float64(left)), right).item()
         return _BINARY[type(node.op)](left, right)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         operand = _evaluate(node.operand, variables, expression)
@@ -149,6 +149,15 @@ def _evaluate(node: ast.AST, variables: dict[str, lc.Tensor], expression: str) -
     if isinstance(node, ast.Call):
         raise refuse(f"calling {_short(ast.unparse(node.func))}()")
     raise refuse(f"{_short(ast.unparse(node))!r} ({type(node).__name__})")
+
+
+def _as_float(number: int | float, expression: str) -> float:
+    """A constant as a float: an integer constant kept as an integer would wrap around (2**64 → 0)."""
+    try:
+        return float(number)
+    except OverflowError:
+        raise LinclassError(f"--expr {expression!r}: the constant {_short(str(number), 20)} is too large for a "
+                            "floating-point number") from None
 
 
 def _short(text: str, width: int = 60) -> str:

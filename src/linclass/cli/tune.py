@@ -23,6 +23,8 @@ from linclass.errors import LinclassError
 
 TUNE_DEFAULTS = {"search": "grid", "trials": 10, "jobs": 2, "lr": [0.01, 0.03, 0.1, 0.3],
                  "reg": [1e-5, 1e-4, 1e-3, 1e-2], "loss": ["softmax"]}
+MAX_TRIALS = 10_000
+"""The most settings ``--trials`` may ask for: every trial and its model are kept until the search ranks them."""
 TRIAL_COLUMNS = ("rank", "loss", "lr", "reg", "val_accuracy", "train_accuracy", "epochs", "seconds", "status")
 
 
@@ -44,11 +46,20 @@ def add_parser(subparsers) -> None:
                        help="regularization strengths, comma-separated (default 1e-5,1e-4,1e-3,1e-2)")
     group.add_argument("--loss", type=choice_list(LOSSES), metavar="LIST",
                        help=f"losses, comma-separated, out of {', '.join(LOSSES)} (default softmax)")
-    group.add_argument("--trials", type=positive_int, metavar="N",
-                       help="settings drawn by --search random (default 10)")
+    group.add_argument("--trials", type=trial_count, metavar="N",
+                       help=f"settings drawn by --search random (default 10, at most {MAX_TRIALS})")
     group.add_argument("--jobs", type=positive_int, metavar="N", help="trials trained at the same time (default 2)")
     parser.add_argument("--test", action="store_true", help="at the end, measure the best model on the test set (once)")
     parser.set_defaults(run=run)
+
+
+def trial_count(text: str) -> int:
+    """``--trials``: a whole number from 1 to :data:`MAX_TRIALS`."""
+    count = positive_int(text)
+    if count > MAX_TRIALS:
+        raise argparse.ArgumentTypeError(f"{text} must be at most {MAX_TRIALS}: every trial is trained and kept "
+                                         "until the search ranks them")
+    return count
 
 
 def run(args: argparse.Namespace) -> int:
