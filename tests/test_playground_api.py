@@ -35,9 +35,12 @@ CS231N_PLANE = {
 }
 
 
+PAGE = "http://127.0.0.1:8231"
+
+
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app()) as test_client:
+    with TestClient(create_app(), base_url=PAGE) as test_client:
         yield test_client
 
 
@@ -272,7 +275,8 @@ def test_a_number_beyond_float64_is_refused(client, blobs):
 
 
 def test_an_oversized_body_is_refused_before_it_is_parsed(client):
-    answer = client.post("/api/evaluate", content=b" " * (requests.MAX_BODY_BYTES + 1))
+    answer = client.post("/api/evaluate", content=b" " * (requests.MAX_BODY_BYTES + 1),
+                         headers={"Content-Type": "application/json"})
     assert answer.status_code == 413 and "larger than" in answer.json()["error"]
 
 

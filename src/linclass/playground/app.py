@@ -11,18 +11,30 @@ Routes
 
 Each POST carries the whole state; the server keeps none. A refused request is answered with a 4xx
 status and ``{"error": "..."}``; nothing a client sends can stop the server.
+
+The server answers its own page only. A request whose ``Host`` is not one of the names it serves
+(127.0.0.1, localhost) is refused, so a web page cannot reach it through DNS rebinding; a POST must be
+JSON (``Content-Type: application/json``, which a cross-site form cannot send) from the page's own
+origin (``Origin`` and ``Sec-Fetch-Site``, where the browser sends them). The arithmetic of a POST runs
+in a worker thread, one request at a time and within :data:`REQUEST_SECONDS`, so that the event loop
+stays free to answer everyone else.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import time
 from pathlib import Path
-from typing import Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -40,6 +52,11 @@ LOSS_TITLES = {
 }
 PENALTY_TITLES = {"l1": "L1  Σ|W|", "l2": "L2  ΣW²", "elasticnet": "Elastic net"}
 MAX_PER_CLASS = 1000
+SERVED_HOSTS = ("127.0.0.1", "localhost")
+REQUEST_SECONDS = 5.0
+"""The time a POST's arithmetic may take; the heaviest request the limits allow takes about 1 s."""
+SAME_ORIGIN_FETCHES = ("same-origin", "none")  # Sec-Fetch-Site of the page's own requests, or a typed URL
+log = logging.getLogger("linclass.playground")
 
 
 async def page(request: Request) -> FileResponse:
@@ -50,15 +67,47 @@ def json_endpoint(handler: Callable[[Request], Awaitable[dict]]) -> Callable[[Re
     """Wrap ``handler`` so its dict becomes JSON and a refused request an ``{"error": ...}`` answer."""
 
     @functools.wraps(handler)
-    async def endpoint(request: Request) -> JSONResponse:
+    async def endpoint(request: Request) -> Response:
         try:
             return JSONResponse(await handler(request))
         except requests.RequestError as error:
             return _error(str(error), error.status)
         except DivergenceError as error:
             return _error(str(error), 422)
+        except TimeoutError as error:
+            return _error(str(error), 503)
+        except ClientDisconnect:  # nobody is left to answer
+            log.info("a client hung up before its request arrived whole: %s %s", request.method, request.url.path)
+            return Response(status_code=400)
 
     return endpoint
+
+
+async def off_the_loop(request: Request, work: Callable[..., Any], *arguments: Any) -> Any:
+    """``work(*arguments, deadline=...)`` in a worker thread, one at a time, within :data:`REQUEST_SECONDS`.
+
+    The deadline starts when the work does, not while it waits for the one before it.
+    """
+    def timed() -> Any:
+        return work(*arguments, deadline=time.monotonic() + REQUEST_SECONDS)
+
+    return await anyio.to_thread.run_sync(timed, limiter=request.app.state.limiter)
+
+
+def check_post(request: Request) -> None:
+    """Refuse a POST that is not JSON, or that comes from a page of another origin."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise requests.RequestError(f"the request must be sent as application/json, not {media_type or 'nothing'}",
+                                    status=415)
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+        raise requests.RequestError(f"requests from {origin} are not answered; use the playground's own page",
+                                    status=403)
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in SAME_ORIGIN_FETCHES:
+        raise requests.RequestError(f"{fetch_site} requests are not answered; use the playground's own page",
+                                    status=403)
 
 
 @json_endpoint
@@ -91,16 +140,26 @@ async def preset(request: Request) -> dict:
 
 @json_endpoint
 async def evaluate(request: Request) -> dict:
+    check_post(request)
     plane = requests.parse_plane(requests.parse_json(await _read_body(request)))
-    return state.evaluate(plane)
+    return await off_the_loop(request, _evaluate, plane)
 
 
 @json_endpoint
 async def step(request: Request) -> dict:
+    check_post(request)
     payload = requests.parse_json(await _read_body(request))
     plane = requests.parse_plane(payload, allowed=requests.PLANE_FIELDS + requests.TRAINING_FIELDS)
     training = requests.parse_training(payload, len(plane.points))
-    return {**state.evaluate(state.train(plane, training)), "steps": training.steps}
+    return await off_the_loop(request, _step, plane, training)
+
+
+def _evaluate(plane: state.Plane, deadline: float) -> dict:
+    return state.evaluate(plane)
+
+
+def _step(plane: state.Plane, training: state.Training, deadline: float) -> dict:
+    return {**state.evaluate(state.train(plane, training, deadline)), "steps": training.steps}
 
 
 async def _read_body(request: Request) -> bytes:
@@ -140,8 +199,11 @@ async def _server_error(request: Request, exc: Exception) -> JSONResponse:
     return _error(f"internal error ({type(exc).__name__}); the server is still running", 500)
 
 
-def create_app() -> Starlette:
-    """The playground's Starlette application (serve it with uvicorn, or test it with TestClient)."""
+def create_app(hosts: Sequence[str] = SERVED_HOSTS) -> Starlette:
+    """The playground's Starlette application (serve it with uvicorn, or test it with TestClient).
+
+    ``hosts`` are the names in a ``Host`` header it answers (with any port); others get status 400.
+    """
     routes = [
         Route("/", page),
         Route("/api/options", options),
@@ -151,4 +213,7 @@ def create_app() -> Starlette:
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     handlers = {HTTPException: _http_error, Exception: _server_error}
-    return Starlette(routes=routes, exception_handlers=handlers)
+    app = Starlette(routes=routes, exception_handlers=handlers,
+                    middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))])
+    app.state.limiter = anyio.CapacityLimiter(1)
+    return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ MAX_CLASSES = 10
 MAX_STEPS = 1000
 MAX_LR = 1e3
 MAX_BODY_BYTES = 1_000_000  # 5000 points with their labels take about 200 kB
+FLOAT64_DIGITS = len(str(int(sys.float_info.max)))  # 309: an integer of fewer digits always fits in a float64
 
 PLANE_FIELDS = ("points", "labels", "W", "b", "loss", "delta", "penalty", "reg")
 TRAINING_FIELDS = ("lr", "batch_size", "steps", "seed")
@@ -35,9 +37,12 @@ class RequestError(ValueError):
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
-    """The JSON object in ``body``; malformed JSON, NaN and Infinity are refused with status 400."""
+    """The JSON object in ``body``; malformed JSON, NaN and Infinity are refused with status 400.
+
+    Numbers too large for a float64 (1e400, a 400-digit integer) are read as infinity, which every field
+    refuses with status 422."""
     try:
-        payload = json.loads(body, parse_constant=_refuse_constant)
+        payload = json.loads(body, parse_constant=_refuse_constant, parse_int=_integer_of)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise RequestError(f"malformed JSON: {error}", status=400) from None
     except RecursionError:
@@ -82,6 +87,12 @@ def parse_training(payload: dict[str, Any], n_points: int) -> Training:
     steps = _integer(payload, "steps", default=1, low=1, high=MAX_STEPS)
     seed = _integer(payload, "seed", default=0, low=0, high=2**63 - 1)
     return Training(lr=lr, batch_size=batch_size, steps=steps, seed=seed)
+
+
+def _integer_of(text: str) -> int | float:
+    """A JSON integer; one that no float64 can hold (every number here ends up in one) becomes infinity,
+    which the field's own check then refuses with its name, as it refuses 1e400."""
+    return math.inf if len(text.lstrip("-")) >= FLOAT64_DIGITS else int(text)
 
 
 def _refuse_constant(name: str) -> None:

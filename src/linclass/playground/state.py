@@ -16,6 +16,7 @@ Mini-batches are drawn without replacement from ``numpy.random.default_rng(seed)
 from __future__ import annotations
 
 import inspect
+import time
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -135,7 +136,7 @@ def batch_rows(rng: np.random.Generator, n_points: int, batch_size: int | None) 
     return rng.choice(n_points, size=batch_size, replace=False)
 
 
-def train(plane: Plane, training: Training) -> Plane:
+def train(plane: Plane, training: Training, deadline: float | None = None) -> Plane:
     """``training.steps`` steps of (mini-batch) gradient descent from ``plane``; returns the new plane.
 
     Each step: sample a batch, compute the data-loss gradient with the loss kernel and add λ∇R(W), then
@@ -145,6 +146,8 @@ def train(plane: Plane, training: Training) -> Plane:
     ------
     DivergenceError
         When W or b stops being finite (the learning rate is too large).
+    TimeoutError
+        When the steps are not done by ``deadline`` (a ``time.monotonic()`` time).
     """
     W = tensor(plane.W, requires_grad=True, dtype=np.float64)
     b = tensor(plane.b, requires_grad=True, dtype=np.float64)
@@ -158,6 +161,9 @@ def train(plane: Plane, training: Training) -> Plane:
             b.grad = tensor(db, dtype=np.float64)
             optimizer.step()
             _check_finite(W.data, b.data)
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"{training.steps} steps on {len(plane.points)} points took too long for one "
+                                   "request; ask for fewer steps or points")
     return replace(plane, W=W.data, b=b.data)
 
 
