@@ -88,6 +88,9 @@ def test_a_stop_while_the_report_is_drawn_leaves_a_run_that_resume_finishes(tmp_
     resumed = linclass("train", "--resume", str(run_dir), "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["epochs"] == 3 and (run_dir / "report.html").exists()
+    page = (run_dir / "report.html").read_text(encoding="utf-8")  # without --test, it shows validation images
+    assert "how many validation images of true class" in page and "Validation images drawn at random" in page
+    assert "test images" not in page.lower()
     assert assert_consistent(run_dir) == 3
     again = linclass("train", "--resume", str(run_dir))
     assert again.returncode == 2 and "already trained for 3 of 3 epochs" in again.stderr

@@ -152,6 +152,8 @@ def test_report_embeds_every_picture_and_links_nothing_outside(digits_run):
     page = (run_dir / "report.html").read_text(encoding="utf-8")
     assert page.count("<img ") == len(DIGITS_PICTURES)
     assert "principal components" in page  # the geometric picture says what it is
+    assert "how many test images of true class" in page and "Test images drawn at random" in page  # --test
+    assert "training accuracy (during the epoch)" in page and "while the weights still move" in page
 
 
 def test_the_saved_model_reproduces_the_reported_accuracies(digits_run):

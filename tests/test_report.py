@@ -118,9 +118,16 @@ def test_smooth_is_a_centred_moving_average():
     values = np.random.default_rng(1).standard_normal(50)
     smoothed = report.smooth(values, window=5)
     np.testing.assert_allclose(smoothed[2:-2], np.convolve(values, np.ones(5) / 5, mode="valid"))
-    assert smoothed[0] == values[0] and smoothed[-1] == values[-1]
-    assert smoothed[1] == pytest.approx(values[:3].mean())
+    assert smoothed[0] == pytest.approx(values[:3].mean()) and smoothed[-1] == pytest.approx(values[-3:].mean())
+    assert smoothed[1] == pytest.approx(values[:4].mean())
     np.testing.assert_allclose(report.smooth(np.full(30, 7.0)), 7.0)
+
+
+def test_smooth_does_not_plunge_with_the_last_loss():
+    """A last batch far below the others moves the curve's end by its share of the window, not to itself."""
+    losses = np.r_[np.full(499, 1.0), 0.1]
+    smoothed = report.smooth(losses)  # a window of 20 (1/25 of the run): the end averages the last 11 losses
+    assert smoothed[-1] == pytest.approx(1.0 - 0.9 / 11)
 
 
 def test_history_uses_a_log_axis_only_when_the_loss_spans_a_decade():
@@ -146,7 +153,7 @@ def test_history_draws_raw_and_smoothed_loss_and_both_accuracies_with_the_best_e
 
 def test_history_without_validation_draws_training_accuracy_only():
     figure = report.plot_history(history(with_val=False))
-    assert [line.get_label() for line in figure.axes[1].get_lines()] == ["training"]
+    assert [line.get_label() for line in figure.axes[1].get_lines()] == ["training (during the epoch)"]
 
 
 def test_history_of_nothing_still_draws():

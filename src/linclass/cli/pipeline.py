@@ -137,4 +137,4 @@ def write_run_report(run_dir: Path, *, title: str, clf: Any, prepared: PreparedD
                                hyperparameters=hyperparameters, metrics=metrics,
                                history=history_with_kept_epoch(clf),
                                images={**(extra_images or {}), **images}, timings=timings,
-                               notes="\n\n".join(notes))
+                               notes="\n\n".join(notes), split=shown.name)

@@ -21,19 +21,22 @@ LOG_SCALE_RATIO = 10.0  # use a log y axis once the largest loss is ten times th
 
 
 def smooth(values: np.ndarray, window: int | None = None) -> np.ndarray:
-    """Centred moving average: each value averaged with up to ``window // 2`` values on either side.
+    """Centred moving average: each value averaged with the values up to ``window // 2`` on either side.
 
-    Centred, so the smooth curve does not lag behind a falling loss; near the ends the window narrows
-    symmetrically, so the curve starts and ends on the first and last values. ``window`` defaults to
-    about 1/25 of the run. The result has the length of ``values``.
+    Centred, so the smooth curve does not lag behind a falling loss. Near the ends the window keeps its
+    reach on the side that has values and loses it on the other, so the first and last points are the
+    averages of the ``window // 2 + 1`` first and last losses: one noisy batch at the end (a small last
+    batch, a lucky one) does not pull the curve down with it. ``window`` defaults to about 1/25 of the
+    run. The result has the length of ``values``.
     """
     values = np.asarray(values, dtype=np.float64)
     if window is None:
         window = max(1, len(values) // 25)
+    half = window // 2
     sums = np.concatenate([[0.0], np.cumsum(values)])
     centres = np.arange(len(values))
-    half = np.minimum(window // 2, np.minimum(centres, len(values) - 1 - centres))
-    return (sums[centres + half + 1] - sums[centres - half]) / (2 * half + 1)
+    low, high = np.maximum(centres - half, 0), np.minimum(centres + half + 1, len(values))
+    return (sums[high] - sums[low]) / (high - low)
 
 
 def plot_history(history: Mapping[str, Any], path: str | os.PathLike | None = None) -> Figure:
@@ -98,9 +101,9 @@ def _draw_accuracy(axes: Axes, epochs: list[Mapping[str, Any]], best_epoch: int 
     train = _column(epochs, "train_accuracy")
     val = _column(epochs, "val_accuracy")
     marker = "o" if len(epochs) <= 40 else None
-    axes.plot(numbers, train, color=LINE_COLOR, marker=marker, markersize=4, label="training")
+    axes.plot(numbers, train, color=LINE_COLOR, marker=marker, markersize=4, label="training (during the epoch)")
     if np.isfinite(val).any():
-        axes.plot(numbers, val, color=VAL_COLOR, marker=marker, markersize=4, label="validation")
+        axes.plot(numbers, val, color=VAL_COLOR, marker=marker, markersize=4, label="validation (after it)")
     if best_epoch is not None and best_epoch in numbers:
         best_val = val[numbers == best_epoch][0]
         label = f"best epoch {best_epoch} on validation"

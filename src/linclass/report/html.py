@@ -27,8 +27,10 @@ FIGURES = {
         "Training curves",
         "Left: the total loss (data loss + λ·R(W)) of every mini-batch, faint, with its moving average. "
         "It should fall quickly, then flatten; a loss that explodes means the learning rate is too large, "
-        "one that barely moves means it is too small. Right: accuracy on the training and validation sets "
-        "after each epoch. A validation curve far below the training curve is overfitting; the dashed "
+        "one that barely moves means it is too small. Right: accuracy on the training set during each epoch "
+        "(counted on its mini-batches while the weights still move, so it trails the weights the epoch "
+        "ends with, most in the first epoch) and on the validation set after each epoch. A validation "
+        "curve far below the training curve is overfitting; the dashed "
         "line marks the epoch of the best validation accuracy, the star the epoch whose weights the model "
         "kept (the same one with early stopping; the last one without).",
     ),
@@ -48,14 +50,14 @@ FIGURES = {
     ),
     "confusion": (
         "Confusion matrix",
-        "Row i, column j: how many test images of true class i were predicted as class j. The diagonal "
+        "Row i, column j: how many {split} images of true class i were predicted as class j. The diagonal "
         "holds the correct predictions; each row is coloured by its share, so the diagonal colour is "
         "the recall of that class. Dark cells off the diagonal name the pairs of classes that look alike "
         "to a linear template.",
     ),
     "examples": (
         "Examples",
-        "Test images drawn at random, each with the classifier's three most probable classes "
+        "{Split} images drawn at random, each with the classifier's three most probable classes "
         "(softmax of the scores). Green titles are correct predictions, red titles mistakes; the line "
         "under each image gives the true class. Look at how confident the mistakes are.",
     ),
@@ -75,6 +77,11 @@ FIGURES = {
     ),
 }
 REQUIRED_FIGURES = ("history", "templates", "confusion", "examples")
+DURING_THE_EPOCH = (
+    "The training accuracy of an epoch is counted on its mini-batches as they are trained on, while the "
+    "weights still move (it costs nothing, but lags behind); the training accuracy under Results is that "
+    "of the kept weights, measured on the whole training set after training, so the two differ."
+)
 
 CSS = """
 body { margin: 0; background: #fafafa; color: #222;
@@ -106,7 +113,7 @@ details summary { cursor: pointer; color: #08519c; font-family: sans-serif; font
 def write_report(run_dir: str | os.PathLike, *, title: str, data_summary: Mapping[str, Any],
                  hyperparameters: Mapping[str, Any], metrics: Mapping[str, Any], history: Mapping[str, Any] | None,
                  images: Mapping[str, str | os.PathLike], timings: Mapping[str, Any],
-                 notes: str | None = None) -> Path:
+                 notes: str | None = None, split: str = "test") -> Path:
     """Write ``report.html`` in ``run_dir``: the whole run on one self-contained page.
 
     Parameters
@@ -125,6 +132,9 @@ def write_report(run_dir: str | os.PathLike, *, title: str, data_summary: Mappin
         heading and an explanatory caption; any other key is shown under "More figures".
     notes : str, optional
         Free text at the end; blank lines separate paragraphs.
+    split : str, optional
+        The split the confusion matrix and the examples show (``"test"``, ``"validation"``), named in
+        their captions.
 
     Returns
     -------
@@ -140,7 +150,7 @@ def write_report(run_dir: str | os.PathLike, *, title: str, data_summary: Mappin
     ]
     for key in ("tune", "templates", "confusion", "examples", "regions", "loss_comparison"):
         if key in REQUIRED_FIGURES or key in embedded:
-            sections.append((key, FIGURES[key][0], _figure_html(key, embedded)))
+            sections.append((key, FIGURES[key][0], _figure_html(key, embedded, split)))
     others = [key for key in embedded if key not in FIGURES]
     if others:
         sections.append(("more", "More figures", "".join(_figure_html(key, embedded) for key in others)))
@@ -213,8 +223,9 @@ def _table(mapping: Mapping[str, Any], unit: str = "") -> str:
     return "<table>\n" + "\n".join(rows) + "\n</table>"
 
 
-def _figure_html(key: str, embedded: Mapping[str, str]) -> str:
+def _figure_html(key: str, embedded: Mapping[str, str], split: str = "test") -> str:
     heading, caption = FIGURES.get(key, (key.replace("_", " "), ""))
+    caption = caption.replace("{split}", split).replace("{Split}", split.capitalize())
     if key not in embedded:
         return '<p class="missing">No figure was drawn for this run.</p>'
     caption_html = f"<strong>{html.escape(heading)}.</strong> {html.escape(caption)}" if caption \
@@ -236,7 +247,7 @@ def _history_html(history: Mapping[str, Any] | None) -> str:
         sentence += f"; the weights kept are those of epoch {kept}"
     if best is not None and best != kept:
         sentence += f"; validation accuracy was best at epoch {best}"
-    columns = [("epoch", "epoch"), ("loss", "loss"), ("train_accuracy", "training accuracy"),
+    columns = [("epoch", "epoch"), ("loss", "loss"), ("train_accuracy", "training accuracy (during the epoch)"),
                ("val_accuracy", "validation accuracy"), ("learning_rate", "learning rate"),
                ("seconds", "seconds (total)")]
     head = "".join(f'<th scope="col">{html.escape(label)}</th>' for _, label in columns)
@@ -245,7 +256,7 @@ def _history_html(history: Mapping[str, Any] | None) -> str:
     table = f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}\n</tbody>\n</table>"
     if len(epochs) > 12:
         table = f"<details>\n<summary>Numbers of every epoch</summary>\n{table}\n</details>"
-    return f"<p>{html.escape(sentence)}.</p>\n{table}"
+    return f"<p>{html.escape(sentence)}. {html.escape(DURING_THE_EPOCH)}</p>\n{table}"
 
 
 def _notes_html(notes: str) -> str:
