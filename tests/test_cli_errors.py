@@ -43,6 +43,10 @@ EDITED_CONFIGS = {"epochs_text": '{"data": "digits", "epochs": "50"}',
 
 CASES = {
     "unknown dataset": (["train", "--data", "nosuch"], "nosuch: no such file or folder, and not a known dataset"),
+    "a dataset name with a typo": (["train", "--data", "fashion-mnsit"],
+                                   "fashion-mnsit: no such file or folder, and not a known dataset; did you mean "
+                                   "fashion-mnist?"),
+    "datasets: a dataset name with a typo": (["datasets", "digit"], "did you mean digits?"),
     "negative learning rate": (["train", "--lr", "-0.1"], "argument --lr: -0.1 must be greater than 0"),
     "batch size 0": (["train", "--batch-size", "0"], "argument --batch-size: 0 must be a whole number of at least 1"),
     "optimizer without momentum": (["train", "--optimizer", "nesterov", "--momentum", "0"],
@@ -121,3 +125,15 @@ def test_debug_shows_the_traceback():
     result = linclass("train", "--data", "nosuch", "--debug")
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "DataError: nosuch: no such file or folder" in result.stderr
+
+
+def test_a_reader_that_goes_away_is_no_error():
+    """``linclass ... --json | head``: the pipe closes before the summary is written; nothing is said."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "linclass.cli", "datasets", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # long before the command has started up and printed
+    _, stderr = process.communicate(timeout=60)
+    assert stderr == b"" and process.returncode == 128 + 13  # the code of a process that SIGPIPE ended

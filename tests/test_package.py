@@ -32,3 +32,18 @@ def test_the_names_loaded_on_first_use_are_the_same_objects_and_listed():
 def test_an_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no_such_name"):
         lc.no_such_name
+
+
+def test_python_dash_m_linclass_is_the_command_line():
+    result = subprocess.run([sys.executable, "-m", "linclass", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == f"linclass {lc.__version__}"
+
+
+def test_readme_opens_with_its_two_commands_and_says_how_to_make_a_virtual_environment():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    commands = [line.split("#")[0].strip() for block in readme.split("```bash")[1:]
+                for line in block.split("```")[0].strip().splitlines()]
+    assert commands[:2] == ['pip install -e . && linclass train', 'pip install -e ".[test]" && python -m pytest']
+    assert commands[2] == "python3 -m venv .venv && . .venv/bin/activate"

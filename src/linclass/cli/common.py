@@ -8,13 +8,17 @@ any data is loaded), and :class:`OneLineErrorParser` prints argparse's own compl
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import math
 import sys
 import time
+from pathlib import Path
 from typing import IO, Any, Callable, Mapping
 
 import numpy as np
+
+from linclass.errors import LinclassError
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -125,6 +129,24 @@ def choice_list(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
         return text
 
     return list_of(name)
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+def load_data(name_or_path: str, root: str | None = None, image_size: tuple[int, int] | None = None):
+    """:func:`linclass.datasets.load`, but a name that is neither a path nor a known set and looks like a
+    known one (``fashion-mnsit``) is refused with the name it was probably meant to be."""
+    from linclass import data
+    from linclass.data.catalog import ALIASES, canonical_name
+
+    text = str(name_or_path)
+    if canonical_name(text) is None and not Path(text).expanduser().exists():
+        names = [*data.known_datasets(), *ALIASES]
+        close = difflib.get_close_matches(text.strip().lower().replace("_", "-"), names, n=1, cutoff=0.6)
+        if close:
+            raise LinclassError(f"{text}: no such file or folder, and not a known dataset; did you mean "
+                                f"{canonical_name(close[0])}?")
+    return data.load(name_or_path, root=root, image_size=image_size)
 
 
 # --- output ----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from linclass import data
-from linclass.cli.common import common_options
+from linclass.cli.common import common_options, load_data
 from linclass.data.locate import ENVIRONMENT_VARIABLE, SYSTEM_FOLDER, search_places
 
 
@@ -63,7 +63,7 @@ def list_known(root: str | None, as_json: bool) -> int:
 
 def summarize(name_or_path: str, root: str | None, as_json: bool) -> int:
     start = time.perf_counter()
-    dataset = data.load(name_or_path, root=root)
+    dataset = load_data(name_or_path, root=root)
     seconds = time.perf_counter() - start
     per_class = np.bincount(dataset.y_train, minlength=len(dataset.classes))
     summary = {

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from linclass import data
-from linclass.cli.common import add_image_size_option, common_options, percent, print_json
+from linclass.cli.common import add_image_size_option, common_options, load_data, percent, print_json
 from linclass.cli.saved_model import SavedModel, open_model
 from linclass.errors import LinclassError
 
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         raise LinclassError(f"{model.path}: does not say which dataset it was trained on; give --data NAME|PATH")
     # The model's own data is loaded at the size it was trained on; other data as the options say.
     size = model.image_size if args.data is None and args.image_size is None else args.image_size
-    dataset = data.load(name, root=args.root, image_size=size)
+    dataset = load_data(name, root=args.root, image_size=size)
     check_compatible(model, dataset)
     images, labels = (dataset.X_test, dataset.y_test) if args.split == "test" else (dataset.X_train, dataset.y_train)
     predicted = model.scores(images).argmax(axis=1)

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from linclass import data
+from linclass.cli.common import load_data
 from linclass.cli.drawing import draw_pictures
 from linclass.cli.pictures import Split, model_pictures, plane_picture
 from linclass.cli.saved_model import class_scores, history_with_kept_epoch
@@ -43,7 +44,7 @@ class PreparedData:
 def prepare_data(options: Mapping[str, Any], preprocessor: data.Preprocessor | None = None) -> PreparedData:
     """Load ``options["data"]``, split it, and fit (or, given one, apply) the preprocessing."""
     start = time.perf_counter()
-    dataset = data.load(options["data"], root=options["root"], image_size=options["image_size"])
+    dataset = load_data(options["data"], root=options["root"], image_size=options["image_size"])
     loaded = time.perf_counter()
     try:
         X_train, y_train, X_val, y_val = data.train_val_split(dataset.X_train, dataset.y_train,
