@@ -97,3 +97,40 @@ def test_top_k_is_at_most_the_number_of_classes(models, images):
     entry = json.loads(result.stdout)["predictions"][0]
     assert len(entry["top"]) == 10 and entry["scores_are"] == "scores (SVM, not probabilities)"
     assert sum(item["softmax_of_score"] for item in entry["top"]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_an_image_unlike_the_training_images_gets_a_one_line_warning(tmp_path):
+    """The statistics linclass train keeps: a digit as the model saw them passes, its negative does not."""
+    from linclass.cli.image_statistics import training_statistics
+
+    data = lc.datasets.load("digits")
+    pre = lc.datasets.Preprocessor().fit(data.X_train)
+    clf = lc.LinearClassifier(lr=0.1, epochs=5).fit(pre.transform(data.X_train), data.y_train)
+    model = clf.save(tmp_path / "model.linclass", preprocessor=pre, metadata={
+        "classes": data.classes, "image_shape": [8, 8], "image_statistics": training_statistics(data.X_train)})
+    like, inverted, bright = tmp_path / "like.png", tmp_path / "inverted.png", tmp_path / "bright.png"
+    Image.fromarray(data.X_test[0]).save(like)
+    Image.fromarray(255 - data.X_test[0]).save(inverted)  # dark digit on white, as a photo of ink on paper
+    Image.fromarray(np.full((8, 8), 250, dtype=np.uint8)).save(bright)
+
+    result = linclass("predict", str(model), str(like), str(inverted), str(bright))
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    warnings = result.stderr.strip().splitlines()
+    assert len(warnings) == 2 and not any(str(like) in line for line in warnings)
+    assert warnings[0].startswith(f"linclass predict: warning: {inverted}: unlike the training images: its mean "
+                                  "brightness is ")
+    assert "the model learned light on dark images, so this one looks inverted to it" in warnings[0]
+    assert warnings[1].startswith(f"linclass predict: warning: {bright}: ") and "expect a poor guess" in warnings[1]
+    entries = json.loads(linclass("predict", str(model), str(like), str(inverted), "--json").stdout)["predictions"]
+    assert entries[0]["warning"] is None and "inverted" in entries[1]["warning"]
+
+
+def test_linclass_train_keeps_the_training_images_statistics(tmp_path):
+    from linclass.cli.image_statistics import training_statistics
+    from linclass.cli.pipeline import model_metadata, prepare_data
+    from linclass.cli.common import TRAINING_DEFAULTS
+
+    prepared = prepare_data(TRAINING_DEFAULTS)
+    statistics = model_metadata(prepared)["image_statistics"]
+    assert statistics == training_statistics(prepared.train.images)
+    assert 0 < statistics["mean"][0] < 0.5 and statistics["border"][0] < statistics["mean"][0]  # light on dark

@@ -17,6 +17,7 @@ import numpy as np
 from linclass import data
 from linclass.cli.common import load_data
 from linclass.cli.drawing import draw_pictures
+from linclass.cli.image_statistics import training_statistics
 from linclass.cli.pictures import Split, model_pictures, plane_picture
 from linclass.cli.saved_model import class_scores, history_with_kept_epoch
 from linclass.data.catalog import canonical_name
@@ -34,6 +35,7 @@ class PreparedData:
     train: Split
     val: Split
     seconds: dict[str, float] = field(default_factory=dict)
+    image_statistics: dict[str, list[float]] | None = None  # of the training images, worked out once
 
     def test_split(self) -> Split:
         """The test set, preprocessed like the rest; to be used once, at the end."""
@@ -96,11 +98,16 @@ def model_metadata(prepared: PreparedData) -> dict[str, Any]:
 
     ``data`` is what ``--data`` named, a path made absolute, and ``image_size`` what ``--image-size``
     gave (or None), so that ``linclass evaluate`` loads the same data alike from any folder.
+    ``image_statistics`` describes the training images' brightness, so that ``linclass predict`` can say
+    when an image is unlike them.
     """
     dataset = prepared.dataset
+    if prepared.image_statistics is None:
+        prepared.image_statistics = training_statistics(prepared.train.images)
     return {"dataset": dataset.name, "data": prepared.data, "image_size": prepared.image_size,
             "source": dataset.source,
-            "classes": list(dataset.classes), "image_shape": list(dataset.image_shape)}
+            "classes": list(dataset.classes), "image_shape": list(dataset.image_shape),
+            "image_statistics": prepared.image_statistics}
 
 
 def data_summary(prepared: PreparedData) -> dict[str, Any]:

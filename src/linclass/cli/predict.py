@@ -10,11 +10,13 @@ with their softmax shown beside them and labelled as such.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
 from linclass import data
 from linclass.cli.common import common_options, positive_int, print_json
+from linclass.cli.image_statistics import unlike_training
 from linclass.cli.pictures import softmax
 from linclass.cli.saved_model import SavedModel, open_model
 from linclass.errors import LinclassError
@@ -45,12 +47,15 @@ def run(args: argparse.Namespace) -> int:
                             "images; predict reads image files, evaluate works on any data")
     loaded = [data.load_image(path, model.image_shape) for path in args.images]
     scores = model.scores(np.stack([image for image, _ in loaded]))
-    predictions = [prediction(model, path, note, row, args.top_k)
-                   for path, (_, note), row in zip(args.images, loaded, scores)]
+    predictions = [{**prediction(model, path, note, row, args.top_k),
+                    "warning": unlike_training(image, model.image_statistics)}
+                   for path, (image, note), row in zip(args.images, loaded, scores)]
     if args.json:
         print_json({"model": str(model.path), "loss": model.loss, "predictions": predictions})
         return 0
     for entry in predictions:
+        if entry["warning"]:
+            print(f"linclass predict: warning: {entry['image']}: {entry['warning']}", file=sys.stderr)
         print(f"{entry['image']}: {describe(entry)}")
         print(f"  image {entry['note']}")
     return 0

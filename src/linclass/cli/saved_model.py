@@ -27,6 +27,7 @@ class SavedModel:
     image_shape: tuple[int, ...] | None
     dataset: str | None        # what to load for its data: a dataset name or a path
     image_size: tuple[int, int] | None = None  # the image_size (--image-size) that data was loaded with
+    image_statistics: dict | None = None  # the training images' brightness (linclass.cli.image_statistics)
 
     @property
     def loss(self) -> str:
@@ -78,7 +79,7 @@ def open_model(path: str | Path) -> SavedModel:
     from linclass.persist import load
 
     model_path, _ = find_model(path)
-    classifier = load(model_path)
+    classifier = load(model_path)  # its history is not needed: a model file copied out of its run works
     metadata = dict(getattr(classifier, "metadata_", None) or {})
     preprocessor = getattr(classifier, "preprocessor_", None)
     classes = [str(name) for name in metadata.get("classes") or classifier.classes_]
@@ -89,7 +90,8 @@ def open_model(path: str | Path) -> SavedModel:
     return SavedModel(path=model_path, classifier=classifier, preprocessor=preprocessor, classes=classes,
                       image_shape=None if shape is None else tuple(int(n) for n in shape),
                       dataset=metadata.get("data") or metadata.get("dataset"),
-                      image_size=_pair(metadata.get("image_size")))
+                      image_size=_pair(metadata.get("image_size")),
+                      image_statistics=metadata.get("image_statistics"))
 
 
 def _pair(value: Any) -> tuple[int, int] | None:
