@@ -125,6 +125,14 @@ def test_an_image_unlike_the_training_images_gets_a_one_line_warning(tmp_path):
     assert entries[0]["warning"] is None and "inverted" in entries[1]["warning"]
 
 
+@pytest.mark.parametrize("statistics", [{"mean": "bright", "border": [0.0, 0.1]}, {"mean": [0.1]}, [1, 2], None,
+                                        {"mean": [0.1, float("nan")], "border": [0.0, 0.1]}])
+def test_statistics_that_are_not_what_training_writes_are_ignored(statistics):
+    from linclass.cli.image_statistics import unlike_training
+
+    assert unlike_training(np.full((8, 8), 255, dtype=np.uint8), statistics) is None
+
+
 def test_linclass_train_keeps_the_training_images_statistics(tmp_path):
     from linclass.cli.image_statistics import training_statistics
     from linclass.cli.pipeline import model_metadata, prepare_data

@@ -372,3 +372,15 @@ def test_the_geometric_picture_uses_the_two_principal_components():
     np.testing.assert_allclose(mean, features.mean(axis=0), atol=1e-6)
     np.testing.assert_allclose(np.abs(np.sum(directions * exact.components_, axis=1)), [1, 1], atol=1e-4)
     np.testing.assert_allclose(share, exact.explained_variance_ratio_, rtol=1e-3)
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_the_run_folder_files_follow_the_umask(tmp_path, umask, mode):
+    """Everything a run writes, appended or replaced whole, is readable as the user's umask says."""
+    run_dir = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "linclass.cli", "train", "--epochs", "2", "--quiet", "--out",
+                             str(run_dir)], capture_output=True, text=True, preexec_fn=lambda: os.umask(umask))
+    assert result.returncode == 0, result.stderr
+    modes = {path.name: path.stat().st_mode & 0o777 for path in run_dir.iterdir()}
+    assert {"model.linclass", "report.html", "history.jsonl", "metrics.csv"} <= set(modes)
+    assert set(modes.values()) == {mode}, modes

@@ -82,22 +82,20 @@ momentum_value = _checked(float, "a number", lambda value: 0 <= value < 1, "lie 
 """A momentum coefficient in [0, 1)."""
 
 
-MAX_IMAGE_SIDE = 4096
-"""The largest height or width ``--image-size`` resizes to: every image of a set is held at that size."""
-
-
 def image_size(text: str) -> tuple[int, int]:
-    """``"32x32"`` (height × width; ``X`` or ``×`` too) → ``(32, 32)``, both whole numbers from 1 to
-    :data:`MAX_IMAGE_SIDE`, refused before any image is resized."""
+    """``"32x32"`` (height × width; ``X`` or ``×`` too) → ``(32, 32)``, both whole numbers of at least 1, and
+    no more pixels than :data:`linclass.limits.MAX_IMAGE_PIXELS`: refused before any image is resized."""
+    from linclass.limits import MAX_IMAGE_PIXELS
+
     parts = text.strip().lower().replace("×", "x").split("x")
     if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
         raise argparse.ArgumentTypeError(f"{text!r} is not HxW (height x width), e.g. 32x32")
     height, width = (int(part) for part in parts)
     if height < 1 or width < 1:
         raise argparse.ArgumentTypeError(f"{text}: height and width must be at least 1, e.g. 32x32")
-    if max(height, width) > MAX_IMAGE_SIDE:
-        raise argparse.ArgumentTypeError(f"{text}: height and width must be at most {MAX_IMAGE_SIDE} (every image "
-                                         "is held at that size), e.g. 32x32")
+    if height * width > MAX_IMAGE_PIXELS:
+        raise argparse.ArgumentTypeError(f"{text}: {height * width} pixels an image is more than the "
+                                         f"{MAX_IMAGE_PIXELS} linclass reads into memory, e.g. 32x32")
     return height, width
 
 

@@ -39,7 +39,7 @@ def training_statistics(images: np.ndarray) -> dict[str, list[float]] | None:
 
 def unlike_training(image: np.ndarray, statistics: Mapping[str, Any] | None) -> str | None:
     """A sentence saying how ``image`` differs from the training images, or None if it does not, much."""
-    if not statistics:
+    if not _well_formed(statistics):  # none kept (an older model), or not what training writes
         return None
     measured = {key: float(values[0]) for key, values in brightness(image[None]).items()}
     far = {key: value for key, value in measured.items()
@@ -53,3 +53,11 @@ def unlike_training(image: np.ndarray, statistics: Mapping[str, Any] | None) -> 
         trained_on = "light on dark" if trained_background < 0.5 else "dark on light"
         parts.append(f"the model learned {trained_on} images, so this one looks inverted to it")
     return "unlike the training images: " + "; ".join(parts) + "; expect a poor guess"
+
+
+def _well_formed(statistics: Any) -> bool:
+    """Whether ``statistics`` is what :func:`training_statistics` writes: two [mean, spread] pairs of numbers."""
+    return isinstance(statistics, Mapping) and all(
+        isinstance(statistics.get(key), list) and len(statistics[key]) == 2
+        and all(type(number) in (int, float) and np.isfinite(number) for number in statistics[key])
+        for key in ("mean", "border"))
