@@ -26,7 +26,8 @@ from test_cli_train import linclass
 
 
 def start_training(run_dir: Path, *options: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "linclass.cli", "train", "--out", str(run_dir), *options],
+    return subprocess.Popen([sys.executable, "-m", "linclass.cli", "train", "--quiet", "--out", str(run_dir),
+                             *options],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -126,6 +127,7 @@ def checkpoint_sizes(tmp_path: Path, monkeypatch, epochs: int) -> dict[int, int]
     monkeypatch.setattr(TrainingRun, "save", measured)
     monkeypatch.setattr(os, "fsync", lambda fd: None)
     monkeypatch.setattr(TrainingRun, "finish", lambda self: {})
+    monkeypatch.setattr(TrainingRun, "draw_report", lambda self: None)
     assert main(["train", "--epochs", str(epochs), "--batch-size", "4096", "--quiet", "--json", "--out",
                  str(run_dir)]) == 0
     return written
@@ -143,6 +145,7 @@ def test_a_run_whose_model_holds_its_whole_history_still_resumes(tmp_path, monke
     """Runs saved before the history moved beside the model: the model file holds every epoch."""
     run_dir = tmp_path / "old"
     monkeypatch.setattr(TrainingRun, "finish", lambda self: {})  # no report: it is not what this is about
+    monkeypatch.setattr(TrainingRun, "draw_report", lambda self: None)
     assert main(["train", "--epochs", "2", "--quiet", "--json", "--out", str(run_dir)]) == 0
     clf = run_folder.load_model(run_dir / "model.linclass")
     clf.save(run_dir / "model.linclass")  # Python's save: the whole history inside, as older runs had it
