@@ -42,8 +42,9 @@ def write_atomically(path: str | os.PathLike, content: Content) -> Path:
     """
     path = Path(path)
     folder = path.parent
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
+    temporary = None
+    try:  # from the temporary file's making on, so that an interruption at any point removes it
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         with os.fdopen(handle, "wb") as stream:
             if isinstance(content, (bytes, bytearray, memoryview)):
                 stream.write(content)
@@ -54,7 +55,7 @@ def write_atomically(path: str | os.PathLike, content: Content) -> Path:
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
-        if os.path.lexists(temporary):
+        if temporary is not None and os.path.lexists(temporary):
             os.unlink(temporary)
         raise
     _sync_folder(folder)
