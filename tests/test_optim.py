@@ -258,10 +258,14 @@ def test_parameters_must_be_float_tensors():
 # -- the lecture's loop, and a PyTorch user's loop, written by hand on the engine ---------------------
 
 
+def scaled(images):
+    """Digits as rows of floats centred on 0 (the set stores 0-255)."""
+    return images.reshape(len(images), -1).astype(np.float32) / 255.0 - 0.5
+
+
 def digits_split():
     data = lc.datasets.load("digits")
-    scale = lambda images: images.reshape(len(images), -1).astype(np.float32) / 255.0 - 0.5  # noqa: E731
-    return scale(data.X_train), data.y_train, scale(data.X_test), data.y_test
+    return scaled(data.X_train), data.y_train, scaled(data.X_test), data.y_test
 
 
 def test_the_slides_while_loop_runs_as_written_and_learns_digits():
