@@ -38,7 +38,8 @@ from linclass.files import write_atomically
 from linclass.limits import UNLIMITED, check_allocation, check_claim, check_regular_file, check_shape, read_text
 
 ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
-# What a damaged .npy file or zip archive can raise while it is read.
+# What a damaged .npy file or zip archive can raise while it is read: zipfile raises NotImplementedError
+# for a compression method it lacks and RuntimeError for an encrypted member.
 READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError)
 CLASSES_FILE = "classes.txt"
 
