@@ -18,7 +18,7 @@ def files(tmp_path_factory):
     """A good model, models that are not, an image that is not, a run folder, a 28×28 dataset."""
     root = tmp_path_factory.mktemp("errors")
     model = save_digits_model(root / "run")
-    (root / "run" / "config.json").write_text('{"data": "digits", "epochs": 5}')
+    (root / "run" / "config.json").write_text('{"data": "digits", "epochs": 5, "lr": 0.1}')
     (root / "run" / "report.html").write_text("a finished run's report")
     for name, config in EDITED_CONFIGS.items():
         (root / name).mkdir()
@@ -34,12 +34,12 @@ def files(tmp_path_factory):
     return root
 
 
-# Hand-edited config.json files of a run trained with the defaults (softmax, lr 0.1) for 5 epochs.
-EDITED_CONFIGS = {"epochs_text": '{"data": "digits", "epochs": "50"}',
-                  "val_fraction_5": '{"data": "digits", "epochs": 50, "val_fraction": 5}',
+# Hand-edited config.json files of a run trained with softmax and lr 0.1 for 5 epochs.
+EDITED_CONFIGS = {"epochs_text": '{"data": "digits", "epochs": "50", "lr": 0.1}',
+                  "val_fraction_5": '{"data": "digits", "epochs": 50, "val_fraction": 5, "lr": 0.1}',
                   "lr_changed": '{"data": "digits", "epochs": 50, "lr": 0.5}',
-                  "loss_changed": '{"data": "digits", "epochs": 50, "loss": "svm"}',
-                  "unknown_optimizer": '{"data": "digits", "epochs": 50, "optimizer": "rmsprop"}'}
+                  "loss_changed": '{"data": "digits", "epochs": 50, "loss": "svm", "lr": 0.1}',
+                  "unknown_optimizer": '{"data": "digits", "epochs": 50, "optimizer": "rmsprop", "lr": 0.1}'}
 
 CASES = {
     "unknown dataset": (["train", "--data", "nosuch"], "nosuch: no such file or folder, and not a known dataset"),
@@ -47,11 +47,13 @@ CASES = {
                                    "fashion-mnsit: no such file or folder, and not a known dataset; did you mean "
                                    "fashion-mnist?"),
     "datasets: a dataset name with a typo": (["datasets", "digit"], "did you mean digits?"),
-    "negative learning rate": (["train", "--lr", "-0.1"], "argument --lr: -0.1 must be greater than 0"),
-    "batch size 0": (["train", "--batch-size", "0"], "argument --batch-size: 0 must be a whole number of at least 1"),
+    "negative learning rate": (["train", "--lr", "-0.1"],
+                               "argument --lr: -0.1 is not valid: expected a number > 0, e.g. 0.01"),
+    "batch size 0": (["train", "--batch-size", "0"], "argument --batch-size: 0 is not valid: expected an integer >= 1"),
     "optimizer without momentum": (["train", "--optimizer", "nesterov", "--momentum", "0"],
-                                   "Nesterov needs momentum > 0"),
-    "val fraction 1.5": (["train", "--val-fraction", "1.5"], "argument --val-fraction: 1.5 must lie strictly"),
+                                   "momentum=0 with optimizer='nesterov': it needs momentum > 0"),
+    "val fraction 1.5": (["train", "--val-fraction", "1.5"],
+                         "argument --val-fraction: 1.5 is not valid: expected a number in (0, 1)"),
     "val fraction too small": (["train", "--val-fraction", "0.0001"], "--val-fraction 0.0001: "),
     "unknown loss": (["train", "--loss", "hinge"], "argument --loss: invalid choice: 'hinge'"),
     "unknown option": (["train", "--learning-rate", "0.1"], "unrecognized arguments: --learning-rate"),
@@ -67,8 +69,8 @@ CASES = {
                                    "root {root}/nowhere: no such folder; give the folder that holds the dataset"),
     "evaluate: a root that does not exist": (["evaluate", "{root}/run", "--root", "{root}/nowhere"],
                                              "root {root}/nowhere: no such folder"),
-    "tune: a bad learning rate in the list": (["tune", "--lr", "0.1,-1"], "argument --lr: -1 must be greater than 0"),
-    "tune: unknown loss in the list": (["tune", "--loss", "softmax,hinge"], "'hinge' is not one of softmax, svm"),
+    "tune: a bad learning rate in the list": (["tune", "--lr", "0.1,-1"], "argument --lr: -1 is not valid: expected a number > 0"),
+    "tune: unknown loss in the list": (["tune", "--loss", "softmax,hinge"], "argument --loss: hinge is not valid: expected one of 'softmax', 'svm'"),
     "evaluate: missing model": (["evaluate", "{root}/missing.linclass"],
                                 "missing.linclass: no such run folder or model file; give the path of a "
                                 "model.linclass or of its run folder, or train one with linclass train"),
@@ -88,7 +90,7 @@ CASES = {
     "resume: epochs as text in config.json": (["train", "--resume", "{root}/epochs_text"],
                                               'epochs_text/config.json: "epochs": "50" is not a whole number'),
     "resume: val_fraction 5 in config.json": (["train", "--resume", "{root}/val_fraction_5"],
-                                              '"val_fraction": 5 must lie strictly between 0 and 1'),
+                                              '"val_fraction": 5 is not valid: expected a number in (0, 1)'),
     "resume: a learning rate the model was not trained with": (
         ["train", "--resume", "{root}/lr_changed"], "lr is 0.5, but {root}/lr_changed/model.linclass was trained "
                                                      "with lr=0.1; put it back, or start a new run"),

@@ -136,9 +136,9 @@ def test_statistics_that_are_not_what_training_writes_are_ignored(statistics):
 def test_linclass_train_keeps_the_training_images_statistics(tmp_path):
     from linclass.cli.image_statistics import training_statistics
     from linclass.cli.pipeline import model_metadata, prepare_data
-    from linclass.cli.common import TRAINING_DEFAULTS
+    from linclass.cli.common import training_defaults
 
-    prepared = prepare_data(TRAINING_DEFAULTS)
+    prepared = prepare_data(training_defaults())
     statistics = model_metadata(prepared)["image_statistics"]
     assert statistics == training_statistics(prepared.train.images)
     assert 0 < statistics["mean"][0] < 0.5 and statistics["border"][0] < statistics["mean"][0]  # light on dark

@@ -95,7 +95,7 @@ def test_the_run_folder_holds_model_config_metrics_pictures_and_report(digits_ru
     assert {path.name for path in run_dir.iterdir()} == expected  # and no temporary files left behind
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["data"], config["loss"], config["epochs"], config["seed"], config["lr"]) == \
-        ("digits", "softmax", 4, 3, 0.1)
+        ("digits", "softmax", 4, 3, lc.LinearClassifier().lr)  # the library's default: declared once
     assert config["regularize_bias"] is False  # the biases go unpenalized unless asked
     assert config["versions"]["linclass"] == lc.__version__ and config["versions"]["numpy"] == np.__version__
     with open(run_dir / "metrics.csv", newline="") as stream:

@@ -223,12 +223,12 @@ def test_a_fitted_classifier_pickles_for_scikit_learns_tools(blobs):
 
 
 @pytest.mark.parametrize("parameter, value, allowed", [
-    ("loss", "log", "one of 'svm', 'squared_hinge', 'softmax'"),
-    ("lr", -0.1, "a positive number"),
+    ("loss", "log", "one of 'softmax', 'svm', 'squared_hinge'"),
+    ("lr", -0.1, "a number > 0"),
     ("reg", "strong", "a number >= 0"),
     ("batch_size", 0, "an integer >= 1"),
     ("solver", "lbfgs", "one of 'fused', 'autograd'"),
-    ("validation_fraction", 1.0, "a fraction strictly between 0 and 1"),
+    ("validation_fraction", 1.0, r"a number in \(0, 1\)"),
     ("on_epoch_end", "print", "None or a function"),
 ])
 def test_bad_parameters_are_refused_at_fit_naming_parameter_value_and_what_is_allowed(blobs, parameter, value,

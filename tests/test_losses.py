@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 import linclass as lc
 from linclass import gradcheck
 from linclass.losses import (
-    LOSS_KERNELS, LOSSES, softmax_loss, softmax_loss_and_grad, softmax_loss_composed, squared_hinge_loss,
-    squared_hinge_loss_and_grad, squared_hinge_loss_composed, svm_loss, svm_loss_and_grad, svm_loss_composed,
+    LOSSES, crammer_singer_loss_and_grad, get_loss, one_vs_all_loss_and_grad, softmax_loss, softmax_loss_and_grad,
+    softmax_loss_composed, squared_hinge_loss_and_grad, svm_loss_and_grad,
 )
 
-NAMES = ("svm", "squared_hinge", "softmax")
-MARGIN_LOSSES = ("svm", "squared_hinge")
-FUSED = {"svm": svm_loss, "squared_hinge": squared_hinge_loss, "softmax": softmax_loss}
-COMPOSED = {"svm": svm_loss_composed, "squared_hinge": squared_hinge_loss_composed, "softmax": softmax_loss_composed}
+NAMES = tuple(LOSSES)
+KERNELS = {name: loss.kernel for name, loss in LOSSES.items()}
+FUSED = {name: loss.fused for name, loss in LOSSES.items()}
+COMPOSED = {name: loss.composed for name, loss in LOSSES.items()}
 EXAMPLES = settings(derandomize=True, max_examples=40, deadline=None)
 # The ``torch`` fixture only sets PyTorch's default dtype, which is the same for every example.
 EXAMPLES_WITH_TORCH = settings(EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -31,8 +31,8 @@ TIES_LABELS = np.array([0, 2, 0])
 
 
 def options(name: str, delta: float) -> dict:
-    """The keyword arguments of loss ``name``: Δ for the margin losses only."""
-    return {"delta": delta} if name in MARGIN_LOSSES else {}
+    """The keyword arguments of loss ``name``: Δ for the losses whose record takes it."""
+    return {"delta": delta} if "delta" in LOSSES[name].options else {}
 
 
 def tensor_value_and_grad(fn, scores: np.ndarray, y: np.ndarray, **kw) -> tuple[float, np.ndarray]:
@@ -43,18 +43,30 @@ def tensor_value_and_grad(fn, scores: np.ndarray, y: np.ndarray, **kw) -> tuple[
     return loss.item(), s.grad.data
 
 
-def torch_value_and_grad(torch, name: str, scores: np.ndarray, y: np.ndarray, delta: float = 1.0):
-    """PyTorch's value and gradient: K · multi_margin_loss for the hinges, cross_entropy for softmax."""
+def torch_loss(torch, name: str, s, labels, delta: float):
+    """Each loss in PyTorch: its own functions where it has them, else the formula on torch tensors."""
     functional = torch.nn.functional
-    s = torch.tensor(scores, requires_grad=True)
-    labels = torch.tensor(y)
-    k = scores.shape[1]
+    k = s.shape[1]
     if name == "svm":
-        loss = k * functional.multi_margin_loss(s, labels, margin=delta)
-    elif name == "squared_hinge":
-        loss = k * functional.multi_margin_loss(s, labels, p=2, margin=delta)
-    else:
-        loss = functional.cross_entropy(s, labels)
+        return k * functional.multi_margin_loss(s, labels, margin=delta)
+    if name == "squared_hinge":
+        return k * functional.multi_margin_loss(s, labels, p=2, margin=delta)
+    if name == "softmax":
+        return functional.cross_entropy(s, labels)
+    is_correct = functional.one_hot(labels, k).bool()
+    if name == "one_vs_all":
+        targets = is_correct.to(s.dtype) * 2 - 1
+        return (torch.relu(delta - targets * s) ** 2).sum(dim=1).mean()
+    if name == "crammer_singer":
+        rival = s.masked_fill(is_correct, -torch.inf).max(dim=1).values
+        return torch.relu(delta + rival - s.gather(1, labels[:, None])[:, 0]).mean()
+    raise AssertionError(f"no PyTorch reference for the loss {name!r}: add one here")
+
+
+def torch_value_and_grad(torch, name: str, scores: np.ndarray, y: np.ndarray, delta: float = 1.0):
+    """PyTorch's value and gradient of loss ``name``."""
+    s = torch.tensor(scores, requires_grad=True)
+    loss = torch_loss(torch, name, s, torch.tensor(y), delta)
     loss.backward()
     return loss.item(), s.grad.numpy()
 
@@ -102,6 +114,21 @@ def lecture_softmax_loss_i(f: np.ndarray, y_i: int) -> float:
     return float(-np.log(p[y_i]))
 
 
+def one_vs_all_loss_i(f: np.ndarray, y_i: int, delta: float) -> float:
+    """K binary problems: class j's label is +1 for the correct class, -1 for the rest (Tang 2013)."""
+    total = 0.0
+    for j, score in enumerate(f):
+        label = 1.0 if j == y_i else -1.0
+        total += max(0.0, delta - label * score) ** 2
+    return total
+
+
+def crammer_singer_loss_i(f: np.ndarray, y_i: int, delta: float) -> float:
+    """The correct score against its strongest rival only."""
+    rival = max(score for j, score in enumerate(f) if j != y_i)
+    return max(0.0, delta + rival - f[y_i])
+
+
 @EXAMPLES
 @given(batch=batches(), delta=st.sampled_from([0.0, 0.5, 1.0, 2.0]))
 def test_kernel_values_equal_the_lectures_per_example_code(batch, delta):
@@ -109,6 +136,10 @@ def test_kernel_values_equal_the_lectures_per_example_code(batch, delta):
     svm = np.mean([lecture_svm_loss_i(f, c, delta) for f, c in zip(scores, y)])
     squared = np.mean([lecture_squared_hinge_loss_i(f, c, delta) for f, c in zip(scores, y)])
     softmax = np.mean([lecture_softmax_loss_i(f, c) for f, c in zip(scores, y)])
+    one_vs_all = np.mean([one_vs_all_loss_i(f, c, delta) for f, c in zip(scores, y)])
+    crammer_singer = np.mean([crammer_singer_loss_i(f, c, delta) for f, c in zip(scores, y)])
+    assert one_vs_all_loss_and_grad(scores, y, delta)[0] == pytest.approx(one_vs_all, rel=1e-12, abs=1e-12)
+    assert crammer_singer_loss_and_grad(scores, y, delta)[0] == pytest.approx(crammer_singer, rel=1e-12, abs=1e-12)
     assert svm_loss_and_grad(scores, y, delta)[0] == pytest.approx(svm, rel=1e-12, abs=1e-12)
     assert squared_hinge_loss_and_grad(scores, y, delta)[0] == pytest.approx(squared, rel=1e-12, abs=1e-12)
     assert softmax_loss_and_grad(scores, y)[0] == pytest.approx(softmax, rel=1e-12, abs=1e-12)
@@ -123,6 +154,24 @@ def test_hinge_loss_of_the_cs231n_worked_example():
     # cat: only car's margin is positive; car: none; frog: both cat's and car's are.
     expected = np.array([[-1, 1, 0], [0, 0, 0], [1, 1, -2]]) / 3
     np.testing.assert_array_equal(dscores, expected)
+
+
+def test_crammer_singer_loss_of_the_cs231n_worked_example():
+    # Only the strongest rival counts: cat 1 + 5.1 - 3.2 = 2.9, car met (1 + 2.0 - 4.9 < 0), frog 1 + 2.5 + 3.1.
+    scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    loss, dscores = crammer_singer_loss_and_grad(scores, np.array([0, 1, 2]))
+    assert loss == pytest.approx((2.9 + 0 + 6.6) / 3, rel=1e-12)
+    np.testing.assert_array_equal(dscores, np.array([[-1, 1, 0], [0, 0, 0], [0, 1, -1]]) / 3)
+
+
+def test_one_vs_all_loss_of_the_cs231n_worked_example():
+    # Each class a binary problem with margin 1: cat (1 + 5.1)²; car (1 + 1.3)² + (1 + 2.0)²;
+    # frog (1 + 2.2)² + (1 + 2.5)², and its own score -3.1 misses the margin by 1 + 3.1.
+    scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    loss, dscores = one_vs_all_loss_and_grad(scores, np.array([0, 1, 2]))
+    assert loss == pytest.approx((6.1**2 + 2.3**2 + 3.0**2 + 3.2**2 + 3.5**2 + 4.1**2) / 3, rel=1e-12)
+    expected = np.array([[0, 2 * 6.1, 0], [2 * 2.3, 0, 2 * 3.0], [2 * 3.2, 2 * 3.5, -2 * 4.1]]) / 3
+    np.testing.assert_allclose(dscores, expected, rtol=1e-12)
 
 
 def test_softmax_loss_of_the_cs231n_worked_example():
@@ -165,7 +214,7 @@ def test_the_tie_batch_holds_exact_zero_margins_and_ties():
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("delta", [1.0, 0.0])
 def test_at_exact_kinks_all_forms_take_the_same_subgradient(torch, name, delta):
-    kernel = LOSS_KERNELS[name](TIES, TIES_LABELS, **options(name, delta))
+    kernel = KERNELS[name](TIES, TIES_LABELS, **options(name, delta))
     fused = tensor_value_and_grad(FUSED[name], TIES, TIES_LABELS, **options(name, delta))
     composed = tensor_value_and_grad(COMPOSED[name], TIES, TIES_LABELS, **options(name, delta))
     theirs = torch_value_and_grad(torch, name, TIES, TIES_LABELS, delta)
@@ -206,7 +255,7 @@ def test_tensor_losses_pass_a_centered_gradient_check(name, form):
 @pytest.mark.parametrize("name", NAMES)
 def test_kernel_gradients_match_centered_differences(name):
     scores, y = smooth_batch(seed=1, delta=1.5)
-    kernel = LOSS_KERNELS[name]
+    kernel = KERNELS[name]
     _, dscores = kernel(scores, y, **options(name, 1.5))
     numerical = gradcheck.numerical_gradient(lambda s: kernel(s, y, **options(name, 1.5))[0], scores.copy())
     errors = gradcheck.relative_error(dscores, numerical)
@@ -236,8 +285,8 @@ def test_softmax_loss_stays_finite_and_correct_for_scores_near_1000(torch):
 def test_float32_scores_give_float32_gradients(name):
     scores, y = smooth_batch(seed=2)
     kw = options(name, 1.0)
-    loss64, grad64 = LOSS_KERNELS[name](scores, y, **kw)
-    loss32, grad32 = LOSS_KERNELS[name](scores.astype(np.float32), y, **kw)
+    loss64, grad64 = KERNELS[name](scores, y, **kw)
+    loss32, grad32 = KERNELS[name](scores.astype(np.float32), y, **kw)
     assert grad32.dtype == np.float32
     assert loss32 == pytest.approx(loss64, rel=1e-5)
     np.testing.assert_allclose(grad32, grad64, rtol=1e-4, atol=1e-6)
@@ -258,9 +307,13 @@ def test_fused_loss_is_one_graph_node_over_the_scores(name):
         assert FUSED[name](scores, TIES_LABELS).grad_fn is None
 
 
-def test_loss_tables_name_the_kernels_and_the_fused_losses():
-    assert set(LOSS_KERNELS) == set(LOSSES) == set(NAMES)
-    assert LOSSES["svm"] is lc.svm_loss and LOSS_KERNELS["softmax"] is softmax_loss_and_grad
+def test_the_registry_holds_each_loss_under_its_own_name():
+    assert all(loss.name == name for name, loss in LOSSES.items())
+    assert LOSSES["svm"].fused is lc.svm_loss and LOSSES["softmax"].kernel is softmax_loss_and_grad
+    assert [name for name, loss in LOSSES.items() if loss.probabilities] == ["softmax"]
+    assert get_loss("crammer_singer") is LOSSES["crammer_singer"]
+    with pytest.raises(ValueError, match=r"loss='hinge' is not valid: expected one of 'softmax', 'svm'"):
+        get_loss("hinge")
 
 
 @pytest.mark.parametrize("scores, y, message", [
@@ -275,5 +328,5 @@ def test_loss_tables_name_the_kernels_and_the_fused_losses():
 @pytest.mark.parametrize("name", NAMES)
 def test_bad_batches_are_refused_with_one_line(name, scores, y, message):
     with pytest.raises(ValueError, match=message) as error:
-        LOSS_KERNELS[name](scores, y)
+        KERNELS[name](scores, y)
     assert "\n" not in str(error.value)

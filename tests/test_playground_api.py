@@ -71,10 +71,12 @@ def test_page_and_its_assets_are_served_from_the_package(client):
 
 def test_options_offer_the_library_losses_and_penalties(client):
     options = client.get("/api/options").json()
-    assert [loss["name"] for loss in options["losses"]] == list(losses.LOSS_KERNELS)
+    assert [loss["name"] for loss in options["losses"]] == list(losses.LOSSES)
+    assert [loss["title"] for loss in options["losses"]] == [loss.title for loss in losses.LOSSES.values()]
     margin = {loss["name"] for loss in options["losses"] if loss["margin"]}
-    assert margin == {"svm", "squared_hinge"}
-    assert {"l1", "l2"} <= {penalty["name"] for penalty in options["penalties"]}
+    assert margin == {"svm", "squared_hinge", "one_vs_all", "crammer_singer"}
+    assert options["default_loss"] == lc.LinearClassifier().loss
+    assert [penalty["name"] for penalty in options["penalties"]] == list(regularizers.PENALTIES)
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -148,8 +150,8 @@ def linclass_steps(plane, loss, penalty, reg, delta, lr, batch_size, steps, seed
     for _ in range(steps):
         rows = np.arange(len(X)) if batch_size is None else rng.choice(len(X), size=batch_size, replace=False)
         scores = lc.tensor(X[rows]) @ W.T + b
-        margin = {} if loss == "softmax" else {"delta": delta}
-        total = losses.LOSSES[loss](scores, y[rows], **margin)
+        margin = {"delta": delta} if "delta" in losses.LOSSES[loss].options else {}
+        total = losses.LOSSES[loss].fused(scores, y[rows], **margin)
         if penalty is not None:
             total = total + reg * penalties[penalty](W)
         optimizer.zero_grad()
@@ -158,7 +160,7 @@ def linclass_steps(plane, loss, penalty, reg, delta, lr, batch_size, steps, seed
     return W.data, b.data
 
 
-@pytest.mark.parametrize("loss", list(losses.LOSS_KERNELS))
+@pytest.mark.parametrize("loss", list(losses.LOSSES))
 @pytest.mark.parametrize("penalty, batch_size", [(None, None), ("l2", None), ("l1", 7)])
 def test_n_playground_steps_equal_n_steps_with_linclass(client, blobs, loss, penalty, batch_size):
     settings = dict(loss=loss, penalty=penalty, reg=0.05, delta=1.5, lr=0.2, batch_size=batch_size, steps=12, seed=4)
@@ -218,9 +220,9 @@ def _valid(blobs):
 
 
 BAD_REQUESTS = {
-    "unknown loss": (lambda p: {**p, "loss": "hinge"}, 422, "unknown loss 'hinge'"),
-    "loss not a name": (lambda p: {**p, "loss": ["svm"]}, 422, "unknown loss ['svm']"),
-    "unknown penalty": (lambda p: {**p, "penalty": "l3"}, 422, "unknown penalty"),
+    "unknown loss": (lambda p: {**p, "loss": "hinge"}, 422, "loss='hinge' is not valid: expected one of 'softmax'"),
+    "loss not a name": (lambda p: {**p, "loss": ["svm"]}, 422, "loss=['svm'] is not valid"),
+    "unknown penalty": (lambda p: {**p, "penalty": "l3"}, 422, "penalty='l3' is not valid"),
     "W row of three": (lambda p: {**p, "W": [[1, 2, 3]] * 3}, 422, "W must be"),
     "one class only": (lambda p: {**p, "W": [[1, 2]], "b": [0], "labels": [0] * len(p["labels"])}, 422, "W must be"),
     "b of wrong length": (lambda p: {**p, "b": [0, 0]}, 422, "b must be a list of 3"),
@@ -229,14 +231,15 @@ BAD_REQUESTS = {
     "label not an integer": (lambda p: {**p, "labels": [0.5] + p["labels"][1:]}, 422, "labels must be integers"),
     "point of three numbers": (lambda p: {**p, "points": [[1, 2, 3]] + p["points"][1:]}, 422, "[x, y] pairs"),
     "number as a string": (lambda p: {**p, "points": [["1", 2]] + p["points"][1:]}, 422, "[x, y] pairs"),
-    "negative lr": (lambda p: {**p, "lr": -0.1}, 422, "lr = -0.1 is out of range"),
-    "zero lr": (lambda p: {**p, "lr": 0}, 422, "lr = 0"),
+    "negative lr": (lambda p: {**p, "lr": -0.1}, 422, "lr=-0.1 is not valid: expected a number > 0"),
+    "zero lr": (lambda p: {**p, "lr": 0}, 422, "lr=0 is not valid"),
+    "lr too large to step with": (lambda p: {**p, "lr": 1e4}, 422, "more than the 1000 the playground steps with"),
     "missing lr": (lambda p: {k: v for k, v in p.items() if k != "lr"}, 422, "lr is missing"),
     "too many steps": (lambda p: {**p, "steps": requests.MAX_STEPS + 1}, 422, "steps = 1001 is out of range"),
     "fractional steps": (lambda p: {**p, "steps": 1.5}, 422, "steps must be an integer"),
     "batch larger than the data": (lambda p: {**p, "batch_size": 31}, 422, "batch_size = 31"),
-    "negative reg": (lambda p: {**p, "reg": -1}, 422, "reg = -1"),
-    "zero delta": (lambda p: {**p, "delta": 0}, 422, "delta = 0"),
+    "negative reg": (lambda p: {**p, "reg": -1}, 422, "reg=-1 is not valid: expected a number >= 0"),
+    "zero delta": (lambda p: {**p, "delta": 0}, 422, "delta=0 is not valid: expected a number > 0"),
     "unknown field": (lambda p: {**p, "lambda": 0.1}, 422, "unknown field 'lambda'"),
     "no points to learn from": (lambda p: {**p, "points": [], "labels": []}, 422, "no points"),
     "too many points": (lambda p: {**p, "points": [[0.0, 0.0]] * (requests.MAX_POINTS + 1),

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+import linclass as lc
+
 from conftest import need_module, need_program
 
 pytestmark = pytest.mark.browser
@@ -96,13 +98,16 @@ def test_clicking_the_plane_adds_a_point_of_the_chosen_class_and_dragging_moves_
 
 
 def test_switching_the_loss_changes_the_shown_loss(page):
-    svm = page.text_content("#total-loss")
-    page.click("#loss-softmax")
-    page.wait_for_function(f"() => document.getElementById('total-loss').textContent !== {json.dumps(svm)}")
-    assert page.is_disabled("#delta")  # softmax has no margin
-    softmax = page.text_content("#total-loss")
-    page.click("#loss-squared_hinge")
-    page.wait_for_function(f"() => document.getElementById('total-loss').textContent !== {json.dumps(softmax)}")
+    assert page.is_checked(f"#loss-{lc.LinearClassifier().loss}")  # the page opens on the library's default
+    shown = page.text_content("#total-loss")
+    for name, loss in lc.losses.LOSSES.items():
+        if page.is_checked(f"#loss-{name}"):
+            continue
+        page.click(f"#loss-{name}")
+        page.wait_for_function(f"() => document.getElementById('total-loss').textContent !== {json.dumps(shown)}")
+        shown = page.text_content("#total-loss")
+        assert page.is_disabled("#delta") == ("delta" not in loss.options)  # Δ only where the loss has a margin
+        assert "L" in page.text_content("#loss-formula") and page.locator("#loss-formula sub").count() > 0
 
 
 def test_dragging_a_weight_slider_moves_the_line(page):

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import linclass as lc
 from linclass import gradcheck
-from linclass.losses import LOSS_KERNELS, LOSSES
-from linclass.regularizers import PENALTIES, elastic_net, l1, l2, penalty, penalty_and_grad
+from linclass.losses import LOSSES
+from linclass.regularizers import PENALTIES, PENALTY_CHOICES, elastic_net, l1, l2, penalty, penalty_and_grad
 
 NAMES = ("l1", "l2", "elasticnet")
 EXAMPLES = settings(derandomize=True, max_examples=30, deadline=None,
@@ -112,22 +112,22 @@ def test_regularized_loss_gradient_passes_a_centered_check(loss, name):
     reg = 0.3
 
     def total(w, bias):
-        return LOSSES[loss](lc.tensor(X) @ w.T + bias, y) + reg * penalty(name, w, 0.4)
+        return LOSSES[loss].fused(lc.tensor(X) @ w.T + bias, y) + reg * penalty(name, w, 0.4)
 
     report = gradcheck.check(total, W, b, names=["W", "b"])
     assert report.passed, str(report)
 
 
-@pytest.mark.parametrize("loss", sorted(LOSS_KERNELS))
+@pytest.mark.parametrize("loss", sorted(LOSSES))
 @pytest.mark.parametrize("name", NAMES)
 def test_regularized_kernel_gradient_matches_centered_differences(loss, name):
     X, y, W, b = regularized_problem(seed=1)
     reg = 0.3
 
     def total(w):
-        return LOSS_KERNELS[loss](X @ w.T + b, y)[0] + reg * penalty_and_grad(name, w, 0.4)[0]
+        return LOSSES[loss].kernel(X @ w.T + b, y)[0] + reg * penalty_and_grad(name, w, 0.4)[0]
 
-    _, dscores = LOSS_KERNELS[loss](X @ W.T + b, y)
+    _, dscores = LOSSES[loss].kernel(X @ W.T + b, y)
     dW = dscores.T @ X + reg * penalty_and_grad(name, W, 0.4)[1]
     numerical = gradcheck.numerical_gradient(total, W.copy())
     errors = gradcheck.relative_error(dW, numerical)
@@ -135,14 +135,15 @@ def test_regularized_kernel_gradient_matches_centered_differences(loss, name):
 
 
 def test_penalty_names():
-    assert set(PENALTIES) == {"l1", "l2", "elasticnet", None}
+    assert set(PENALTY_CHOICES) == {"l1", "l2", "elasticnet", None}
+    assert all(item.name == name for name, item in PENALTIES.items())
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: penalty_and_grad("l3", np.ones(2)), r"penalty='l3' is not a penalty; use one of 'l1', 'l2'"),
-    (lambda: penalty(" L2", lc.tensor([1.0])), "penalty=' L2' is not a penalty"),
-    (lambda: penalty_and_grad("elasticnet", np.ones(2), l1_ratio=1.5), r"l1_ratio=1\.5 must lie in \[0, 1\]"),
-    (lambda: elastic_net(lc.tensor([1.0]), l1_ratio=-0.1), r"l1_ratio=-0\.1 must lie in \[0, 1\]"),
+    (lambda: penalty_and_grad("l3", np.ones(2)), r"penalty='l3' is not valid: expected one of 'l2', 'l1', 'elasticnet', None"),
+    (lambda: penalty(" L2", lc.tensor([1.0])), "penalty=' L2' is not valid"),
+    (lambda: penalty_and_grad("elasticnet", np.ones(2), l1_ratio=1.5), r"l1_ratio=1\.5 is not valid: expected a number in \[0, 1\] \(the L1 share"),
+    (lambda: elastic_net(lc.tensor([1.0]), l1_ratio=-0.1), r"l1_ratio=-0\.1 is not valid: expected a number in \[0, 1\] \(the L1 share"),
 ])
 def test_bad_arguments_are_refused_with_one_line(call, message):
     with pytest.raises(ValueError, match=message) as error:

@@ -45,11 +45,11 @@ def test_the_first_softmax_loss_is_log_k(digits):
 @pytest.mark.parametrize("sampling", ["shuffle", "replacement"])
 def test_the_same_seed_gives_the_same_weights_bit_for_bit(digits, engine, sampling):
     X, y, _, _ = digits
-    config = TrainConfig(engine=engine, sampling=sampling, epochs=2, seed=3)
+    config = TrainConfig(solver=engine, sampling=sampling, epochs=2, seed=3)
     W1, b1, history1 = train(X, y, config)
     W2, b2, history2 = train(X, y, config)
     assert np.array_equal(W1, W2) and np.array_equal(b1, b2) and history1["loss"] == history2["loss"]
-    W3, _, _ = train(X, y, TrainConfig(engine=engine, sampling=sampling, epochs=2, seed=4))
+    W3, _, _ = train(X, y, TrainConfig(solver=engine, sampling=sampling, epochs=2, seed=4))
     assert not np.array_equal(W1, W3)
 
 
@@ -65,8 +65,8 @@ def test_fused_and_autograd_paths_give_the_same_weights(digits, loss, penalty, o
     settings = dict(loss=loss, penalty=penalty, reg=1e-2, optimizer=optimizer, sampling=sampling,
                     regularize_bias=regularize_bias,
                     lr=0.001 if optimizer == "adam" or loss == "squared_hinge" else 0.01, epochs=3, batch_size=64)
-    W_fused, b_fused, fused = train(X, y, TrainConfig(**settings, engine="fused"))
-    W_graph, b_graph, graph = train(X, y, TrainConfig(**settings, engine="autograd"))
+    W_fused, b_fused, fused = train(X, y, TrainConfig(**settings, solver="fused"))
+    W_graph, b_graph, graph = train(X, y, TrainConfig(**settings, solver="autograd"))
     np.testing.assert_allclose(W_graph, W_fused, atol=1e-5)
     np.testing.assert_allclose(b_graph, b_fused, atol=1e-5)
     np.testing.assert_allclose(graph["loss"], fused["loss"], rtol=1e-5)
@@ -230,7 +230,7 @@ def test_a_huge_learning_rate_diverges_with_advice_that_works(digits, loss, opti
 def test_a_nan_loss_is_divergence(engine):
     X = np.full((4, 2), 1e30, dtype=np.float32)  # scores overflow to inf, the softmax loss to NaN
     with pytest.raises(DivergenceError, match=r"loss=nan.* with lr=10"):
-        train(X, np.array([0, 1, 0, 1]), TrainConfig(lr=10.0, engine=engine))
+        train(X, np.array([0, 1, 0, 1]), TrainConfig(lr=10.0, solver=engine))
 
 
 def test_an_exploding_loss_is_divergence_before_it_overflows():
@@ -259,18 +259,18 @@ def test_continuing_a_history_trains_only_the_epochs_left(digits):
 
 
 @pytest.mark.parametrize("setting, value, allowed", [
-    ("loss", "hinge", "one of 'svm', 'squared_hinge', 'softmax'"),
-    ("penalty", "l3", "one of 'l1', 'l2', 'elasticnet', None"),
+    ("loss", "hinge", "one of 'softmax', 'svm', 'squared_hinge'"),
+    ("penalty", "l3", "one of 'l2', 'l1', 'elasticnet', None"),
     ("reg", -1.0, "a number >= 0"),
     ("l1_ratio", 1.5, r"a number in \[0, 1\]"),
-    ("lr", 0.0, "a positive number"),
-    ("lr", float("nan"), "a positive number"),
+    ("lr", 0.0, "a number > 0"),
+    ("lr", float("nan"), "a number > 0"),
     ("momentum", 1.0, r"a number in \[0, 1\)"),
     ("optimizer", "rmsprop", "one of 'sgd', 'momentum', 'nesterov', 'adam'"),
     ("batch_size", 0, "an integer >= 1"),
     ("epochs", 2.5, "an integer >= 1"),
     ("sampling", "bootstrap", "one of 'shuffle', 'replacement'"),
-    ("engine", "torch", "one of 'fused', 'autograd'"),
+    ("solver", "torch", "one of 'fused', 'autograd'"),
     ("lr_schedule", "linear", "one of 'constant', 'step', 'exponential', 'cosine'"),
     ("seed", -1, "an integer >= 0"),
 ])

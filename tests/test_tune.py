@@ -124,7 +124,7 @@ def test_the_table_lists_trials_best_first(result):
 
 @pytest.mark.parametrize("arguments, message", [
     (dict(method="bayes"), "method='bayes' is not valid: expected one of 'grid', 'random'"),
-    (dict(lr=[0.1, -1.0]), r"lr=\[0.1, -1.0\] is not valid: expected positive numbers"),
+    (dict(lr=[0.1, -1.0]), r"lr=-1.0 is not valid: expected a number > 0"),
     (dict(loss=["hinge"]), "loss='hinge' is not valid"),
     (dict(params={"lr": 0.1}), "params has 'lr', which the search itself varies"),
     (dict(params={"learning_rate": 0.1}), "params has 'learning_rate', which is not a LinearClassifier"),

@@ -2,17 +2,19 @@
 
 It behaves as every scikit-learn classifier does: hyperparameters go into the constructor and are kept
 unchanged; ``fit`` learns attributes whose names end in ``_``; ``predict``, ``decision_function``,
-``predict_proba`` (softmax only) and ``score`` mean what they mean everywhere. So it drops into a
-``Pipeline`` or a ``GridSearchCV``, and passes ``sklearn.utils.estimator_checks.check_estimator``.
+``predict_proba`` (for the losses that give probabilities) and ``score`` mean what they mean everywhere.
+So it drops into a ``Pipeline`` or a ``GridSearchCV``, and passes ``sklearn.utils.estimator_checks.check_estimator``.
 
->>> clf = LinearClassifier(loss="svm", reg=1e-3, lr=1e-2, epochs=10).fit(X_train, y_train, X_val, y_val)
+>>> clf = LinearClassifier(reg=1e-3, lr=1e-2, epochs=10).fit(X_train, y_train, X_val, y_val)
 >>> clf.score(X_val, y_val), clf.W_.shape          # accuracy, (K, D)
 >>> clf.save("model.linclass"); clf = linclass.load("model.linclass")
 """
 
 from __future__ import annotations
 
+import inspect
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,22 +25,50 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from linclass import losses
+from linclass.constraints import Boolean, Function, Real, declare, declared
 from linclass.data.splits import split_indices
 from linclass.errors import DivergenceError
 from linclass.model import init_weights, predict_indices, scores, training_layout
-from linclass.train import CONFIG_FIELDS, ENGINES, TrainConfig, Trainer, check_choice, check_number, new_history
+from linclass.train import HYPERPARAMETERS, TrainConfig, Trainer, new_history
 
-__all__ = ["LinearClassifier"]
+__all__ = ["LinearClassifier", "PARAMETERS"]
 
-SOLVERS = ENGINES
+
+@dataclass(frozen=True)
+class FitSettings:
+    """The estimator's own settings, beside those of a training run (:class:`linclass.train.TrainConfig`)."""
+
+    validation_fraction: float = declare(0.1, Real(0, 1, low_open=True, high_open=True, example="0.1"),
+                                         "the share of the training data held out for early stopping when fit is "
+                                         "given no validation set (stratified)", flag=None)
+    warm_start: bool = declare(False, Boolean(),
+                               "when True and the classifier is already fitted (or loaded from a file), fit "
+                               "continues from its weights and history, training until the history holds epochs "
+                               "epochs in total; the labels must be among classes_", flag=None)
+    on_epoch_end: Any = declare(None, Function("(clf, record)"),
+                                "called after every epoch with the classifier (its W_, b_ and history_ are live) "
+                                "and the epoch's record; returning True stops training. For progress bars and "
+                                "checkpoints", flag=None)
+
+
+PARAMETERS = {**HYPERPARAMETERS, **declared(FitSettings)}
+"""Every parameter of :class:`LinearClassifier`, declared once: the training run's, then the estimator's."""
 
 
 def _has_probabilities(clf: "LinearClassifier") -> bool:
-    """``predict_proba`` exists for the softmax loss only (an SVM's scores are not probabilities)."""
-    if clf.loss != "softmax":
-        raise AttributeError(f"predict_proba needs loss='softmax'; loss={clf.loss!r} gives scores, not "
+    """``predict_proba`` exists for the losses whose model is ``softmax(scores)`` (an SVM's scores are not
+    probabilities)."""
+    loss = losses.LOSSES.get(clf.loss) if isinstance(clf.loss, str) else None
+    if loss is None or not loss.probabilities:
+        able = ", ".join(repr(name) for name, item in losses.LOSSES.items() if item.probabilities)
+        raise AttributeError(f"predict_proba needs loss={able}; loss={clf.loss!r} gives scores, not "
                              "probabilities: use decision_function")
     return True
+
+
+def _parameters_doc() -> str:
+    return "\n".join(PARAMETERS[name].numpydoc() for name in PARAMETERS).replace("\n", "\n    ")
 
 
 class LinearClassifier(ClassifierMixin, BaseEstimator):
@@ -46,61 +76,11 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    loss : {"softmax", "svm", "squared_hinge"}
-        Softmax cross-entropy, the multiclass (Weston–Watkins) hinge loss, or its square (L2-SVM).
-    penalty : {"l2", "l1", "elasticnet", None}
-        The regularizer R(W) (biases are not regularized unless ``regularize_bias``).
-    reg : float >= 0
-        The regularization strength λ in ``L = mean_i L_i + λ R(W)``.
-    l1_ratio : float in [0, 1]
-        The L1 share of the elastic net.
-    regularize_bias : bool
-        Also add ``λ R(b)``. Off by default, as in the lecture: unlike the weights, the biases do not
-        control how strongly any input dimension sways the scores.
-    delta : float > 0
-        The SVM margin Δ (hinge losses only).
-    lr : float > 0
-        The learning rate (step size).
-    lr_schedule : {"constant", "step", "exponential", "cosine"}
-        How the learning rate changes from epoch to epoch (see :func:`linclass.train.schedule_options`).
-    optimizer : {"sgd", "momentum", "nesterov", "adam"}
-    momentum : float in [0, 1)
-        Used by "momentum" and "nesterov".
-    batch_size : int >= 1
-        Examples per mini-batch.
-    epochs : int >= 1
-        Passes over the training data.
-    iterations : int >= 1 or None
-        When set, the number of mini-batch steps to take instead of ``epochs`` passes.
-    sampling : {"shuffle", "replacement"}
-        A shuffled pass per epoch, or batches drawn with replacement (the lecture's ``sample_data``).
-    early_stopping : bool
-        Stop when the validation accuracy has not improved for ``patience`` epochs and restore the weights
-        of the best epoch. The validation set is ``fit``'s ``X_val, y_val`` or, when not given, a
-        stratified ``validation_fraction`` of the training data held out.
-    patience : int >= 1
-    validation_fraction : float in (0, 1)
-        The share of the training data held out for early stopping when no validation set is given.
-    warm_start : bool
-        When True and the classifier is already fitted (or loaded from a file), ``fit`` continues from its
-        weights and history instead of starting afresh, training until the history holds ``epochs``
-        epochs in total (so ``set_params(epochs=30, warm_start=True).fit(...)`` resumes a 20-epoch run
-        for 10 more). The labels must be among ``classes_``.
-    solver : {"fused", "autograd"}
-        Compute each step with NumPy kernels (fast) or with the autograd engine (the lecture's formulas
-        and backprop); both give the same weights up to rounding.
-    seed : int >= 0
-        Seeds the initial weights and the batch order: the same seed and data give the same weights,
-        bit for bit.
-    verbose : int
-        Print a line per epoch on stderr when > 0.
-    on_epoch_end : callable(clf, record) or None
-        Called after every epoch with the classifier (its ``W_``, ``b_`` and ``history_`` are live) and
-        the epoch's record; returning True stops training. For progress bars and checkpoints.
-    threads : int >= 1 or None
-        BLAS threads for training. None chooses them for the size of a step and the CPUs other processes
-        leave free, unless one of the environment variables ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``
-        or ``MKL_NUM_THREADS`` is set, which then decides (see :mod:`linclass.threads`).
+    {parameters}
+
+    Every parameter after ``loss`` is keyword-only. Each is declared once, with its default and rule, in
+    :data:`PARAMETERS` (from :class:`linclass.train.TrainConfig` and :class:`FitSettings`), which this
+    list is written from.
 
     Attributes
     ----------
@@ -120,37 +100,15 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         The BLAS thread count the last epoch trained with (None: as the environment set it) and why.
     """
 
-    def __init__(self, loss: str = "softmax", penalty: str | None = "l2", reg: float = 1e-4, l1_ratio: float = 0.5,
-                 regularize_bias: bool = False, delta: float = 1.0, lr: float = 1e-2, lr_schedule: str = "constant",
-                 optimizer: str = "momentum", momentum: float = 0.9, batch_size: int = 256, epochs: int = 20,
-                 iterations: int | None = None, sampling: str = "shuffle", early_stopping: bool = False,
-                 patience: int = 5, validation_fraction: float = 0.1, warm_start: bool = False,
-                 solver: str = "fused", seed: int = 0, verbose: int = 0,
-                 on_epoch_end: Callable[["LinearClassifier", dict], Any] | None = None,
-                 threads: int | None = None) -> None:
+    def __init__(self, loss: str = losses.DEFAULT_LOSS, **parameters: Any) -> None:
+        unknown = sorted(set(parameters) - set(PARAMETERS))
+        if unknown:
+            raise TypeError(f"LinearClassifier got an unexpected keyword argument {unknown[0]!r}; its parameters "
+                            f"are {', '.join(PARAMETERS)}")
         self.loss = loss
-        self.penalty = penalty
-        self.reg = reg
-        self.l1_ratio = l1_ratio
-        self.regularize_bias = regularize_bias
-        self.delta = delta
-        self.lr = lr
-        self.lr_schedule = lr_schedule
-        self.optimizer = optimizer
-        self.momentum = momentum
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.iterations = iterations
-        self.sampling = sampling
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.warm_start = warm_start
-        self.solver = solver
-        self.seed = seed
-        self.verbose = verbose
-        self.on_epoch_end = on_epoch_end
-        self.threads = threads
+        for name, declaration in PARAMETERS.items():
+            if name != "loss":
+                setattr(self, name, parameters.get(name, declaration.default))
 
     # -- training ------------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> "LinearClassifier":
@@ -259,7 +217,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     @available_if(_has_probabilities)
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities ``softmax(W x + b)``, (N, K) with rows summing to 1 (loss="softmax" only)."""
+        """Class probabilities ``softmax(W x + b)``, (N, K) with rows summing to 1 (only for a
+        loss whose record says it gives probabilities)."""
         class_scores = self._scores(X)
         class_scores -= class_scores.max(axis=1, keepdims=True)
         np.exp(class_scores, out=class_scores)
@@ -280,14 +239,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     # -- helpers -----------------------------------------------------------------------------------------
     def _config(self) -> TrainConfig:
         """The training settings from the hyperparameters, each checked (ValueError naming the bad one)."""
-        check_choice("solver", self.solver, SOLVERS)
-        check_number("validation_fraction", self.validation_fraction, minimum=0.0, maximum=1.0, strict=True,
-                      strict_max=True, what="a fraction strictly between 0 and 1")
-        if self.on_epoch_end is not None and not callable(self.on_epoch_end):
-            raise ValueError(f"on_epoch_end={self.on_epoch_end!r} is not valid: expected None or a function "
-                             "(clf, record)")
-        settings = {name: getattr(self, name) for name in CONFIG_FIELDS if name != "engine"}
-        return TrainConfig(**settings, engine=self.solver)
+        for name, declaration in PARAMETERS.items():
+            declaration.check(getattr(self, name))
+        return TrainConfig(**{name: getattr(self, name) for name in HYPERPARAMETERS})
 
     def _training_data(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         """Training features as finite float32 (N, D) in C order, and class labels, checked."""
@@ -379,3 +333,11 @@ def _check_two_classes(classes: np.ndarray) -> None:
     if len(classes) < 2:
         raise ValueError(f"y has 1 class ({classes.tolist()[0]!r}); a classifier needs examples of at least "
                          "2 classes")
+
+
+LinearClassifier.__doc__ = (LinearClassifier.__doc__ or "").replace("{parameters}", _parameters_doc())
+LinearClassifier.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    + [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD if name == "loss"
+                         else inspect.Parameter.KEYWORD_ONLY, default=declaration.default)
+       for name, declaration in PARAMETERS.items()])

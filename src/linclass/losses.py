@@ -7,6 +7,8 @@ For a batch of N examples with scores ``s`` (N×K) and correct classes ``y``, ea
 * multiclass SVM (Weston–Watkins hinge)   ``L_i = Σ_{j≠y_i} max(0, s_j - s_{y_i} + Δ)``
 * squared hinge (L2-SVM)                  ``L_i = Σ_{j≠y_i} max(0, s_j - s_{y_i} + Δ)²``
 * softmax cross-entropy                   ``L_i = -log(e^{s_{y_i}} / Σ_j e^{s_j})``
+* one-vs-all squared hinge (Tang 2013)     ``L_i = Σ_j max(0, Δ - t_ij s_j)²`` with ``t_ij = ±1``
+* Crammer–Singer multiclass hinge          ``L_i = max(0, Δ + max_{j≠y_i} s_j - s_{y_i})``
 
 Each loss is written three times, side by side:
 
@@ -28,12 +30,20 @@ of classes K, so ``svm_loss(s, y, Δ) == K * multi_margin_loss(s, y, margin=Δ)`
 ``squared_hinge_loss(s, y, Δ) == K * multi_margin_loss(s, y, p=2, margin=Δ)``;
 ``softmax_loss(s, y) == cross_entropy(s, y)``.
 
-Tang (2013) trains the L2-SVM one-vs-rest; the squared hinge here squares the Weston–Watkins
-margins instead, which is what ``multi_margin_loss(p=2)`` computes.
+Tang (2013) trains the L2-SVM one-vs-rest: ``one_vs_all`` is that loss, K binary problems with labels
+±1; ``squared_hinge`` squares the Weston–Watkins margins instead, which is what
+``multi_margin_loss(p=2)`` computes. These are the "One-vs-All" and "Structured" (Crammer–Singer) SVMs
+of the CS231n demo.
+
+Each loss is then declared once, as a :class:`Loss` record in :data:`LOSSES`: its name, title, formula,
+the three functions, the options it takes (Δ) and whether its scores are probabilities. Everything
+else — the command line's choices and help, the estimator's ``predict_proba``, gradcheck's table, the
+playground's list, the report — reads the record, so a new loss is a new section of this file.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -45,8 +55,12 @@ __all__ = [
     "svm_loss_and_grad", "svm_loss", "svm_loss_composed",
     "squared_hinge_loss_and_grad", "squared_hinge_loss", "squared_hinge_loss_composed",
     "softmax_loss_and_grad", "softmax_loss", "softmax_loss_composed",
-    "LOSS_KERNELS", "LOSSES",
+    "one_vs_all_loss_and_grad", "one_vs_all_loss", "one_vs_all_loss_composed",
+    "crammer_singer_loss_and_grad", "crammer_singer_loss", "crammer_singer_loss_composed",
+    "Loss", "LOSSES", "DEFAULT_LOSS", "get_loss",
 ]
+
+Kernel = Callable[..., "tuple[float, np.ndarray]"]
 
 
 # -- multiclass SVM: the Weston–Watkins hinge loss ------------------------------------------------------
@@ -202,6 +216,90 @@ def softmax_loss_composed(scores: Tensor, y: Any) -> Tensor:
     return -log_probs[arange(len(y)), y].mean()
 
 
+# -- one-vs-all squared hinge: the L2-SVM as Tang (2013) trains it ------------------------------------
+
+
+def one_vs_all_loss_and_grad(scores: np.ndarray, y: Any, delta: float = 1.0) -> tuple[float, np.ndarray]:
+    """Mean one-vs-all squared hinge loss of a batch and its gradient with respect to the scores.
+
+    Each class j is a binary problem of its own: ``t_ij = +1`` for the correct class, ``-1`` for every
+    other, and ``L_i = Σ_j max(0, Δ - t_ij s_j)²``. A margin ``m = Δ - t s > 0`` adds ``-2 t m`` to
+    ``dL_i/ds_j``. Parameters and returns as :func:`svm_loss_and_grad`.
+    """
+    scores, y = _check_batch(scores, y)
+    targets = _plus_minus_one(scores, y)
+    margins = delta - targets * scores
+    np.maximum(margins, 0, out=margins)
+    loss = np.square(margins, dtype=np.float64).sum() / len(y)
+    margins *= targets
+    margins *= -2 / len(y)
+    return float(loss), margins
+
+
+def one_vs_all_loss(scores: Tensor, y: Any, delta: float = 1.0) -> Tensor:
+    """Mean one-vs-all squared hinge loss as one graph node (from :func:`one_vs_all_loss_and_grad`)."""
+    return _fused(one_vs_all_loss_and_grad, scores, y, "OneVsAllLossBackward0", delta=float(delta))
+
+
+def one_vs_all_loss_composed(scores: Tensor, y: Any, delta: float = 1.0) -> Tensor:
+    """Mean one-vs-all squared hinge composed of engine ops: ``mean_i Σ_j max(0, Δ - t_ij s_j)²``."""
+    scores = as_tensor(scores)
+    targets = _plus_minus_one(scores.data, _check_labels(y, scores.shape))
+    return (relu(delta - scores * targets) ** 2).sum(dim=1).mean()
+
+
+def _plus_minus_one(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The binary labels ``t_ij``: +1 where j is example i's class, -1 elsewhere, in the scores' dtype."""
+    targets = np.full(scores.shape, -1, dtype=scores.dtype)
+    targets[np.arange(len(y)), y] = 1
+    return targets
+
+
+# -- Crammer–Singer multiclass hinge: only the strongest rival counts ------------------------------------
+
+
+def crammer_singer_loss_and_grad(scores: np.ndarray, y: Any, delta: float = 1.0) -> tuple[float, np.ndarray]:
+    """Mean Crammer–Singer hinge loss of a batch and its gradient with respect to the scores.
+
+    ``L_i = max(0, Δ + max_{j≠y_i} s_j - s_{y_i})``: the correct score must beat its strongest rival by
+    Δ. While it does not, the rival's score gets +1 and the correct one -1 (at a tie between rivals the
+    first one counts; a margin of exactly 0 counts for nothing). Parameters and returns as
+    :func:`svm_loss_and_grad`.
+    """
+    scores, y = _check_batch(scores, y)
+    rows = np.arange(len(y))
+    rival = _rivals(scores, y).argmax(axis=1)
+    margins = scores[rows, rival] - scores[rows, y]
+    margins += delta
+    counts = margins > 0
+    loss = margins[counts].sum(dtype=np.float64) / len(y)
+    dscores = np.zeros_like(scores)
+    dscores[rows[counts], rival[counts]] = 1 / len(y)
+    dscores[rows[counts], y[counts]] = -1 / len(y)
+    return float(loss), dscores
+
+
+def crammer_singer_loss(scores: Tensor, y: Any, delta: float = 1.0) -> Tensor:
+    """Mean Crammer–Singer hinge loss as one graph node (from :func:`crammer_singer_loss_and_grad`)."""
+    return _fused(crammer_singer_loss_and_grad, scores, y, "CrammerSingerLossBackward0", delta=float(delta))
+
+
+def crammer_singer_loss_composed(scores: Tensor, y: Any, delta: float = 1.0) -> Tensor:
+    """Mean Crammer–Singer hinge composed of engine ops: ``mean_i max(0, Δ + max_{j≠y_i} s_j - s_{y_i})``."""
+    scores = as_tensor(scores)
+    y = _check_labels(y, scores.shape)
+    n = len(y)
+    rival = (scores + _rivals(np.zeros(scores.shape, dtype=scores.dtype), y)).max(dim=1).values
+    return relu(delta + rival - scores[arange(n), y]).mean()
+
+
+def _rivals(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """A copy of the scores with -inf at each correct class, so that a row's maximum is its strongest rival."""
+    rivals = scores.copy()
+    rivals[np.arange(len(y)), y] = -np.inf
+    return rivals
+
+
 # -- fused ops, row sums and input checks --------------------------------------------------------------
 
 
@@ -246,16 +344,62 @@ def _check_labels(y: Any, shape: tuple[int, ...]) -> np.ndarray:
     return y
 
 
-LOSS_KERNELS: dict[str, Callable[..., tuple[float, np.ndarray]]] = {
-    "svm": svm_loss_and_grad,
-    "squared_hinge": squared_hinge_loss_and_grad,
-    "softmax": softmax_loss_and_grad,
-}
-"""The NumPy kernels by name: ``kernel(scores, y[, delta]) -> (mean loss, dscores)``."""
+@dataclass(frozen=True)
+class Loss:
+    """Everything linclass knows about one data loss; every layer reads it from :data:`LOSSES`.
 
-LOSSES: dict[str, Callable[..., Tensor]] = {
-    "svm": svm_loss,
-    "squared_hinge": squared_hinge_loss,
-    "softmax": softmax_loss,
-}
-"""The fused Tensor losses by name, the ones training uses."""
+    Attributes
+    ----------
+    name : str
+        The name the loss is chosen by (``--loss``, ``LinearClassifier(loss=...)``, the playground).
+    title : str
+        What the loss is called in help texts, the report and the playground.
+    formula : str
+        ``L_i`` in plain text, for help texts and tables.
+    kernel, fused, composed
+        The NumPy kernel, the fused Tensor op and the engine-op composition (see the module docstring).
+    options : tuple of str
+        The settings the three functions take as keyword arguments, by their hyperparameter names
+        (``"delta"``, the margin Δ).
+    probabilities : bool
+        Whether ``softmax(scores)`` is the model the loss fits, so that ``predict_proba`` means something.
+    """
+
+    name: str
+    title: str
+    formula: str
+    kernel: Kernel
+    fused: Callable[..., Tensor]
+    composed: Callable[..., Tensor]
+    options: tuple[str, ...] = ()
+    probabilities: bool = False
+
+    def options_from(self, settings: Any) -> dict[str, float]:
+        """The keyword arguments this loss takes, read from ``settings`` (anything with those attributes)."""
+        return {name: float(getattr(settings, name)) for name in self.options}
+
+
+LOSSES: dict[str, Loss] = {loss.name: loss for loss in (
+    Loss("softmax", "Softmax (cross-entropy)", "L_i = -log(e^{s_{y_i}} / Σ_j e^{s_j})",
+         softmax_loss_and_grad, softmax_loss, softmax_loss_composed, probabilities=True),
+    Loss("svm", "SVM (Weston–Watkins hinge)", "L_i = Σ_{j≠y_i} max(0, s_j - s_{y_i} + Δ)",
+         svm_loss_and_grad, svm_loss, svm_loss_composed, options=("delta",)),
+    Loss("squared_hinge", "Squared hinge (L2-SVM)", "L_i = Σ_{j≠y_i} max(0, s_j - s_{y_i} + Δ)²",
+         squared_hinge_loss_and_grad, squared_hinge_loss, squared_hinge_loss_composed, options=("delta",)),
+    Loss("one_vs_all", "One-vs-all squared hinge (L2-SVM, Tang 2013)",
+         "L_i = Σ_j max(0, Δ - t_ij s_j)², t_ij = +1 if j = y_i else -1",
+         one_vs_all_loss_and_grad, one_vs_all_loss, one_vs_all_loss_composed, options=("delta",)),
+    Loss("crammer_singer", "Crammer–Singer hinge (structured SVM)", "L_i = max(0, Δ + max_{j≠y_i} s_j - s_{y_i})",
+         crammer_singer_loss_and_grad, crammer_singer_loss, crammer_singer_loss_composed, options=("delta",)),
+)}
+"""Every data loss by name, in the order menus list them."""
+
+DEFAULT_LOSS = "softmax"
+"""The loss a classifier trains with unless told otherwise: its scores are probabilities."""
+
+
+def get_loss(name: Any) -> Loss:
+    """The :class:`Loss` called ``name``; a ValueError naming the losses there are for any other name."""
+    if isinstance(name, str) and name in LOSSES:
+        return LOSSES[name]
+    raise ValueError(f"loss={name!r} is not valid: expected one of {', '.join(map(repr, LOSSES))}")

@@ -22,23 +22,20 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from linclass.constraints import Integer, Real
 from linclass.inplace import bump_version
 from linclass.tensor import Tensor
 
 __all__ = [
-    "Optimizer", "SGD", "Adam", "make_optimizer", "OPTIMIZERS",
-    "LRSchedule", "ConstantLR", "StepLR", "ExponentialLR", "CosineAnnealingLR", "make_schedule", "SCHEDULES",
+    "Optimizer", "SGD", "Adam", "make_optimizer", "OptimizerChoice", "OPTIMIZERS",
+    "LRSchedule", "ConstantLR", "StepLR", "ExponentialLR", "CosineAnnealingLR", "make_schedule",
+    "ScheduleChoice", "SCHEDULES", "schedule_for_run",
 ]
-
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
-"""The names :func:`make_optimizer` accepts."""
-
-SCHEDULES = ("constant", "step", "exponential", "cosine")
-"""The names :func:`make_schedule` accepts."""
 
 
 class Optimizer(ABC):
@@ -54,7 +51,7 @@ class Optimizer(ABC):
         for p in self.params:
             if not isinstance(p, Tensor) or p.dtype.kind != "f":
                 raise TypeError(f"optimizer parameters must be float Tensors, got {_describe(p)}")
-        _check_positive("lr", lr)
+        LEARNING_RATE.check("lr", lr)
         self.lr = lr
         # Scratch space for ``lr · direction``, so that a step allocates nothing.
         self._scratch = [np.empty_like(p.data) for p in self.params]
@@ -218,8 +215,7 @@ class Adam(Optimizer):
         beta1, beta2 = betas
         _check_fraction("betas[0]", beta1)
         _check_fraction("betas[1]", beta2)
-        if not eps >= 0:
-            raise ValueError(f"eps={eps!r} must be >= 0")
+        _check_non_negative("eps", eps)
         self.betas = (beta1, beta2)
         self.eps = eps
         self.first_moments = [np.zeros_like(p.data) for p in self.params]
@@ -263,20 +259,43 @@ class Adam(Optimizer):
             bump_version(p)
 
 
+@dataclass(frozen=True)
+class OptimizerChoice:
+    """An update rule a classifier can train with, as its ``optimizer`` setting names it.
+
+    ``build(params, lr, momentum)`` makes the optimizer; ``uses_momentum`` says whether the momentum
+    setting matters (``needs_momentum``: whether it must be > 0); ``adaptive`` whether each step's size is
+    the learning rate itself whatever the gradient (Adam), which decides how a diverged rate is lowered.
+    """
+
+    name: str
+    title: str
+    build: Callable[[Iterable[Tensor], float, float], Optimizer]
+    uses_momentum: bool = False
+    needs_momentum: bool = False
+    adaptive: bool = False
+
+
+OPTIMIZERS: dict[str, OptimizerChoice] = {choice.name: choice for choice in (
+    OptimizerChoice("sgd", "plain SGD: w ← w - lr g", lambda params, lr, momentum: SGD(params, lr)),
+    OptimizerChoice("momentum", "SGD with momentum",
+                    lambda params, lr, momentum: SGD(params, lr, momentum=momentum), uses_momentum=True),
+    OptimizerChoice("nesterov", "SGD with Nesterov momentum",
+                    lambda params, lr, momentum: SGD(params, lr, momentum=momentum, nesterov=True),
+                    uses_momentum=True, needs_momentum=True),
+    OptimizerChoice("adam", "Adam (betas 0.9, 0.999)", lambda params, lr, momentum: Adam(params, lr), adaptive=True),
+)}
+"""The update rules by name, in the order menus list them."""
+
+
 def make_optimizer(name: str, params: Iterable[Tensor], lr: float, momentum: float = 0.9) -> Optimizer:
-    """The optimizer called ``name``: "sgd", "momentum" (SGD with ``momentum``), "nesterov" or "adam".
+    """The optimizer called ``name``, one of :data:`OPTIMIZERS` ("sgd", "momentum", "nesterov", "adam").
 
     ``momentum`` is used by "momentum" and "nesterov" only; Adam keeps its default betas.
     """
-    if name == "sgd":
-        return SGD(params, lr)
-    if name == "momentum":
-        return SGD(params, lr, momentum=momentum)
-    if name == "nesterov":
-        return SGD(params, lr, momentum=momentum, nesterov=True)
-    if name == "adam":
-        return Adam(params, lr)
-    raise ValueError(f"optimizer={name!r} is not an optimizer; use one of {', '.join(OPTIMIZERS)}")
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer={name!r} is not valid: expected one of {', '.join(map(repr, OPTIMIZERS))}")
+    return OPTIMIZERS[name].build(params, lr, momentum)
 
 
 # -- learning-rate schedules ------------------------------------------------------------------------------
@@ -315,8 +334,7 @@ class ConstantLR(LRSchedule):
     """
 
     def __init__(self, optimizer: Optimizer, factor: float = 1 / 3, total_iters: int = 5) -> None:
-        if not 0 <= factor <= 1:
-            raise ValueError(f"factor={factor!r} must lie in [0, 1]")
+        Real(0, 1).check("factor", factor)
         _check_count("total_iters", total_iters, minimum=0)
         super().__init__(optimizer)
         self.factor = factor
@@ -361,8 +379,7 @@ class CosineAnnealingLR(LRSchedule):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         _check_count("T_max", T_max, minimum=1)
-        if not eta_min >= 0:
-            raise ValueError(f"eta_min={eta_min!r} must be >= 0")
+        _check_non_negative("eta_min", eta_min)
         super().__init__(optimizer)
         self.T_max = T_max
         self.eta_min = eta_min
@@ -371,50 +388,79 @@ class CosineAnnealingLR(LRSchedule):
         return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
 
 
-_SCHEDULE_CLASSES = {"step": StepLR, "exponential": ExponentialLR, "cosine": CosineAnnealingLR}
+@dataclass(frozen=True)
+class ScheduleChoice:
+    """A learning-rate schedule a classifier can train with, as its ``lr_schedule`` setting names it.
+
+    ``options(epochs)`` gives the keyword arguments of ``cls`` for a run of ``epochs`` epochs.
+    """
+
+    name: str
+    title: str
+    cls: type[LRSchedule]
+    options: Callable[[int], dict[str, Any]]
+
+
+SCHEDULES: dict[str, ScheduleChoice] = {choice.name: choice for choice in (
+    ScheduleChoice("constant", "the same rate every epoch", ConstantLR,
+                   lambda epochs: {"factor": 1.0, "total_iters": 0}),
+    ScheduleChoice("step", "divided by 10 after each third of the run", StepLR,
+                   lambda epochs: {"step_size": max(1, epochs // 3), "gamma": 0.1}),
+    ScheduleChoice("exponential", "multiplied by 0.9 every epoch", ExponentialLR, lambda epochs: {"gamma": 0.9}),
+    ScheduleChoice("cosine", "annealed to 0 along a cosine by the last epoch", CosineAnnealingLR,
+                   lambda epochs: {"T_max": epochs}),
+)}
+"""The learning-rate schedules by name, in the order menus list them."""
 
 
 def make_schedule(name: str, optimizer: Optimizer, **kwargs: Any) -> LRSchedule:
-    """The schedule called ``name`` on ``optimizer``, with the keyword arguments of its class.
+    """The schedule called ``name`` (one of :data:`SCHEDULES`) on ``optimizer``, with the keyword arguments
+    of its class.
 
     ``"constant"`` (no arguments: the rate never changes), ``"step"`` (:class:`StepLR`: ``step_size``,
     ``gamma=0.1``), ``"exponential"`` (:class:`ExponentialLR`: ``gamma``), ``"cosine"``
     (:class:`CosineAnnealingLR`: ``T_max``, ``eta_min=0``).
     """
+    if name not in SCHEDULES:
+        raise ValueError(f"lr_schedule={name!r} is not valid: expected one of {', '.join(map(repr, SCHEDULES))}")
+    choice = SCHEDULES[name]
     if name == "constant":
         if kwargs:
             raise ValueError(f"the constant schedule takes no arguments, got {', '.join(kwargs)}")
-        return ConstantLR(optimizer, factor=1.0, total_iters=0)
-    if name not in _SCHEDULE_CLASSES:
-        raise ValueError(f"lr_schedule={name!r} is not a schedule; use one of {', '.join(SCHEDULES)}")
-    cls = _SCHEDULE_CLASSES[name]
+        kwargs = choice.options(0)
     try:
-        return cls(optimizer, **kwargs)
+        return choice.cls(optimizer, **kwargs)
     except TypeError as error:  # a missing or unknown keyword: say which schedule wanted what
-        raise ValueError(f"the {name!r} schedule ({cls.__name__}): {error}") from None
+        raise ValueError(f"the {name!r} schedule ({choice.cls.__name__}): {error}") from None
+
+
+def schedule_for_run(name: str, optimizer: Optimizer, epochs: int) -> LRSchedule:
+    """The schedule called ``name`` as a training run of ``epochs`` epochs uses it (see :data:`SCHEDULES`)."""
+    return SCHEDULES[name].cls(optimizer, **SCHEDULES[name].options(epochs))
 
 
 # -- argument checks: one line naming the parameter and its value -------------------------------------------
 
+LEARNING_RATE = Real(0, low_open=True, example="0.01")
+"""The rule of a learning rate."""
+MOMENTUM = Real(0, 1, high_open=True, example="0.9")
+"""The rule of a momentum coefficient (and of Adam's betas)."""
+
 
 def _check_positive(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float, np.floating)) and value > 0 and math.isfinite(value)):
-        raise ValueError(f"{name}={value!r} must be a positive number")
+    Real(0, low_open=True).check(name, value)
 
 
 def _check_non_negative(name: str, value: float) -> None:
-    if not value >= 0:
-        raise ValueError(f"{name}={value!r} must be >= 0")
+    Real(0).check(name, value)
 
 
 def _check_fraction(name: str, value: float) -> None:
-    if not (isinstance(value, (int, float, np.floating)) and 0 <= value < 1):
-        raise ValueError(f"{name}={value!r} must lie in [0, 1)")
+    MOMENTUM.check(name, value)
 
 
 def _check_count(name: str, value: int, minimum: int) -> None:
-    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum):
-        raise ValueError(f"{name}={value!r} must be an integer >= {minimum}")
+    Integer(minimum).check(name, value)
 
 
 def _describe(value: Any) -> str:

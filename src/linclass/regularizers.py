@@ -12,21 +12,22 @@ passes them too.
 PyTorch's ``abs`` does), so a weight that is exactly 0 gets no push from the L1 penalty.
 
 Each penalty is written twice: as engine ops on a Tensor (``l1``, ``l2``, ``elastic_net``,
-differentiated by backprop) and as the NumPy kernel :func:`penalty_and_grad` for the fast training path.
+differentiated by backprop) and as a NumPy kernel (value and gradient) for the fast training path; a
+:class:`Penalty` record in :data:`PENALTIES` holds both with its name, title and formula, and every
+layer (the command line, the playground, training) reads it from there.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
+from linclass.constraints import Real
 from linclass.tensor import Tensor, as_tensor
 
-__all__ = ["l1", "l2", "elastic_net", "penalty", "penalty_and_grad", "PENALTIES"]
-
-PENALTIES: tuple[str | None, ...] = ("l1", "l2", "elasticnet", None)
-"""The penalty names :func:`penalty_and_grad` and :func:`penalty` accept; None means none."""
+__all__ = ["l1", "l2", "elastic_net", "penalty", "penalty_and_grad", "Penalty", "PENALTIES", "PENALTY_CHOICES"]
 
 
 def l1(W: Tensor) -> Tensor:
@@ -47,14 +48,11 @@ def elastic_net(W: Tensor, l1_ratio: float = 0.5) -> Tensor:
 
 
 def penalty(name: str | None, W: Tensor, l1_ratio: float = 0.5) -> Tensor:
-    """The penalty called ``name`` (one of :data:`PENALTIES`) of ``W`` as a 0-d Tensor; 0 for None."""
-    _check_name(name)
+    """The penalty called ``name`` (a key of :data:`PENALTIES`) of ``W`` as a 0-d Tensor; 0 for None."""
     W = as_tensor(W)
-    if name is None:
+    if _checked(name) is None:
         return (W * 0).sum()
-    if name == "elasticnet":
-        return elastic_net(W, l1_ratio)
-    return l1(W) if name == "l1" else l2(W)
+    return PENALTIES[name].tensor(W, l1_ratio)
 
 
 def penalty_and_grad(name: str | None, W: np.ndarray, l1_ratio: float = 0.5) -> tuple[float, np.ndarray]:
@@ -62,7 +60,7 @@ def penalty_and_grad(name: str | None, W: np.ndarray, l1_ratio: float = 0.5) -> 
 
     Parameters
     ----------
-    name : {"l1", "l2", "elasticnet", None}
+    name : a key of :data:`PENALTIES` ("l1", "l2", "elasticnet"), or None
         Which penalty; None gives 0 and a zero gradient.
     W : ndarray
         The weights (float32 stays float32 in the gradient).
@@ -77,14 +75,21 @@ def penalty_and_grad(name: str | None, W: np.ndarray, l1_ratio: float = 0.5) -> 
         ``dR/dW``, shaped and typed like ``W``: ``sign(W)`` (0 at 0) for L1, ``2W`` for L2,
         ``r sign(W) + 2 (1 - r) W`` for the elastic net.
     """
-    _check_name(name)
     W = np.asarray(W)
-    if name is None:
+    if _checked(name) is None:
         return 0.0, np.zeros_like(W)
-    if name == "l1":
-        return _abs_sum(W), np.sign(W)
-    if name == "l2":
-        return _square_sum(W), 2 * W
+    return PENALTIES[name].kernel(W, l1_ratio)
+
+
+def _l1_kernel(W: np.ndarray, l1_ratio: float) -> tuple[float, np.ndarray]:
+    return _abs_sum(W), np.sign(W)
+
+
+def _l2_kernel(W: np.ndarray, l1_ratio: float) -> tuple[float, np.ndarray]:
+    return _square_sum(W), 2 * W
+
+
+def _elastic_net_kernel(W: np.ndarray, l1_ratio: float) -> tuple[float, np.ndarray]:
     _check_l1_ratio(l1_ratio)
     dW = np.sign(W)
     dW *= l1_ratio
@@ -100,11 +105,43 @@ def _square_sum(W: np.ndarray) -> float:
     return float(np.square(W, dtype=np.float64).sum())
 
 
-def _check_name(name: Any) -> None:
-    if name not in PENALTIES:
-        raise ValueError(f"penalty={name!r} is not a penalty; use one of {', '.join(map(repr, PENALTIES))}")
+def _checked(name: Any) -> str | None:
+    if name is not None and not (isinstance(name, str) and name in PENALTIES):
+        raise ValueError(f"penalty={name!r} is not valid: expected one of {', '.join(map(repr, PENALTY_CHOICES))}")
+    return name
+
+
+L1_RATIO = Real(0, 1, note="the L1 share of the elastic net")
+"""The rule of ``l1_ratio``."""
 
 
 def _check_l1_ratio(l1_ratio: float) -> None:
-    if not 0 <= l1_ratio <= 1:
-        raise ValueError(f"l1_ratio={l1_ratio!r} must lie in [0, 1] (the L1 share of the elastic net)")
+    L1_RATIO.check("l1_ratio", l1_ratio)
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """A regularizer R(W), declared once: its name, title and formula, and the two ways it is computed.
+
+    ``kernel(W, l1_ratio)`` gives ``(R(W), dR/dW)`` on NumPy arrays, ``tensor(W, l1_ratio)`` gives R(W) as
+    engine ops; ``options`` names the settings it reads (``l1_ratio``).
+    """
+
+    name: str
+    title: str
+    formula: str
+    kernel: Callable[[np.ndarray, float], tuple[float, np.ndarray]]
+    tensor: Callable[[Tensor, float], Tensor]
+    options: tuple[str, ...] = ()
+
+
+PENALTIES: dict[str, Penalty] = {item.name: item for item in (
+    Penalty("l2", "L2", "R(W) = Σ W²", _l2_kernel, lambda W, l1_ratio: l2(W)),
+    Penalty("l1", "L1", "R(W) = Σ |W|", _l1_kernel, lambda W, l1_ratio: l1(W)),
+    Penalty("elasticnet", "Elastic net", "R(W) = r Σ|W| + (1 - r) Σ W²", _elastic_net_kernel, elastic_net,
+            options=("l1_ratio",)),
+)}
+"""Every penalty by name, in the order menus list them."""
+
+PENALTY_CHOICES: tuple[str | None, ...] = (*PENALTIES, None)
+"""What a ``penalty`` setting may be: a key of :data:`PENALTIES`, or None for no regularization."""

@@ -18,13 +18,13 @@ contiguous rows, where gathering 256 rows from all over memory took half of an e
 
 The step is computed on one of two paths, which the tests hold equal:
 
-``engine="fused"`` (the default)
-    NumPy kernels only (:data:`linclass.losses.LOSS_KERNELS`,
+``solver="fused"`` (the default)
+    NumPy kernels only (each :class:`linclass.losses.Loss`'s ``kernel``,
     :func:`linclass.regularizers.penalty_and_grad`): ``dscores`` from the loss kernel, then
     ``dW = dscoresᵀ X_batch + λ dR/dW`` and ``db = Σ_i dscores_i``. No graph is built and every array
     is allocated once, so an epoch costs about what a hand-written NumPy loop costs.
-``engine="autograd"``
-    The lecture's formulas on Tensors: the loss composed of engine ops (``*_loss_composed``) plus the
+``solver="autograd"``
+    The lecture's formulas on Tensors: the loss composed of engine ops (the loss's ``composed``) plus the
     penalty, then ``backward()`` — slower, but every gradient comes from backpropagation.
 
 Both use the optimizers and schedules of :mod:`linclass.optim` on Tensors wrapping ``W`` and ``b``,
@@ -48,26 +48,26 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from linclass import losses
+from linclass.constraints import Boolean, Integer, OneOf, OptionalOf, Real, declare, declared
 from linclass.errors import DivergenceError
 from linclass.model import accuracy, init_weights, scores
-from linclass.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule
-from linclass.regularizers import PENALTIES, penalty, penalty_and_grad
+from linclass.optim import LEARNING_RATE, MOMENTUM, OPTIMIZERS, SCHEDULES, schedule_for_run
+from linclass.regularizers import L1_RATIO, PENALTIES, PENALTY_CHOICES, penalty, penalty_and_grad
 from linclass.shuffled_rows import ShuffledRows
 from linclass.tensor import Tensor
 from linclass.threads import BlasThreads, ThreadChoice, free_cpus_now, step_flops
 
-__all__ = ["TrainConfig", "Trainer", "train", "new_history", "schedule_options", "check_config",
-           "LOSS_NAMES", "SAMPLINGS", "ENGINES", "EXPLOSION_FACTOR"]
+__all__ = ["TrainConfig", "HYPERPARAMETERS", "Trainer", "train", "new_history", "check_config",
+           "SAMPLINGS", "SOLVERS", "EXPLOSION_FACTOR"]
 
-LOSS_NAMES = tuple(losses.LOSS_KERNELS)
 SAMPLINGS = ("shuffle", "replacement")
-ENGINES = ("fused", "autograd")
+SOLVERS = ("fused", "autograd")
 EXPLOSION_FACTOR = 1e3
 """Training stops as diverged once a loss exceeds this many times the first loss (or this many, if the
 first loss is below 1)."""
@@ -76,97 +76,94 @@ ROW_ORDER_STREAM = 1
 from the one that draws the initial weights and the batch order, and the same for every epoch that
 :meth:`Trainer.run_epoch` runs on its own (``partial_fit``) as for those of :meth:`Trainer.fit`."""
 
-COMPOSED_LOSSES: dict[str, Callable[..., Tensor]] = {
-    "svm": losses.svm_loss_composed,
-    "squared_hinge": losses.squared_hinge_loss_composed,
-    "softmax": losses.softmax_loss_composed,
-}
-
 EpochCallback = Callable[[dict], Any]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that decides how training runs (see :class:`linclass.LinearClassifier`).
+    """Everything that decides how training runs, each setting declared once: default, rule and help.
 
-    ``iterations``, when set, replaces ``epochs``: training stops after that many mini-batch steps (an
-    epoch is still ``ceil(N / batch_size)`` steps, so the last one may be cut short).
+    The estimator's parameters (:class:`linclass.LinearClassifier`), the command line's options, tune's
+    grid checks and the playground's request checks all read these declarations
+    (:data:`HYPERPARAMETERS`), so a rule broken anywhere is refused with the same message.
     """
 
-    loss: str = "softmax"
-    penalty: str | None = "l2"
-    reg: float = 1e-4
-    l1_ratio: float = 0.5
-    regularize_bias: bool = False
-    delta: float = 1.0
-    optimizer: str = "momentum"
-    lr: float = 1e-2
-    momentum: float = 0.9
-    lr_schedule: str = "constant"
-    batch_size: int = 256
-    epochs: int = 20
-    iterations: int | None = None
-    sampling: str = "shuffle"
-    early_stopping: bool = False
-    patience: int = 5
-    engine: str = "fused"
-    seed: int = 0
-    verbose: int = 0
-    threads: int | None = None
+    loss: str = declare(losses.DEFAULT_LOSS, OneOf(tuple(losses.LOSSES)),
+                        "the data loss L_i; " + "; ".join(f"{name}: {loss.title}" for name, loss in
+                                                          losses.LOSSES.items()), group="model")
+    penalty: str | None = declare("l2", OneOf(PENALTY_CHOICES),
+                                  "the regularizer R(W) (biases are not regularized unless regularize_bias); "
+                                  + "; ".join(f"{name}: {item.formula}" for name, item in PENALTIES.items())
+                                  + "; none: no regularization")
+    reg: float = declare(1e-4, Real(0, note="0 turns regularization off", example="0.0001"),
+                         "the regularization strength λ in L = mean_i L_i + λ R(W)", metavar="LAMBDA",
+                         group="model")
+    l1_ratio: float = declare(0.5, L1_RATIO, "the L1 share r of the elastic net", metavar="R")
+    regularize_bias: bool = declare(False, Boolean(),
+                                    "also add λ R(b); off as in the lecture: the biases do not control how "
+                                    "strongly any input dimension sways the scores")
+    delta: float = declare(1.0, Real(0, low_open=True, example="1"),
+                           "the margin Δ of the hinge losses (" + ", ".join(
+                               name for name, loss in losses.LOSSES.items() if "delta" in loss.options) + ")",
+                           metavar="DELTA")
+    optimizer: str = declare("momentum", OneOf(tuple(OPTIMIZERS)),
+                             "the update rule; " + "; ".join(f"{name}: {choice.title}" for name, choice in
+                                                            OPTIMIZERS.items()))
+    lr: float = declare(1e-2, LEARNING_RATE, "the learning rate (step size)", metavar="RATE", group="model")
+    momentum: float = declare(0.9, MOMENTUM, "the momentum of the " + " and ".join(
+        name for name, choice in OPTIMIZERS.items() if choice.uses_momentum) + " optimizers", metavar="MU")
+    lr_schedule: str = declare("constant", OneOf(tuple(SCHEDULES)),
+                               "how the learning rate changes from epoch to epoch; " + "; ".join(
+                                   f"{name}: {choice.title}" for name, choice in SCHEDULES.items()),
+                               flag="schedule")
+    batch_size: int = declare(256, Integer(1), "examples per mini-batch step", metavar="N")
+    epochs: int = declare(20, Integer(1), "passes over the training data", metavar="N")
+    iterations: int | None = declare(None, OptionalOf(Integer(1), "train for epochs"),
+                                     "mini-batch steps to take instead of epochs passes (the last epoch may be "
+                                     "cut short)", flag=None)
+    sampling: str = declare("shuffle", OneOf(SAMPLINGS),
+                            "a shuffled pass over the data every epoch, or batches drawn with replacement (the "
+                            "lecture's sample_data)")
+    early_stopping: bool = declare(False, Boolean(),
+                                   "stop when the validation accuracy has not improved for patience epochs, and "
+                                   "keep the weights of the best epoch")
+    patience: int = declare(5, Integer(1), "epochs without a gain in validation accuracy before early stopping",
+                            metavar="N")
+    solver: str = declare("fused", OneOf(SOLVERS),
+                          "compute each step with NumPy kernels (fused, fast) or with the autograd engine "
+                          "(the lecture's formulas and backprop); both give the same weights up to rounding")
+    seed: int = declare(0, Integer(0), "seeds the initial weights and the batch order (and the command line's "
+                        "split): the same seed and data give the same weights, bit for bit", metavar="N",
+                        group="data")
+    verbose: int = declare(0, Integer(0, bools=True), "print a line per epoch on stderr when > 0", flag=None)
+    threads: int | None = declare(None, OptionalOf(Integer(1), "chosen for the step's size and the free CPUs"),
+                                  "BLAS threads for training (by default chosen for the step's size and the CPUs "
+                                  "other processes leave free, unless OMP_NUM_THREADS, OPENBLAS_NUM_THREADS or "
+                                  "MKL_NUM_THREADS is set)", metavar="N")
 
     def __post_init__(self) -> None:
         check_config(self)
 
     @property
     def loss_options(self) -> dict[str, float]:
-        """The keyword arguments of the loss: the margin Δ for the hinge losses, none for softmax."""
-        return {} if self.loss == "softmax" else {"delta": float(self.delta)}
+        """The keyword arguments of the loss, from its record (the margin Δ for the hinge losses)."""
+        return losses.get_loss(self.loss).options_from(self)
 
     @property
     def regularized(self) -> bool:
         return self.penalty is not None and self.reg > 0
 
 
+HYPERPARAMETERS = declared(TrainConfig)
+"""The declarations of :class:`TrainConfig`'s settings by name: default, constraint, help, option."""
+
+
 def check_config(config: TrainConfig) -> None:
     """Raise ValueError, naming the setting, its value and what is allowed, for the first bad setting."""
-    check_choice("loss", config.loss, LOSS_NAMES)
-    check_choice("penalty", config.penalty, PENALTIES)
-    check_number("reg", config.reg, minimum=0.0, what="a number >= 0 (0 turns regularization off)")
-    check_number("l1_ratio", config.l1_ratio, minimum=0.0, maximum=1.0, what="a number in [0, 1]")
-    check_number("delta", config.delta, minimum=0.0, strict=True, what="a positive number")
-    check_choice("optimizer", config.optimizer, OPTIMIZERS)
-    check_number("lr", config.lr, minimum=0.0, strict=True, what="a positive number, e.g. 0.01")
-    check_number("momentum", config.momentum, minimum=0.0, maximum=1.0, strict_max=True,
-                  what="a number in [0, 1)")
-    if config.optimizer == "nesterov" and config.momentum == 0:
-        raise ValueError("momentum=0 with optimizer='nesterov': Nesterov needs momentum > 0, e.g. 0.9")
-    check_choice("lr_schedule", config.lr_schedule, SCHEDULES)
-    check_count("batch_size", config.batch_size)
-    check_count("epochs", config.epochs)
-    if config.iterations is not None:
-        check_count("iterations", config.iterations, what="None (train for epochs) or an integer >= 1")
-    check_choice("sampling", config.sampling, SAMPLINGS)
-    check_count("patience", config.patience)
-    check_choice("engine", config.engine, ENGINES)
-    for flag in ("early_stopping", "regularize_bias"):
-        value = getattr(config, flag)
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"{flag}={value!r} is not valid: expected True or False")
-    if not isinstance(config.seed, (int, np.integer)) or isinstance(config.seed, bool) or config.seed < 0:
-        raise ValueError(f"seed={config.seed!r} is not valid: expected an integer >= 0")
-    if config.threads is not None:
-        check_count("threads", config.threads,
-                    what="None (chosen for the step's size and the free CPUs) or an integer >= 1")
-
-
-def schedule_options(name: str, epochs: int) -> dict[str, Any]:
-    """The arguments a schedule gets for a run of ``epochs`` epochs.
-
-    ``step`` divides the rate by 10 after each third of the run, ``exponential`` multiplies it by 0.9
-    every epoch, ``cosine`` anneals it to 0 at the last epoch; ``constant`` needs nothing.
-    """
-    return {"constant": {}, "step": {"step_size": max(1, epochs // 3), "gamma": 0.1},
-            "exponential": {"gamma": 0.9}, "cosine": {"T_max": epochs}}[name]
+    for name, hyperparameter in HYPERPARAMETERS.items():
+        hyperparameter.check(getattr(config, name))
+    if OPTIMIZERS[config.optimizer].needs_momentum and config.momentum == 0:
+        raise ValueError(f"momentum=0 with optimizer={config.optimizer!r}: it needs momentum > 0, e.g. 0.9")
 
 
 def new_history() -> dict:
@@ -204,9 +201,8 @@ class Trainer:
         self.config = config
         self.W = Tensor(W, requires_grad=True)
         self.b = Tensor(b, requires_grad=True)
-        self.optimizer = make_optimizer(config.optimizer, [self.W, self.b], config.lr, config.momentum)
-        self.schedule = make_schedule(config.lr_schedule, self.optimizer,
-                                      **schedule_options(config.lr_schedule, config.epochs))
+        self.optimizer = OPTIMIZERS[config.optimizer].build([self.W, self.b], config.lr, config.momentum)
+        self.schedule = schedule_for_run(config.lr_schedule, self.optimizer, config.epochs)
         self.rng = np.random.default_rng(config.seed) if rng is None else rng
         self.history = new_history() if history is None else history
         epochs_done = self.history["epochs"]
@@ -327,7 +323,7 @@ class Trainer:
         started = time.perf_counter()
         learning_rate = self.optimizer.lr
         batches = self._batches(len(X), max_steps, order)
-        step = self._fused_epoch if config.engine == "fused" else self._autograd_epoch
+        step = self._fused_epoch if config.solver == "fused" else self._autograd_epoch
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is caught by the divergence guard
             losses_before = len(self.history["loss"])
             correct, seen = step(X, y, batches)
@@ -374,7 +370,7 @@ class Trainer:
     def _fused_epoch(self, X: np.ndarray, y: np.ndarray, batches: Iterator[range | np.ndarray]) -> tuple[int, int]:
         """The epoch's steps on NumPy kernels; returns (correct predictions, examples seen)."""
         config = self.config
-        kernel, options = losses.LOSS_KERNELS[config.loss], config.loss_options
+        kernel, options = losses.LOSSES[config.loss].kernel, config.loss_options
         W, b = self.W.data, self.b.data
         batch_scores, dW, db = self._fused_buffers(len(X))
         self.W.grad, self.b.grad = Tensor(dW), Tensor(db)  # the optimizer reads the gradients from here
@@ -420,7 +416,7 @@ class Trainer:
     def _autograd_epoch(self, X: np.ndarray, y: np.ndarray, batches: Iterator[range | np.ndarray]) -> tuple[int, int]:
         """The epoch's steps on Tensors: composed loss, ``backward()``, optimizer step."""
         config = self.config
-        data_loss = COMPOSED_LOSSES[config.loss]
+        data_loss = losses.LOSSES[config.loss].composed
         correct = seen = 0
         for idx in batches:
             yb = _rows(y, idx)
@@ -459,12 +455,12 @@ class Trainer:
         itself, whatever the gradient: a hundredth of it, and at most its usual 0.001.
         """
         config = self.config
-        if config.optimizer == "adam":
+        if OPTIMIZERS[config.optimizer].adaptive:
             bound = min(config.lr / 100, 1e-3)
         else:
             sample = self._features[:1000].astype(np.float64)
             mean_square = float(np.mean(np.einsum("ij,ij->i", sample, sample))) if sample.size else 0.0
-            momentum = config.momentum if config.optimizer in ("momentum", "nesterov") else 0.0
+            momentum = config.momentum if OPTIMIZERS[config.optimizer].uses_momentum else 0.0
             bound = min(config.lr / 10, (1 - momentum) / mean_square if mean_square > 0 else math.inf)
         return 10.0 ** math.floor(math.log10(bound))
 
@@ -541,28 +537,3 @@ def _describe_epoch(record: dict, epochs: int) -> str:
     val = "" if record["val_accuracy"] is None else f", val accuracy {record['val_accuracy']:.2%}"
     return (f"epoch {record['epoch']}/{epochs}: loss {record['loss']:.4f}, train accuracy "
             f"{record['train_accuracy']:.2%}{val}, lr {record['learning_rate']:g}, {record['seconds']:.1f} s")
-
-
-# -- checks: one line naming the setting, its value and what is allowed ------------------------------------
-
-
-def check_choice(name: str, value: Any, choices: tuple) -> None:
-    if not any(value is choice or (isinstance(value, str) and value == choice) for choice in choices):
-        raise ValueError(f"{name}={value!r} is not valid: expected one of {', '.join(map(repr, choices))}")
-
-
-def check_number(name: str, value: Any, minimum: float, what: str, maximum: float = math.inf,
-                  strict: bool = False, strict_max: bool = False) -> None:
-    is_number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-    ok = is_number and math.isfinite(value) and (value > minimum if strict else value >= minimum) \
-        and (value < maximum if strict_max else value <= maximum)
-    if not ok:
-        raise ValueError(f"{name}={value!r} is not valid: expected {what}")
-
-
-def check_count(name: str, value: Any, what: str = "an integer >= 1") -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or value < 1:
-        raise ValueError(f"{name}={value!r} is not valid: expected {what}")
-
-
-CONFIG_FIELDS = tuple(field.name for field in fields(TrainConfig))

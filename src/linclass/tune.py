@@ -11,7 +11,7 @@ decade gets the same share of trials, as in CS231n's validation grids).
 Trials can run in parallel processes (``n_jobs``). Every trial, in a worker or not, runs with BLAS limited
 to one thread, so the results do not depend on ``n_jobs``.
 
->>> result = search(X_train, y_train, X_val, y_val, lr=[1e-3, 1e-2], reg=[1e-4, 1e-3], loss=["softmax", "svm"])
+>>> result = search(X_train, y_train, X_val, y_val, lr=[1e-3, 1e-2], reg=[1e-4, 1e-3], loss=list(LOSSES))
 >>> print(format_table(result.trials))
 >>> test_accuracy = evaluate(result.best_model, X_test, y_test)      # once, at the end
 """
@@ -29,7 +29,9 @@ from threadpoolctl import threadpool_limits
 
 from linclass.errors import DivergenceError
 from linclass.estimator import LinearClassifier
-from linclass.train import LOSS_NAMES, check_choice, check_count
+from linclass.constraints import Integer, OneOf
+from linclass.losses import DEFAULT_LOSS
+from linclass.train import HYPERPARAMETERS
 
 __all__ = ["SearchResult", "candidates", "search", "evaluate", "format_table", "METHODS"]
 
@@ -59,7 +61,7 @@ class SearchResult(NamedTuple):
 
 
 def candidates(method: str = "grid", lr: Sequence[float] = DEFAULT_LR, reg: Sequence[float] = DEFAULT_REG,
-               loss: Sequence[str] = ("softmax",), n_trials: int = 10, seed: int = 0) -> list[dict]:
+               loss: Sequence[str] = (DEFAULT_LOSS,), n_trials: int = 10, seed: int = 0) -> list[dict]:
     """The hyperparameter settings to try.
 
     Parameters
@@ -81,15 +83,12 @@ def candidates(method: str = "grid", lr: Sequence[float] = DEFAULT_LR, reg: Sequ
     -------
     list of dict with keys ``loss``, ``lr``, ``reg``.
     """
-    check_choice("method", method, METHODS)
-    lr, reg, loss = _values("lr", lr), _values("reg", reg, allow_zero=method == "grid"), list(loss)
-    if not loss:
-        raise ValueError("loss=[] is not valid: expected at least one of " + ", ".join(map(repr, LOSS_NAMES)))
-    for name in loss:
-        check_choice("loss", name, LOSS_NAMES)
+    OneOf(METHODS).check("method", method)
+    lr, loss = _values("lr", lr), _values("loss", loss)
+    reg = _values("reg", reg, positive=method == "random")
     if method == "grid":
         return [{"loss": l, "lr": a, "reg": r} for l, a, r in itertools.product(loss, lr, reg)]
-    check_count("n_trials", n_trials)
+    Integer(1).check("n_trials", n_trials)
     rng = np.random.default_rng(seed)
     return [{"loss": loss[rng.integers(len(loss))], "lr": _log_uniform(rng, lr), "reg": _log_uniform(rng, reg)}
             for _ in range(n_trials)]
@@ -97,7 +96,7 @@ def candidates(method: str = "grid", lr: Sequence[float] = DEFAULT_LR, reg: Sequ
 
 def search(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *,
            method: str = "grid", lr: Sequence[float] = DEFAULT_LR, reg: Sequence[float] = DEFAULT_REG,
-           loss: Sequence[str] = ("softmax",), n_trials: int = 10, params: dict | None = None,
+           loss: Sequence[str] = (DEFAULT_LOSS,), n_trials: int = 10, params: dict | None = None,
            n_jobs: int = 1, seed: int = 0, refit: bool = False,
            on_trial_end: Callable[[dict], Any] | None = None) -> SearchResult:
     """Train one classifier per candidate on the training set and rank them by validation accuracy.
@@ -129,7 +128,7 @@ def search(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: n
     DivergenceError
         When every trial diverged.
     """
-    check_count("n_jobs", n_jobs)
+    Integer(1).check("n_jobs", n_jobs)
     settings = candidates(method, lr, reg, loss, n_trials, seed)
     base = dict(params or {})
     _check_params(base)
@@ -164,7 +163,7 @@ def format_table(trials: Iterable[dict], style: str = "markdown") -> str:
 
     ``style="markdown"`` gives a GitHub table; ``style="text"`` aligned plain columns.
     """
-    check_choice("style", style, ("markdown", "text"))
+    OneOf(("markdown", "text")).check("style", style)
     header = ["rank", "loss", "lr", "reg", "val accuracy", "train accuracy", "epochs", "seconds"]
     rows = [[str(rank), trial["loss"], f"{trial['lr']:.3g}", f"{trial['reg']:.3g}",
              _percent(trial["val_accuracy"]) if trial["status"] == "ok" else "diverged",
@@ -240,11 +239,18 @@ def _check_params(params: dict) -> None:
             raise ValueError(f"params has {name!r}, which the search itself varies; give it as {name}=[...]")
 
 
-def _values(name: str, values: Sequence[float], allow_zero: bool = False) -> list[float]:
-    values = [float(v) for v in np.atleast_1d(values)]
-    if not values or any(not (v > 0 or (allow_zero and v == 0)) or not np.isfinite(v) for v in values):
-        raise ValueError(f"{name}={values!r} is not valid: expected positive numbers"
-                         + (" (or 0)" if allow_zero else ""))
+def _values(name: str, values: Any, positive: bool = False) -> list:
+    """The values of a grid, each checked by the hyperparameter's own rule (and > 0 when ``positive``:
+    a log-uniform draw cannot reach 0)."""
+    values = [v.item() if isinstance(v, np.generic) else v for v in np.atleast_1d(np.asarray(values, dtype=object))]
+    if not values:
+        raise ValueError(f"{name}=[] is not valid: expected at least one value, each "
+                         f"{HYPERPARAMETERS[name].constraint.describe()}")
+    for value in values:
+        HYPERPARAMETERS[name].check(value)
+        if positive and not value > 0:
+            raise ValueError(f"{name}={value!r} is not valid: a random search draws it log-uniformly, which "
+                             "needs values > 0")
     return values
 
 

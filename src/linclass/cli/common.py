@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import IO, Any, Callable, Mapping
 
 import numpy as np
 
+from linclass.constraints import Boolean, Constraint, Hyperparameter, Integer, OneOf, Real
 from linclass.errors import LinclassError
 
 
@@ -44,42 +44,23 @@ def common_options() -> argparse.ArgumentParser:
 
 # --- argparse types: each converts one option's text or says, in one line, what it expected ----------
 
-def _number(text: str, kind: Callable[[str], Any], what: str) -> Any:
-    try:
-        value = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
-    return value
-
-
-def _checked(kind: Callable[[str], Any], what: str, accept: Callable[[Any], bool],
-             requirement: str) -> Callable[[str], Any]:
-    """An argparse type: ``text`` read as ``kind``, refused unless ``accept(value)``, saying what it must be."""
+def constraint_type(constraint: Constraint) -> Callable[[str], Any]:
+    """An argparse type: the option's text read and checked by ``constraint``
+    (:mod:`linclass.constraints`), refused with the words every other layer uses for that rule."""
 
     def convert(text: str) -> Any:
-        value = _number(text, kind, what)
-        if not accept(value):
-            raise argparse.ArgumentTypeError(f"{text} must {requirement}")
-        return value
+        try:
+            return constraint.parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
 
     return convert
 
 
-positive_float = _checked(float, "a number", lambda value: value > 0, "be greater than 0, e.g. 0.01")
-"""A number > 0, e.g. a learning rate."""
-non_negative_float = _checked(float, "a number", lambda value: value >= 0,
-                              "be 0 or more (0 turns it off), e.g. 0.0001")
-"""A number >= 0, e.g. a regularization strength."""
-positive_int = _checked(int, "a whole number", lambda value: value >= 1, "be a whole number of at least 1")
-"""A whole number >= 1, e.g. a batch size or a number of epochs."""
-non_negative_int = _checked(int, "a whole number", lambda value: value >= 0, "be a whole number of at least 0")
-"""A whole number >= 0, e.g. a seed."""
-open_fraction = _checked(float, "a number", lambda value: 0 < value < 1, "lie strictly between 0 and 1, e.g. 0.1")
+positive_int = constraint_type(Integer(1))
+"""A whole number >= 1, e.g. a number of examples to show."""
+open_fraction = constraint_type(Real(0, 1, low_open=True, high_open=True, example="0.1"))
 """A fraction strictly between 0 and 1, e.g. the share of training data kept for validation."""
-momentum_value = _checked(float, "a number", lambda value: 0 <= value < 1, "lie in [0, 1), e.g. 0.9")
-"""A momentum coefficient in [0, 1)."""
 
 
 def image_size(text: str) -> tuple[int, int]:
@@ -116,17 +97,6 @@ def list_of(kind: Callable[[str], Any]) -> Callable[[str], list]:
         return [kind(item) for item in items]
 
     return convert
-
-
-def choice_list(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
-    """A comma-separated list of names out of ``choices``: ``"svm,softmax"`` → ``["svm", "softmax"]``."""
-
-    def name(text: str) -> str:
-        if text not in choices:
-            raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(choices)}")
-        return text
-
-    return list_of(name)
 
 
 # --- data -----------------------------------------------------------------------------------------
@@ -228,21 +198,62 @@ def epoch_details(record: Mapping[str, Any]) -> str:
 
 
 # --- options of the commands that train ------------------------------------------------------------
+# Each training option is a hyperparameter of linclass.train.TrainConfig that declares a flag: its name,
+# rule, help and default come from that declaration (linclass.train.HYPERPARAMETERS), nothing is
+# written here again. Options are parsed with default None, so that a command can tell what was given
+# (``--resume`` refuses to change a run's settings) and then fills the defaults in.
 
-LOSSES = ("softmax", "svm", "squared_hinge")
-PENALTY_NAMES = ("l2", "l1", "elasticnet", "none")
-OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adam")
-SCHEDULE_NAMES = ("constant", "step", "exponential", "cosine")
 CENTERS = ("mean", "standardize", "none")
+DATA_DEFAULTS = {"data": "digits", "root": None, "image_size": None, "val_fraction": 0.1, "center": "mean"}
+"""The defaults of the options that choose and prepare the data (they are not the classifier's)."""
 
-# The defaults of ``train`` and ``tune``. Options are parsed with default None, so that a command can
-# tell what was given (``--resume`` refuses to change a run's settings) and then fills these in.
-TRAINING_DEFAULTS = {
-    "data": "digits", "root": None, "image_size": None, "val_fraction": 0.1, "seed": 0, "center": "mean",
-    "loss": "softmax", "penalty": "l2", "reg": 1e-4, "lr": 0.1, "schedule": "constant",
-    "optimizer": "momentum", "momentum": 0.9, "batch_size": 256, "epochs": 20,
-    "early_stopping": False, "patience": 5, "regularize_bias": False, "threads": None,
-}
+
+def option_hyperparameters(group: str | None = None) -> list[Hyperparameter]:
+    """The hyperparameters the command line offers as options (those of ``group`` only, when given)."""
+    from linclass.train import HYPERPARAMETERS
+
+    return [item for item in HYPERPARAMETERS.values()
+            if item.flag is not None and (group is None or item.group == group)]
+
+
+def option_value(hyperparameter: Hyperparameter, value: Any) -> Any:
+    """A hyperparameter's value as the command line writes it: None among names is ``"none"``."""
+    if value is None and isinstance(hyperparameter.constraint, OneOf):
+        return "none"
+    return value
+
+
+def option_type(hyperparameter: Hyperparameter) -> Callable[[str], Any]:
+    """An argparse type: the option's text read and checked by the hyperparameter's own rule."""
+    return constraint_type(hyperparameter.constraint)
+
+
+def add_hyperparameter_option(group, hyperparameter: Hyperparameter) -> None:
+    """``--flag`` for ``hyperparameter``, its help ending with its default."""
+    flag = "--" + str(hyperparameter.flag).replace("_", "-")
+    constraint, default = hyperparameter.constraint, option_value(hyperparameter, hyperparameter.default)
+    shown = default is not None and not isinstance(constraint, Boolean)
+    help = hyperparameter.help.replace("%", "%%") + (f" (default {default})" if shown else "")
+    if isinstance(constraint, Boolean):
+        group.add_argument(flag, action="store_true", default=None, help=help)
+    elif isinstance(constraint, OneOf):
+        group.add_argument(flag, choices=constraint.names, help=help)
+    else:
+        group.add_argument(flag, type=option_type(hyperparameter), metavar=hyperparameter.metavar, help=help)
+
+
+def training_defaults() -> dict[str, Any]:
+    """The defaults of ``train`` and ``tune``: the data's, then every hyperparameter option's (by its flag)."""
+    return {**DATA_DEFAULTS, **{str(item.flag): option_value(item, item.default) for item in option_hyperparameters()}}
+
+
+def classifier_parameters(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``LinearClassifier`` keyword arguments the command-line options ask for (``"none"`` read as None)."""
+    parameters = {}
+    for item in option_hyperparameters():
+        value = options.get(str(item.flag))
+        parameters[item.name] = item.constraint.parse(value) if isinstance(value, str) else value
+    return parameters
 
 
 def data_options() -> argparse.ArgumentParser:
@@ -256,35 +267,31 @@ def data_options() -> argparse.ArgumentParser:
     add_image_size_option(group)
     group.add_argument("--val-fraction", type=open_fraction, metavar="F",
                        help="share of the training data kept aside for validation, stratified (default 0.1)")
-    group.add_argument("--seed", type=non_negative_int, metavar="N",
-                       help="seed of the split, the initial weights and the batches (default 0)")
+    for hyperparameter in option_hyperparameters("data"):
+        add_hyperparameter_option(group, hyperparameter)
     group.add_argument("--center", choices=CENTERS,
                        help="preprocessing after scaling to [0, 1]: subtract the training mean image, also "
                             "divide by each feature's standard deviation, or nothing (default mean)")
     return parent
 
 
-def optimization_options() -> argparse.ArgumentParser:
-    """How the weights are found: penalty, optimizer, schedule, batches, epochs, early stopping."""
+def hyperparameter_options(group: str) -> argparse.ArgumentParser:
+    """A parent parser with the options of the hyperparameters declared in ``group``."""
     parent = argparse.ArgumentParser(add_help=False)
-    group = parent.add_argument_group("training")
-    group.add_argument("--penalty", choices=PENALTY_NAMES, help="regularization penalty R(W) (default l2)")
-    group.add_argument("--regularize-bias", action="store_true", default=None,
-                       help="also penalize the biases: add λ R(b) (default: the weights only)")
-    group.add_argument("--optimizer", choices=OPTIMIZER_NAMES, help="update rule (default momentum)")
-    group.add_argument("--momentum", type=momentum_value, metavar="MU",
-                       help="momentum of the momentum and nesterov optimizers, in [0, 1) (default 0.9)")
-    group.add_argument("--schedule", choices=SCHEDULE_NAMES, help="learning-rate schedule (default constant)")
-    group.add_argument("--batch-size", type=positive_int, metavar="N", help="examples per step (default 256)")
-    group.add_argument("--epochs", type=positive_int, metavar="N", help="passes over the training data (default 20)")
-    group.add_argument("--early-stopping", action="store_true", default=None,
-                       help="stop when validation accuracy has not improved for --patience epochs")
-    group.add_argument("--patience", type=positive_int, metavar="N", help="epochs to wait (default 5)")
-    group.add_argument("--threads", type=positive_int, metavar="N",
-                       help="BLAS threads for training (default: chosen for the step's size and the CPUs other "
-                            "processes leave free, unless OMP_NUM_THREADS, OPENBLAS_NUM_THREADS or "
-                            "MKL_NUM_THREADS is set)")
+    section = parent.add_argument_group(group)
+    for hyperparameter in option_hyperparameters(group):
+        add_hyperparameter_option(section, hyperparameter)
     return parent
+
+
+def optimization_options() -> argparse.ArgumentParser:
+    """How the weights are found: penalty, optimizer, schedule, batches, epochs, early stopping..."""
+    return hyperparameter_options("training")
+
+
+def model_options() -> argparse.ArgumentParser:
+    """The loss and the two hyperparameters that matter most (``--loss``, ``--reg``, ``--lr``)."""
+    return hyperparameter_options("model")
 
 
 def output_options() -> argparse.ArgumentParser:
@@ -298,8 +305,9 @@ def output_options() -> argparse.ArgumentParser:
     return parent
 
 
-def fill_defaults(args: argparse.Namespace, defaults: Mapping[str, Any] = TRAINING_DEFAULTS) -> dict[str, Any]:
-    """The options of ``args`` as a dict, with ``defaults`` for those not given."""
+def fill_defaults(args: argparse.Namespace, defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The options of ``args`` as a dict, with ``defaults`` (:func:`training_defaults`) for those not given."""
+    defaults = training_defaults() if defaults is None else defaults
     options = vars(args).copy()
     for key, value in defaults.items():
         if options.get(key) is None:

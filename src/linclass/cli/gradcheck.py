@@ -38,14 +38,11 @@ def classifier_cases(seed: int = 0) -> Cases:
     scores, y = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
     X, W, b = rng.standard_normal((6, 5)), rng.standard_normal((4, 5)), rng.standard_normal(4)
     cases: Cases = {}
-    for name, (fused, composed) in {"svm": (losses.svm_loss, losses.svm_loss_composed),
-                                    "squared hinge": (losses.squared_hinge_loss, losses.squared_hinge_loss_composed),
-                                    "softmax": (losses.softmax_loss, losses.softmax_loss_composed)}.items():
-        cases[f"{name} loss (fused)"] = (lambda s, loss=fused: loss(s, y), [scores])
-        cases[f"{name} loss (composed)"] = (lambda s, loss=composed: loss(s, y), [scores])
-    cases["l1 penalty"] = (regularizers.l1, [W])
-    cases["l2 penalty"] = (regularizers.l2, [W])
-    cases["elastic net penalty"] = (regularizers.elastic_net, [W])
+    for loss in losses.LOSSES.values():
+        cases[f"{loss.name} loss (fused)"] = (lambda s, op=loss.fused: op(s, y), [scores])
+        cases[f"{loss.name} loss (composed)"] = (lambda s, op=loss.composed: op(s, y), [scores])
+    for item in regularizers.PENALTIES.values():
+        cases[f"{item.name} penalty"] = (lambda W, op=item.tensor: op(W, 0.5), [W])
     cases["softmax(X Wᵀ + b) + 0.1 l2(W)"] = (
         lambda W, b: losses.softmax_loss(Tensor(X) @ W.T + b, y) + 0.1 * regularizers.l2(W), [W, b])
     return cases

@@ -24,6 +24,7 @@ from linclass import report
 from linclass.cli.drawing import Picture
 from linclass.cli.saved_model import class_scores, history_with_kept_epoch
 from linclass.data.splits import split_indices
+from linclass.losses import get_loss
 
 PLANE_EXAMPLES = 3000        # training examples used to find the plane and fit the 2-D classifier
 PLANE_POINTS_PER_CLASS = 40  # points drawn per class, so that the regions stay visible
@@ -91,8 +92,8 @@ def plot_examples(split: Split, probabilities: np.ndarray, classes: list[str], l
     from linclass.report.style import finish
 
     figure = report.plot_examples(split.images, split.labels, probabilities, classes)
-    what = "top 3 classes" if loss == "softmax" else f"top 3 classes by the softmax of its {loss} scores " \
-                                                      "(not probabilities)"
+    what = "top 3 classes" if get_loss(loss).probabilities else \
+        f"top 3 classes by the softmax of its {get_loss(loss).title} scores (not probabilities)"
     figure.suptitle(f"{split.name.capitalize()} images and the classifier's {what}\n(green: right, red: wrong)")
     finish(figure, path)
 

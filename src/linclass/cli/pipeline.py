@@ -70,19 +70,6 @@ def data_argument(name_or_path: str) -> str:
     return str(Path(name_or_path).expanduser().resolve())
 
 
-def classifier_parameters(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``LinearClassifier`` keyword arguments the command-line options ask for."""
-    return {
-        "loss": options["loss"], "penalty": None if options["penalty"] == "none" else options["penalty"],
-        "reg": options["reg"], "regularize_bias": options["regularize_bias"],
-        "lr": options["lr"], "lr_schedule": options["schedule"],
-        "optimizer": options["optimizer"], "momentum": options["momentum"],
-        "batch_size": options["batch_size"], "epochs": options["epochs"],
-        "early_stopping": options["early_stopping"], "patience": options["patience"], "seed": options["seed"],
-        "threads": options.get("threads"),
-    }
-
-
 def check_parameters(parameters: Mapping[str, Any]) -> None:
     """Refuse settings that are fine one by one but not together (Nesterov without momentum), before any work."""
     from linclass.train import TrainConfig

@@ -20,6 +20,7 @@ from linclass.cli.image_statistics import unlike_training
 from linclass.cli.pictures import softmax
 from linclass.cli.saved_model import SavedModel, open_model
 from linclass.errors import LinclassError
+from linclass.losses import get_loss
 
 
 def add_parser(subparsers) -> None:
@@ -65,7 +66,7 @@ def prediction(model: SavedModel, path: str, note: str, scores: np.ndarray, top_
     """One image's top classes: name, score and probability (or, for hinge losses, softmax of scores)."""
     probabilities = softmax(scores[None, :])[0]
     best = np.argsort(-scores, kind="stable")[:top_k]
-    is_probability = model.loss == "softmax"
+    is_probability = get_loss(model.loss).probabilities
     top = [{"class": model.classes[k], "index": int(k), "score": float(scores[k]),
             "probability" if is_probability else "softmax_of_score": float(probabilities[k])} for k in best]
     return {"image": path, "note": note, "prediction": model.classes[best[0]],

@@ -21,14 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from linclass.cli import run_folder, signals
-from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, common_options, data_options,
-                                 epoch_details, fill_defaults, non_negative_float, optimization_options,
-                                 output_options, percent, positive_float, print_json)
-from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, classifier_parameters, data_argument,
-                                   model_metadata, prepare_data, write_run_report)
+from linclass.cli.common import (classifier_parameters, common_options, data_options, epoch_details,
+                                 fill_defaults, model_options, optimization_options, option_hyperparameters,
+                                 output_options, percent,
+                                 print_json, training_defaults)
+from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, data_argument, model_metadata,
+                                   prepare_data, write_run_report)
 from linclass.cli.progress import progress_display
 from linclass.cli.saved_model import kept_epoch
 from linclass.errors import LinclassError
+from linclass.losses import get_loss
 from linclass.report.html import REPORT_NAME
 
 # What ``--resume`` may change: everything else is the run's own setting, read from its config.json.
@@ -54,18 +56,6 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--resume", metavar="RUN_DIR|MODEL",
                         help="continue an interrupted run for its remaining epochs, in its own folder")
     parser.set_defaults(run=run)
-
-
-def model_options() -> argparse.ArgumentParser:
-    """``--loss``, ``--reg``, ``--lr``: the loss and the two hyperparameters that matter most."""
-    parent = argparse.ArgumentParser(add_help=False)
-    group = parent.add_argument_group("model")
-    group.add_argument("--loss", choices=LOSSES, help="softmax (cross-entropy), svm (hinge) or squared_hinge "
-                                                      "(default softmax)")
-    group.add_argument("--reg", type=non_negative_float, metavar="LAMBDA",
-                       help="regularization strength λ (default 1e-4)")
-    group.add_argument("--lr", type=positive_float, metavar="RATE", help="learning rate (default 0.1)")
-    return parent
 
 
 def run(args: argparse.Namespace) -> int:
@@ -139,7 +129,8 @@ def checked_config(config_path: Path) -> dict[str, Any]:
     """The options a run's ``config.json`` holds, checked as ``linclass train`` checks its command line."""
     config = run_folder.read_json(config_path)
     arguments = []
-    for key, default in TRAINING_DEFAULTS.items():
+    defaults = training_defaults()
+    for key, default in defaults.items():
         value = config.get(key)
         if value is None or value is False:
             continue
@@ -157,7 +148,7 @@ def checked_config(config_path: Path) -> dict[str, Any]:
         check_parameters(classifier_parameters(options))
     except LinclassError as error:
         raise LinclassError(f"{config_path}: {error}") from None
-    return {key: options[key] for key in TRAINING_DEFAULTS} | {"json": False, "quiet": False, "test": False}
+    return {key: options[key] for key in defaults} | {"json": False, "quiet": False, "test": False}
 
 
 def _has_type_of(value: Any, default: Any, key: str) -> bool:
@@ -311,16 +302,15 @@ class TrainingRun:
     def draw_report(self) -> None:
         """The pictures and ``report.html``, after :meth:`finish` (the model and the summary are on disk)."""
         start = time.perf_counter()
-        title = f"linclass train: {self.options['loss']} classifier on {self.prepared.dataset.name}"
+        title = f"linclass train: {get_loss(self.options['loss']).title} classifier on {self.prepared.dataset.name}"
         write_run_report(self.run_dir, title=title, clf=self.clf, prepared=self.prepared, shown=self.shown,
                          hyperparameters=hyperparameters(self.options), metrics=self.metrics, timings=self.seconds)
         self.seconds["pictures and report"] = time.perf_counter() - start
 
 
 def hyperparameters(options: dict[str, Any]) -> dict[str, Any]:
-    """The settings a report shows under "Hyperparameters"."""
-    keys = ("loss", "penalty", "reg", "regularize_bias", "lr", "schedule", "optimizer", "momentum", "batch_size",
-            "epochs", "early_stopping", "patience", "val_fraction", "center", "seed")
+    """The settings a report shows under "Hyperparameters": every hyperparameter option, then the data's."""
+    keys = [str(item.flag) for item in option_hyperparameters()] + ["val_fraction", "center"]
     return {key: options[key] for key in keys}
 
 

@@ -13,16 +13,16 @@ import time
 from typing import Any
 
 from linclass.cli import run_folder
-from linclass.cli.common import (LOSSES, TRAINING_DEFAULTS, choice_list, common_options,
-                                 data_options, fill_defaults, list_of, non_negative_float, optimization_options,
-                                 output_options, percent, positive_float, positive_int, print_json)
-from linclass.cli.pipeline import (accuracy, check_parameters, classifier_parameters, model_metadata,
-                                   prepare_data, write_run_report)
+from linclass.cli.common import (classifier_parameters, common_options, data_options, fill_defaults, list_of,
+                                 optimization_options, option_type, output_options, percent, positive_int,
+                                 print_json, training_defaults)
+from linclass.cli.pipeline import accuracy, check_parameters, model_metadata, prepare_data, write_run_report
 from linclass.cli.progress import progress_display
 from linclass.errors import LinclassError
+from linclass.train import HYPERPARAMETERS
 
 TUNE_DEFAULTS = {"search": "grid", "trials": 10, "jobs": 2, "lr": [0.01, 0.03, 0.1, 0.3],
-                 "reg": [1e-5, 1e-4, 1e-3, 1e-2], "loss": ["softmax"]}
+                 "reg": [1e-5, 1e-4, 1e-3, 1e-2], "loss": [HYPERPARAMETERS["loss"].default]}
 MAX_TRIALS = 10_000
 """The most settings ``--trials`` may ask for: every trial and its model are kept until the search ranks them."""
 TRIAL_COLUMNS = ("rank", "loss", "lr", "reg", "val_accuracy", "train_accuracy", "epochs", "seconds", "status")
@@ -40,12 +40,11 @@ def add_parser(subparsers) -> None:
     group.add_argument("--search", choices=("grid", "random"),
                        help="every combination of the values (grid), or --trials settings drawn log-uniformly "
                             "between the smallest and largest value of each list (random) (default grid)")
-    group.add_argument("--lr", type=list_of(positive_float), metavar="LIST",
-                       help="learning rates, comma-separated (default 0.01,0.03,0.1,0.3)")
-    group.add_argument("--reg", type=list_of(non_negative_float), metavar="LIST",
-                       help="regularization strengths, comma-separated (default 1e-5,1e-4,1e-3,1e-2)")
-    group.add_argument("--loss", type=choice_list(LOSSES), metavar="LIST",
-                       help=f"losses, comma-separated, out of {', '.join(LOSSES)} (default softmax)")
+    for name in ("lr", "reg", "loss"):
+        declaration = HYPERPARAMETERS[name]
+        group.add_argument(f"--{name}", type=list_of(option_type(declaration)), metavar="LIST",
+                           help=f"values of {name}, comma-separated, each {declaration.constraint.describe()}: "
+                                f"{declaration.help} (default {','.join(map(str, TUNE_DEFAULTS[name]))})")
     group.add_argument("--trials", type=trial_count, metavar="N",
                        help=f"settings drawn by --search random (default 10, at most {MAX_TRIALS})")
     group.add_argument("--jobs", type=positive_int, metavar="N", help="trials trained at the same time (default 2)")
@@ -65,7 +64,7 @@ def trial_count(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from linclass import tune
 
-    options = fill_defaults(args, {**TRAINING_DEFAULTS, **TUNE_DEFAULTS})
+    options = fill_defaults(args, {**training_defaults(), **TUNE_DEFAULTS})
     if options["search"] == "random" and 0 in options["reg"]:
         raise LinclassError("--reg: a random search draws λ log-uniformly, which cannot reach 0; give positive "
                             "values, or use --search grid")

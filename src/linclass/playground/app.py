@@ -41,16 +41,11 @@ from starlette.staticfiles import StaticFiles
 from linclass.errors import DivergenceError
 from linclass.playground import requests, state
 from linclass.playground.presets import PLANE_LIMIT, PRESETS, make_preset
-from linclass.losses import LOSS_KERNELS
+from linclass.losses import LOSSES
 from linclass.regularizers import PENALTIES
+from linclass.train import HYPERPARAMETERS
 
 STATIC_DIR = Path(__file__).with_name("static")
-LOSS_TITLES = {
-    "svm": "SVM (Weston–Watkins hinge)",
-    "squared_hinge": "Squared hinge (L2-SVM)",
-    "softmax": "Softmax (cross-entropy)",
-}
-PENALTY_TITLES = {"l1": "L1  Σ|W|", "l2": "L2  ΣW²", "elasticnet": "Elastic net"}
 MAX_PER_CLASS = 1000
 SERVED_HOSTS = ("127.0.0.1", "localhost")
 REQUEST_SECONDS = 5.0
@@ -113,10 +108,10 @@ def check_post(request: Request) -> None:
 @json_endpoint
 async def options(request: Request) -> dict:
     return {
-        "losses": [{"name": name, "title": LOSS_TITLES.get(name, name), "margin": name in state.MARGIN_LOSSES}
-                   for name in LOSS_KERNELS],
-        "penalties": [{"name": name, "title": PENALTY_TITLES.get(name, name)}
-                      for name in PENALTIES if name is not None],
+        "losses": [{"name": name, "title": loss.title, "formula": loss.formula, "margin": "delta" in loss.options}
+                   for name, loss in LOSSES.items()],
+        "default_loss": HYPERPARAMETERS["loss"].default,
+        "penalties": [{"name": name, "title": f"{item.title}  {item.formula}"} for name, item in PENALTIES.items()],
         "presets": list(PRESETS),
         "plane_limit": PLANE_LIMIT,
         "max_points": requests.MAX_POINTS,

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 from linclass.playground.state import Plane, Training
-from linclass.losses import LOSS_KERNELS
-from linclass.regularizers import PENALTIES
+from linclass.train import HYPERPARAMETERS
 
 MAX_POINTS = 5000
 MAX_CLASSES = 10
@@ -62,24 +61,22 @@ def parse_plane(payload: dict[str, Any], allowed: tuple[str, ...] = PLANE_FIELDS
     b = _vector(payload, "b", length=classes)
     points = _points(payload)
     labels = _labels(payload, len(points), classes)
-    loss = payload.get("loss", "svm")
-    if not isinstance(loss, str) or loss not in LOSS_KERNELS:
-        raise RequestError(f"unknown loss {loss!r}; choose one of {', '.join(LOSS_KERNELS)}")
     penalty = payload.get("penalty")
-    penalty = None if penalty in (None, "none") else penalty
-    if penalty is not None and penalty not in PENALTIES:
-        names = ", ".join(str(name) for name in PENALTIES if name is not None)
-        raise RequestError(f"unknown penalty {penalty!r}; choose none or one of {names}")
-    delta = _number(payload, "delta", default=1.0, low=0.0, low_inclusive=False)
-    reg = _number(payload, "reg", default=0.0, low=0.0)
-    return Plane(points=points, labels=labels, W=W, b=b, loss=loss, delta=delta, penalty=penalty, reg=reg)
+    settings = {"loss": _setting(payload, "loss"), "delta": float(_setting(payload, "delta")),
+                "penalty": None if penalty == "none" else _setting(payload, "penalty", default=None),
+                "reg": float(_setting(payload, "reg", default=0.0))}
+    return Plane(points=points, labels=labels, W=W, b=b, **settings)
 
 
 def parse_training(payload: dict[str, Any], n_points: int) -> Training:
     """The :class:`Training` settings of a step request for ``n_points`` points."""
     if n_points == 0:
         raise RequestError("there are no points to learn from; add some points first")
-    lr = _number(payload, "lr", default=None, low=0.0, low_inclusive=False, high=MAX_LR)
+    if "lr" not in payload:
+        raise RequestError("lr is missing; send a number")
+    lr = float(_setting(payload, "lr"))
+    if lr > MAX_LR:
+        raise RequestError(f"lr={lr!r} is more than the {MAX_LR:g} the playground steps with")
     batch_size = payload.get("batch_size")
     if batch_size is not None:
         batch_size = _integer(payload, "batch_size", low=1, high=n_points,
@@ -87,6 +84,17 @@ def parse_training(payload: dict[str, Any], n_points: int) -> Training:
     steps = _integer(payload, "steps", default=1, low=1, high=MAX_STEPS)
     seed = _integer(payload, "seed", default=0, low=0, high=2**63 - 1)
     return Training(lr=lr, batch_size=batch_size, steps=steps, seed=seed)
+
+
+def _setting(payload: dict[str, Any], name: str, default: Any = "declared") -> Any:
+    """A field that is a hyperparameter, checked by its declaration (:data:`linclass.train.HYPERPARAMETERS`);
+    absent, it takes ``default`` (the declared default unless given)."""
+    declaration = HYPERPARAMETERS[name]
+    value = payload.get(name, declaration.default if default == "declared" else default)
+    try:
+        return declaration.check(value)
+    except ValueError as error:
+        raise RequestError(str(error)) from None
 
 
 def _integer_of(text: str) -> int | float:
@@ -101,21 +109,6 @@ def _refuse_constant(name: str) -> None:
 
 def _is_number(value: Any) -> bool:
     return type(value) in (int, float)  # not bool, not a numeric string
-
-
-def _number(payload: dict[str, Any], field: str, default: float | None, low: float,
-            low_inclusive: bool = True, high: float = math.inf) -> float:
-    value = payload.get(field, default)
-    if value is None:
-        raise RequestError(f"{field} is missing; send a number")
-    if not _is_number(value) or not math.isfinite(value):
-        raise RequestError(f"{field} must be a finite number, not {value!r}")
-    too_low = value < low if low_inclusive else value <= low
-    if too_low or value > high:
-        bound = f">= {low}" if low_inclusive else f"> {low}"
-        raise RequestError(f"{field} = {value} is out of range; it must be {bound}"
-                           + (f" and <= {high:g}" if high < math.inf else ""))
-    return float(value)
 
 
 def _integer(payload: dict[str, Any], field: str, low: int, high: int, default: int | None = None,

@@ -5,7 +5,7 @@ each request; this module does the arithmetic with linclass itself, so what a st
 library computes:
 
 * the scores ``s = X Wᵀ + b`` and the data loss with its gradient come from the NumPy kernels of
-  :mod:`linclass.losses` (``LOSS_KERNELS``);
+  :mod:`linclass.losses` (each :class:`~linclass.losses.Loss`'s ``kernel``);
 * the penalty and its gradient come from :func:`linclass.regularizers.penalty_and_grad`;
 * each step is an :class:`linclass.optim.SGD` step on ``W`` and ``b`` held as Tensors.
 
@@ -15,20 +15,18 @@ Mini-batches are drawn without replacement from ``numpy.random.default_rng(seed)
 
 from __future__ import annotations
 
-import inspect
 import time
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from linclass.errors import DivergenceError
-from linclass.losses import LOSS_KERNELS
+from linclass.losses import LOSSES
 from linclass.optim import SGD
 from linclass.regularizers import penalty_and_grad
 from linclass.tensor import tensor
 
-MARGIN_LOSSES = tuple(name for name, kernel in LOSS_KERNELS.items()
-                      if "delta" in inspect.signature(kernel).parameters)  # the losses that take Δ
+from linclass.train import HYPERPARAMETERS
 
 
 @dataclass(frozen=True)
@@ -43,9 +41,9 @@ class Plane:
         One row per class: the normal of that class's zero-score line.
     b : ndarray (K,) float64
     loss : str
-        A key of ``LOSS_KERNELS``.
+        A key of :data:`linclass.losses.LOSSES`.
     delta : float
-        The margin Δ of the hinge losses (ignored by softmax).
+        The margin Δ of the losses that take one (ignored by the others).
     penalty : str or None
         ``"l1"``, ``"l2"``, ... or None for no regularization.
     reg : float
@@ -56,8 +54,8 @@ class Plane:
     labels: np.ndarray
     W: np.ndarray
     b: np.ndarray
-    loss: str = "svm"
-    delta: float = 1.0
+    loss: str = HYPERPARAMETERS["loss"].default
+    delta: float = HYPERPARAMETERS["delta"].default
     penalty: str | None = None
     reg: float = 0.0
 
@@ -169,10 +167,8 @@ def train(plane: Plane, training: Training, deadline: float | None = None) -> Pl
 
 def _kernel(plane: Plane, batch_scores: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
     """The chosen loss kernel on ``batch_scores``, given Δ when it is a margin loss."""
-    kernel = LOSS_KERNELS[plane.loss]
-    if plane.loss in MARGIN_LOSSES:
-        return kernel(batch_scores, labels, delta=plane.delta)
-    return kernel(batch_scores, labels)
+    loss = LOSSES[plane.loss]
+    return loss.kernel(batch_scores, labels, **loss.options_from(plane))
 
 
 def _check_finite(*values: np.ndarray | float) -> None:

@@ -7,11 +7,13 @@ const REGION_TINT = 0.22;      // how much of a class colour shows in its region
 const POINT_RADIUS = 6;        // CSS pixels
 const GRAB_RADIUS = 11;        // a click this close to a point grabs it
 const SLIDER_LIMIT = {w: 5, b: 8};
-const LOSS_FORMULAS = {
-  svm: "<i>L<sub>i</sub></i> = Σ<sub><i>j</i>≠<i>y<sub>i</sub></i></sub> max(0, <i>s<sub>j</sub></i> − <i>s<sub>y<sub>i</sub></sub></i> + Δ)",
-  squared_hinge: "<i>L<sub>i</sub></i> = Σ<sub><i>j</i>≠<i>y<sub>i</sub></i></sub> max(0, <i>s<sub>j</sub></i> − <i>s<sub>y<sub>i</sub></sub></i> + Δ)<sup>2</sup>",
-  softmax: "<i>L<sub>i</sub></i> = −log( e<sup><i>s<sub>y<sub>i</sub></sub></i></sup> / Σ<sub><i>j</i></sub> e<sup><i>s<sub>j</sub></i></sup> )",
-};
+// A formula as linclass's loss records write it ("s_{y_i}", "s_j"), with its subscripts set as such.
+function formulaHtml(text) {
+  const escaped = text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const subscripts = (t) => t.replace(/_(\w+)/g, "<sub>$1</sub>");
+  return subscripts(escaped.replace(/_\{([^}]*)\}/g, (_, sub) => `<sub>${subscripts(sub)}</sub>`))
+    .replace(/\^\{([^}]*)\}/g, "<sup>$1</sup>");
+}
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,7 +23,7 @@ const state = {
   W: [], b: [],
   classes: 3,
   newClass: 0,
-  loss: "svm", marginLosses: new Set(),
+  loss: null, marginLosses: new Set(), losses: {},   // the loss records, by name, from /api/options
   penalty: "l2",
   result: null,             // the server's last answer for the current state
   history: [],              // {step, total, data}: the loss before the first step, then after each step
@@ -598,15 +600,18 @@ function buildChoices(boxId, name, choices, selected, onChange) {
 }
 
 function showLossSettings() {
-  $("loss-formula").innerHTML = LOSS_FORMULAS[state.loss] || "";
+  const loss = state.losses[state.loss];
+  $("loss-formula").innerHTML = loss ? formulaHtml(loss.formula) : "";
   const hasMargin = state.marginLosses.has(state.loss);
   $("delta").disabled = !hasMargin;
-  $("delta").title = hasMargin ? "" : "softmax has no margin";
+  $("delta").title = hasMargin || !loss ? "" : `${loss.title} has no margin Δ`;
   $("reg").disabled = state.penalty === "none";
 }
 
 function wireControls(options) {
   state.marginLosses = new Set(options.losses.filter((l) => l.margin).map((l) => l.name));
+  state.losses = Object.fromEntries(options.losses.map((l) => [l.name, l]));
+  state.loss = options.default_loss;
   state.limit = options.plane_limit;
   buildChoices("loss-choices", "loss", options.losses.map((l) => ({value: l.name, title: l.title})), state.loss,
     (value) => { state.loss = value; showLossSettings(); edited({resetCurve: true}); });
