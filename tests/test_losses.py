@@ -106,9 +106,9 @@ def lecture_softmax_loss_i(f: np.ndarray, y_i: int) -> float:
 @given(batch=batches(), delta=st.sampled_from([0.0, 0.5, 1.0, 2.0]))
 def test_kernel_values_equal_the_lectures_per_example_code(batch, delta):
     scores, y = batch
-    svm = np.mean([lecture_svm_loss_i(f, c, delta) for f, c in zip(scores, y)])
-    squared = np.mean([lecture_squared_hinge_loss_i(f, c, delta) for f, c in zip(scores, y)])
-    softmax = np.mean([lecture_softmax_loss_i(f, c) for f, c in zip(scores, y)])
+    svm = np.mean([lecture_svm_loss_i(f, c, delta) for f, c in zip(scores, y, strict=True)])
+    squared = np.mean([lecture_squared_hinge_loss_i(f, c, delta) for f, c in zip(scores, y, strict=True)])
+    softmax = np.mean([lecture_softmax_loss_i(f, c) for f, c in zip(scores, y, strict=True)])
     assert svm_loss_and_grad(scores, y, delta)[0] == pytest.approx(svm, rel=1e-12, abs=1e-12)
     assert squared_hinge_loss_and_grad(scores, y, delta)[0] == pytest.approx(squared, rel=1e-12, abs=1e-12)
     assert softmax_loss_and_grad(scores, y)[0] == pytest.approx(softmax, rel=1e-12, abs=1e-12)

@@ -31,7 +31,7 @@ def test_the_names_loaded_on_first_use_are_the_same_objects_and_listed():
 
 def test_an_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no_such_name"):
-        lc.no_such_name
+        _ = lc.no_such_name
 
 
 def test_python_dash_m_linclass_is_the_command_line():

@@ -556,7 +556,7 @@ def _backpropagate(root: Node, seed: np.ndarray) -> None:
         grad = pending.pop(node)
         if node.retained is not None and (kept := node.retained()) is not None:
             _accumulate(kept, grad)
-        for edge, edge_grad in zip(node.edges, node.backward(grad)):
+        for edge, edge_grad in zip(node.edges, node.backward(grad), strict=True):
             if type(edge) is Node:
                 if edge_grad is not None:
                     earlier = pending.get(edge)

@@ -58,7 +58,7 @@ def draw_pictures(pictures: list[Picture], processes: int | None = None) -> Draw
     workers = [_start_worker(share) for share in shares[1:]]
     for picture in shares[0] if shares else []:
         _draw_here(picture, drawn)
-    for share, (process, connection) in zip(shares[1:], workers):
+    for share, (process, connection) in zip(shares[1:], workers, strict=True):
         _collect(share, process, connection, drawn)
     return Drawn({p.key: drawn.images[p.key] for p in pictures}, drawn.seconds, drawn.captions)
 

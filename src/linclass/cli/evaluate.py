@@ -101,7 +101,7 @@ def print_evaluation(result: dict) -> None:
     width = max(len("class"), *(len(name) for name in result["classes"]))
     print(f"{'class':<{width}}  precision  recall  support")
     for name, precision, recall, support in zip(result["classes"], result["precision"], result["recall"],
-                                                result["support"]):
+                                                result["support"], strict=True):
         print(f"{name:<{width}}  {percent(precision):>9}  {percent(recall):>6}  {support:>7}")
     print()
     print("confusion matrix (rows: true class, columns: predicted class)")
@@ -109,7 +109,7 @@ def print_evaluation(result: dict) -> None:
     cell = max(len(str(matrix.max())), 4)
     header = " ".join(f"{_abbreviate(name, cell):>{cell}}" for name in result["classes"])
     print(f"{'':<{width}}  {header}")
-    for name, row in zip(result["classes"], matrix):
+    for name, row in zip(result["classes"], matrix, strict=True):
         print(f"{name:<{width}}  " + " ".join(f"{count:>{cell}}" for count in row))
     if "confusion_png" in result:
         print(f"\nwrote {result['confusion_png']}")

@@ -143,7 +143,8 @@ def save(dataset: Dataset, folder: str | Path) -> Path:
     if any("\n" in name or "\r" in name for name in dataset.classes):
         raise DataError(f"{folder}: class names with line breaks cannot be saved in {CLASSES_FILE}")
     for name in ARRAY_NAMES:
-        write_atomically(folder / f"{name}.npy", lambda stream, a=getattr(dataset, name): np.save(stream, a))
+        array = getattr(dataset, name)
+        write_atomically(folder / f"{name}.npy", lambda stream, array=array: np.save(stream, array))
     text = "".join(f"{name}\n" for name in dataset.classes).encode("utf-8")
     write_atomically(folder / CLASSES_FILE, text)
     return folder

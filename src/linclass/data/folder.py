@@ -128,7 +128,7 @@ def _read_images(folder: Path, files: list[Path], image_size: tuple[int, int] | 
 def _common_size(files: list[Path], sizes: list[tuple[int, int]]) -> tuple[int, int]:
     """The (H, W) all images share; ``DataError`` naming the first image of another size."""
     width, height = sizes[0]
-    for path, size in zip(files, sizes):
+    for path, size in zip(files, sizes, strict=True):
         if size != (width, height):
             raise DataError(f"{path}: image is {size[0]}×{size[1]} but {files[0]} is {width}×{height} "
                             "(width×height); resize them all with image_size=(H, W) (--image-size HxW on the "
