@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from linclass.cli.saved_model import SavedModel, open_model
 from linclass.errors import LinclassError
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate", parents=[common_options()],
         help="accuracy, per-class precision and recall, and confusion matrix of a saved model",
@@ -119,11 +120,11 @@ def _abbreviate(name: str, width: int) -> str:
     return name if len(name) <= width else name[:width]
 
 
-def _shape(shape) -> str:
+def _shape(shape: Iterable[int]) -> str:
     return "×".join(str(n) for n in shape)
 
 
-def _names(names) -> str:
+def _names(names: Iterable[str]) -> str:
     names = list(names)
     shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
     return f"{len(names)} ({shown})"

@@ -11,6 +11,7 @@ files such as ``.DS_Store`` are skipped). If all images are greyscale the set is
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from linclass.data.splits import holdout_indices
 from linclass.errors import DataError, printable
 from linclass.limits import array_bytes, check_allocation
 
-def read_image_folder(folder: str | Path, image_size: tuple[int, int] | None = None,
+def read_image_folder(folder: str | Path, image_size: Sequence[int] | None = None,
                       max_memory: int | None = None) -> Dataset:
     """Read an image folder (see the module's description) into a ``Dataset``.
 
