@@ -82,20 +82,25 @@ def timed_round(kind: str, trainers: dict, problem: Problem, settings: Settings,
     """Every contender once, in an order rotated by ``rotation``, its epochs added to ``results[...].<kind>``."""
     names = list(trainers)
     for name in names[rotation % len(names):] + names[:rotation % len(names)]:
-        fitted = []
+        timed_run(kind, trainers[name], problem, settings, results[name])
 
-        def train(problem, settings, on_epoch, name=name):
-            def watch(predict):
-                fitted[:] = [getattr(predict, "__self__", None)]  # linclass: the classifier whose predict it is
-                on_epoch(predict)
 
-            trainers[name](problem, settings, watch)
+def timed_run(kind: str, trainer, problem: Problem, settings: Settings, runs: BusyRuns) -> None:
+    """One contender's run, its epochs added to ``runs.<kind>`` and linclass's thread choice kept."""
+    fitted = []
 
-        run = time_run(train, problem, settings)
-        getattr(results[name], kind).extend(run.epoch_seconds[1:])  # the first epoch carries the fit's setup
-        choice = getattr(fitted[0], "threads_", None) if fitted else None
-        if choice is not None:
-            results[name].threads[kind] = f"{choice.threads} ({choice.reason})"
+    def train(problem, settings, on_epoch):
+        def watch(predict):
+            fitted[:] = [getattr(predict, "__self__", None)]  # linclass: the classifier whose predict it is
+            on_epoch(predict)
+
+        trainer(problem, settings, watch)
+
+    run = time_run(train, problem, settings)
+    getattr(runs, kind).extend(run.epoch_seconds[1:])  # the first epoch carries the fit's setup
+    choice = getattr(fitted[0], "threads_", None) if fitted else None
+    if choice is not None:
+        runs.threads[kind] = f"{choice.threads} ({choice.reason})"
 
 
 def run(quick: bool = False, problem: Problem | None = None) -> list[BusyRuns]:
@@ -104,7 +109,7 @@ def run(quick: bool = False, problem: Problem | None = None) -> list[BusyRuns]:
     trainers = contenders()
     settings = Settings(epochs=3 if quick else 4)
     results = {name: BusyRuns(name) for name in trainers}
-    for name, train in trainers.items():  # untimed: first-use costs are paid here
+    for train in trainers.values():  # untimed: first-use costs are paid here
         time_run(train, problem, replace(settings, epochs=1))
     for repeat in range(1 if quick else 3):
         round_settings = replace(settings, seed=repeat)

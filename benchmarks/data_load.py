@@ -56,9 +56,9 @@ def main() -> None:
     print("| load                                             | seconds | peak (MB) | data (MB) |")
     print("|--------------------------------------------------|--------:|----------:|----------:|")
     try:
-        data = measure("fashion-mnist (IDX .gz)", lambda: lc.datasets.load("fashion-mnist"))
+        fashion = measure("fashion-mnist (IDX .gz)", lambda: lc.datasets.load("fashion-mnist"))
         preprocessor = lc.datasets.Preprocessor()
-        measure("  Preprocessor().fit_transform(X_train)", lambda: preprocessor.fit_transform(data.X_train))
+        measure("  Preprocessor().fit_transform(X_train)", lambda: preprocessor.fit_transform(fashion.X_train))
     except lc.DataError as error:
         print(f"fashion-mnist skipped: {error}")
     with tempfile.TemporaryDirectory() as temporary:

@@ -173,7 +173,7 @@ def main() -> None:
             ours = measure(lc, op, n, repeat, min_seconds)
             theirs = measure(torch, op, n, repeat, min_seconds)
             cells = []
-            for mine, reference in zip(ours, theirs):
+            for mine, reference in zip(ours, theirs, strict=True):
                 cells += [f"{mine * 1e6:.1f}", f"{reference * 1e6:.1f}", f"{mine / reference:.2f}"]
             print(f"| {name} | {size_name} {n}×{n} | " + " | ".join(cells) + " |", flush=True)
     chain_table(100_000 if args.quick else 1_000_000, repeats=1)

@@ -78,7 +78,7 @@ class Run:
         return list(np.diff([0.0] + self.seconds))
 
     def seconds_to(self, accuracy: float) -> float | None:
-        reached = [s for s, a in zip(self.seconds, self.accuracies) if a >= accuracy]
+        reached = [s for s, a in zip(self.seconds, self.accuracies, strict=True) if a >= accuracy]
         return reached[0] if reached else None
 
 
@@ -281,7 +281,7 @@ def others_share(before: tuple[float, float, float] | None, after: tuple[float, 
     """The share of all cores' time between two :func:`cpu_seconds` readings that other processes used."""
     if before is None or after is None:
         return None
-    wall, busy, own = (b - a for a, b in zip(before, after))
+    wall, busy, own = (b - a for a, b in zip(before, after, strict=True))
     return max(0.0, busy - own) / (wall * (os.cpu_count() or 1))
 
 

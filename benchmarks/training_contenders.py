@@ -72,6 +72,10 @@ def numpy_loop(problem: Problem, settings: Settings, on_epoch: OnEpoch) -> None:
     W = np.zeros((d, k), dtype=np.float32)
     b = np.zeros(k, dtype=np.float32)
     velocity_W, velocity_b = np.zeros_like(W), np.zeros_like(b)
+
+    def predict(X_eval):  # W and b change in place, so this predicts with the weights of the moment
+        return (X_eval @ W + b).argmax(axis=1)
+
     for _ in range(settings.epochs):
         order = rng.permutation(n)
         for start in range(0, n, batch):
@@ -91,7 +95,7 @@ def numpy_loop(problem: Problem, settings: Settings, on_epoch: OnEpoch) -> None:
             velocity_b += grad_b
             W -= lr * velocity_W
             b -= lr * velocity_b
-        on_epoch(lambda X_eval: (X_eval @ W + b).argmax(axis=1))
+        on_epoch(predict)
 
 
 def pytorch(problem: Problem, settings: Settings, on_epoch: OnEpoch) -> None:

@@ -147,17 +147,34 @@ def test_graph_without_graphviz_writes_the_dot_file_and_exits_2(tmp_path):
     assert not (tmp_path / "lecture.svg").exists()
 
 
-def test_the_ci_script_sets_ci_true_itself(tmp_path):
-    """``.ci/run`` exports CI=true, so that a missing tool fails the tests there instead of skipping them."""
+def run_ci_script(tmp_path: Path, failing: str | None = None) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """``.ci/run`` with every tool it calls replaced by a stub that logs its command line and CI's value
+    (``failing`` exits 1); the result and the logged calls, in order."""
     script = Path(__file__).resolve().parents[1] / ".ci" / "run"
     tools = tmp_path / "bin"
     tools.mkdir()
-    seen = tmp_path / "ci.txt"
-    for name, body in (("apt-get", "exit 0"), ("pip", "exit 0"), ("python", f'echo "CI=$CI" > {seen}')):
-        (tools / name).write_text(f"#!/bin/sh\n{body}\n")
+    log = tmp_path / "calls.txt"
+    for name in ("apt-get", "pip", "ruff", "mypy", "python"):
+        (tools / name).write_text(f'#!/bin/sh\necho "CI=$CI {name} $*" >> {log}\nexit {int(name == failing)}\n')
         (tools / name).chmod(0o755)
     environment = {key: value for key, value in os.environ.items() if key != "CI"}
     environment["PATH"] = f"{tools}{os.pathsep}{environment['PATH']}"
     result = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=environment, timeout=60)
+    return result, log.read_text().splitlines()
+
+
+def test_the_ci_script_sets_ci_true_itself_and_checks_the_code_before_the_tests(tmp_path):
+    """``.ci/run`` exports CI=true, so that a missing tool fails the tests there instead of skipping them,
+    and runs ruff and mypy after installing the test extras, before README's test command."""
+    result, calls = run_ci_script(tmp_path)
     assert result.returncode == 0, result.stderr
-    assert seen.read_text().strip() == "CI=true"
+    assert all(call.startswith("CI=true ") for call in calls)
+    assert [call.removeprefix("CI=true ").strip() for call in calls if "apt-get" not in call] == [
+        "pip install -e .[test]", "ruff check .", "mypy", "pip install -e .[test]", "python -m pytest"]
+
+
+def test_the_ci_script_stops_at_a_check_that_finds_something(tmp_path):
+    result, calls = run_ci_script(tmp_path, failing="ruff")
+    assert result.returncode == 1
+    assert result.stderr.strip() == ".ci/run: FAILED: 'ruff check .' (its findings are above)"
+    assert calls[-1] == "CI=true ruff check ."

@@ -59,7 +59,7 @@ def test_softmax_model_gives_the_top_classes_with_probabilities(models, images):
         lc.load(models["softmax"]).preprocessor_.transform(
             np.stack([lc.datasets.load_image(path, (8, 8))[0] for path in images])))
     assert len(summary["predictions"]) == 4
-    for entry, path, row in zip(summary["predictions"], images, probabilities):
+    for entry, path, row in zip(summary["predictions"], images, probabilities, strict=True):
         assert entry["image"] == str(path) and entry["scores_are"] == "probabilities"
         best = np.argsort(-row, kind="stable")[:3]
         assert [item["index"] for item in entry["top"]] == best.tolist()

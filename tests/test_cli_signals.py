@@ -75,7 +75,7 @@ def test_a_stop_while_the_report_is_drawn_leaves_a_run_that_resume_finishes(tmp_
     for attempt in range(3):  # the report may, on a fast machine, be done before the signal arrives
         run_dir = tmp_path / f"run{attempt}"
         process = start_training(run_dir, "--epochs", "3")
-        wait_for(process, lambda: (run_dir / "history.png").exists())  # the first picture of the report
+        wait_for(process, (run_dir / "history.png").exists)  # the first picture of the report
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
         if process.returncode == 130:

@@ -96,14 +96,14 @@ def test_mmap_of_anything_but_npy_files_is_refused(tmp_path):
 def test_csv_with_header_reads_back_as_uint8_pixels(tmp_path, rng):
     X = rng.integers(0, 256, (20, 4), dtype=np.uint8)
     y = np.arange(20) % 4
-    lines = ["label,p0,p1,p2,p3"] + [",".join(map(str, [label, *row])) for label, row in zip(y, X)]
+    lines = ["label,p0,p1,p2,p3"] + [",".join(map(str, [label, *row])) for label, row in zip(y, X, strict=True)]
     (tmp_path / "pix.csv").write_text("\n".join(lines) + "\n")
     data = load(tmp_path / "pix.csv", image_size=(2, 2))
     assert data.X_train.dtype == np.uint8 and data.image_shape == (2, 2) and len(data.X_test) == 4
     both = np.concatenate([data.X_train, data.X_test]).reshape(20, 4)
     labels = np.concatenate([data.y_train, data.y_test])
-    assert {(int(label), row.tobytes()) for label, row in zip(labels, both)} == \
-           {(int(label), row.tobytes()) for label, row in zip(y, X)}
+    assert {(int(label), row.tobytes()) for label, row in zip(labels, both, strict=True)} == \
+           {(int(label), row.tobytes()) for label, row in zip(y, X, strict=True)}
     assert np.bincount(data.y_test).tolist() == [1, 1, 1, 1]
 
 
@@ -113,7 +113,7 @@ def test_csv_without_header_with_name_labels_and_float_values(tmp_path):
     data = load(tmp_path / "f.csv")
     assert data.classes == ["cat", "dog"] and data.X_train.dtype == np.float32 and data.image_shape == (2,)
     table = {(data.classes[y], tuple(x)) for X, Y in ((data.X_train, data.y_train), (data.X_test, data.y_test))
-             for x, y in zip(X, Y)}
+             for x, y in zip(X, Y, strict=True)}
     assert ("cat", (0.5, 1.25)) in table and ("dog", (4.5, 5.0)) in table and len(table) == 6
 
 

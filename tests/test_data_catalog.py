@@ -99,8 +99,8 @@ def test_digits_are_scikit_learns_rescaled_to_bytes_and_split_80_20(isolated):
     assert (len(data.X_train), len(data.X_test)) == (1438, 359)
     expected = np.floor(reference.images * 255 / 16 + 0.5).astype(np.uint8)
     ours = {(int(y), x.tobytes()) for X, Y in ((data.X_train, data.y_train), (data.X_test, data.y_test))
-            for x, y in zip(X, Y)}
-    assert ours == {(int(y), x.tobytes()) for x, y in zip(expected, reference.target)}
+            for x, y in zip(X, Y, strict=True)}
+    assert ours == {(int(y), x.tobytes()) for x, y in zip(expected, reference.target, strict=True)}
     share = np.bincount(reference.target) * 359 / 1797
     assert np.all(np.abs(np.bincount(data.y_test) - share) < 1)
     np.testing.assert_array_equal(load("digits").y_test, data.y_test)  # seeded

@@ -137,7 +137,8 @@ def write_cifar10_binary(folder: Path, rng, per_batch=3) -> dict:
     for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
         pixels = rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8)
         labels = rng.integers(0, 10, per_batch, dtype=np.uint8)
-        (folder / name).write_bytes(b"".join(bytes([label]) + row.tobytes() for label, row in zip(labels, pixels)))
+        records = (bytes([label]) + row.tobytes() for label, row in zip(labels, pixels, strict=True))
+        (folder / name).write_bytes(b"".join(records))
         parts[name] = (pixels, labels)
     (folder / "batches.meta.txt").write_text("\n".join(CIFAR10_NAMES) + "\n\n")
     return parts
@@ -156,7 +157,7 @@ def test_binary_batches_read_back_exactly(tmp_path, rng):
 def test_cifar100_binary_takes_the_fine_label_byte(tmp_path, rng):
     pixels = rng.integers(0, 256, (4, 3072), dtype=np.uint8)
     coarse, fine = [1, 19, 0, 7], [5, 99, 0, 36]
-    records = b"".join(bytes([c, f]) + row.tobytes() for c, f, row in zip(coarse, fine, pixels))
+    records = b"".join(bytes([c, f]) + row.tobytes() for c, f, row in zip(coarse, fine, pixels, strict=True))
     (tmp_path / "train.bin").write_bytes(records)
     (tmp_path / "test.bin").write_bytes(records[:2 * 3074])
     (tmp_path / "fine_label_names.txt").write_text("\n".join(f"name{k}" for k in range(100)))

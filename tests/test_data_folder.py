@@ -50,7 +50,7 @@ def test_class_folders_alone_get_a_seeded_stratified_split(tmp_path, rng):
     assert len(data.X_test) == 4 and np.bincount(data.y_test).tolist() == [2, 1, 1]
     for label, name in enumerate(data.classes):  # every image is in exactly one split, with its label
         found = [x for x, y in zip(np.concatenate([data.X_train, data.X_test]),
-                                   np.concatenate([data.y_train, data.y_test])) if y == label]
+                                   np.concatenate([data.y_train, data.y_test]), strict=True) if y == label]
         assert as_set(found) == as_set(images[name])
 
 
@@ -79,7 +79,7 @@ def test_jpeg_folder_is_read_approximately(tmp_path, rng):
     data = read_image_folder(tmp_path)
     read = np.concatenate([data.X_train, data.X_test]).astype(int)
     labels = np.concatenate([data.y_train, data.y_test])
-    for image, label in zip(read, labels):
+    for image, label in zip(read, labels, strict=True):
         originals = smooth[:2] if label == 0 else smooth[2:]
         assert min(np.abs(image - original).mean() for original in originals) < 3
 

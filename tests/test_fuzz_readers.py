@@ -20,7 +20,6 @@ import pickle
 import struct
 import warnings
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,7 +182,8 @@ def test_csv_tables_of_any_cells_and_widths(tmp_path, rows, header, blank, endin
 
 
 @FUZZ
-@given(images=st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(["L", "RGB", "RGBA", "P", "1", "I;16"]),
+@given(images=st.lists(st.tuples(st.sampled_from(["a", "b", "c"]),
+                                 st.sampled_from(["L", "RGB", "RGBA", "P", "1", "I;16"]),
                                  st.tuples(st.integers(1, 12), st.integers(1, 12)), st.integers(-1, 200)),
                        min_size=1, max_size=6),
        image_size=st.none() | st.tuples(st.integers(1, 9), st.integers(1, 9)))

@@ -114,7 +114,8 @@ def test_a_csv_row_with_a_value_too_many_is_named(folder):
     lines = [f"{'cat' if k % 2 else 'dog'},{k},1,2" for k in range(20)]
     lines[6] += ",9"
     (folder / "ragged.csv").write_text("\n".join(lines) + "\n")
-    assert_refused("datasets", str(folder / "ragged.csv"), fragments=("ragged.csv: row 7 has 5 values, but row 1 has 4",))
+    assert_refused("datasets", str(folder / "ragged.csv"),
+                   fragments=("ragged.csv: row 7 has 5 values, but row 1 has 4",))
 
 
 def test_a_folder_of_one_class_is_one_line(folder):
@@ -145,7 +146,8 @@ def test_an_npz_member_claiming_a_terabyte_is_refused(folder):
     with zipfile.ZipFile(path, "w") as archive:
         for name in ("X_train", "y_train", "X_test", "y_test"):
             archive.writestr(f"{name}.npy", header.getvalue() + b"\0" * 64)
-    assert_refused("datasets", str(path), fragments=("tib.npz: X_train.npy: claims an array of shape (1048576, 131072)",))
+    assert_refused("datasets", str(path),
+                   fragments=("tib.npz: X_train.npy: claims an array of shape (1048576, 131072)",))
 
 
 @pytest.mark.parametrize("edit, fragment", [
@@ -156,8 +158,8 @@ def test_an_npz_member_claiming_a_terabyte_is_refused(folder):
     (lambda header: header["metadata"].update(classes=["a", "b"]), "metadata.classes is ['a', 'b']"),
     (lambda header: header["preprocessor"].update(input_shape=[9, 9]), "preprocessor.input_shape is [9, 9]"),
     (lambda header: header["history"].update(epochs=[{"epoch": "one"}]), "history.epochs"),
-], ids=["image shape 60000²", "W claims 2^40 columns", "features as text", "negative lr", "2 class names for 10 classes",
-        "preprocessor of 81 inputs", "epoch as text"])
+], ids=["image shape 60000²", "W claims 2^40 columns", "features as text", "negative lr",
+        "2 class names for 10 classes", "preprocessor of 81 inputs", "epoch as text"])
 def test_a_hand_edited_model_with_its_checksum_recomputed_is_one_line(folder, tmp_path, edit, fragment):
     """Case 7: the checksum passes, the header's schema does not."""
     model = tmp_path / "model.linclass"

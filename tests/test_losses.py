@@ -133,11 +133,11 @@ def crammer_singer_loss_i(f: np.ndarray, y_i: int, delta: float) -> float:
 @given(batch=batches(), delta=st.sampled_from([0.0, 0.5, 1.0, 2.0]))
 def test_kernel_values_equal_the_lectures_per_example_code(batch, delta):
     scores, y = batch
-    svm = np.mean([lecture_svm_loss_i(f, c, delta) for f, c in zip(scores, y)])
-    squared = np.mean([lecture_squared_hinge_loss_i(f, c, delta) for f, c in zip(scores, y)])
-    softmax = np.mean([lecture_softmax_loss_i(f, c) for f, c in zip(scores, y)])
-    one_vs_all = np.mean([one_vs_all_loss_i(f, c, delta) for f, c in zip(scores, y)])
-    crammer_singer = np.mean([crammer_singer_loss_i(f, c, delta) for f, c in zip(scores, y)])
+    svm = np.mean([lecture_svm_loss_i(f, c, delta) for f, c in zip(scores, y, strict=True)])
+    squared = np.mean([lecture_squared_hinge_loss_i(f, c, delta) for f, c in zip(scores, y, strict=True)])
+    softmax = np.mean([lecture_softmax_loss_i(f, c) for f, c in zip(scores, y, strict=True)])
+    one_vs_all = np.mean([one_vs_all_loss_i(f, c, delta) for f, c in zip(scores, y, strict=True)])
+    crammer_singer = np.mean([crammer_singer_loss_i(f, c, delta) for f, c in zip(scores, y, strict=True)])
     assert one_vs_all_loss_and_grad(scores, y, delta)[0] == pytest.approx(one_vs_all, rel=1e-12, abs=1e-12)
     assert crammer_singer_loss_and_grad(scores, y, delta)[0] == pytest.approx(crammer_singer, rel=1e-12, abs=1e-12)
     assert svm_loss_and_grad(scores, y, delta)[0] == pytest.approx(svm, rel=1e-12, abs=1e-12)

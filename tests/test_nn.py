@@ -4,6 +4,8 @@ script run with ``lc`` in place of ``torch``."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -13,7 +15,7 @@ from linclass import gradcheck
 
 def mlp(m, sizes=(12, 7, 5), activation="ReLU"):
     layers = [m.nn.Flatten()]
-    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+    for i, (a, b) in enumerate(pairwise(sizes)):
         layers.append(m.nn.Linear(a, b))
         if i < len(sizes) - 2:
             layers.append(getattr(m.nn, activation)())
@@ -89,13 +91,13 @@ def test_every_modules_gradients_agree_with_torch_and_finite_differences(torch, 
     x = np.random.default_rng(0).standard_normal((6, 3, 4))
     ours(lc.tensor(x)).sum().backward()
     theirs(torch.tensor(x)).sum().backward()
-    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
         assert p.dtype == np.float64
         np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
     names = [name for name, _ in ours.named_parameters()]
 
     def network_of(*weights):
-        state = dict(zip(names, weights))
+        state = dict(zip(names, weights, strict=True))
         h = lc.tensor(x).reshape(6, 12)
         for i in (1, 3):
             h = lc.nn.functional.linear(h, state[f"{i}.weight"], state[f"{i}.bias"])

@@ -45,7 +45,7 @@ def compare_with_torch(torch, fn, *arrays_in, name=True):
     upstream = np.random.default_rng(0).standard_normal(out.shape)
     out.backward(upstream)
     expected.backward(torch.tensor(upstream))
-    for mine, reference in zip(ours, theirs):
+    for mine, reference in zip(ours, theirs, strict=True):
         reference_grad = np.zeros(mine.shape) if reference.grad is None else reference.grad.numpy()
         mine_grad = np.zeros(mine.shape) if mine.grad is None else mine.grad.data
         assert mine_grad.shape == mine.shape and mine_grad.dtype == mine.dtype
@@ -399,7 +399,7 @@ def test_a_0d_tensor_takes_dims_minus_1_and_0_like_torch(torch, op):
         ours, theirs = DIM_TAKING[op](lc, lc.tensor(2.5), dim), DIM_TAKING[op](torch, torch.tensor(2.5), dim)
         if op not in ("max", "min"):  # those give (values, indices)
             ours, theirs = [ours], [theirs]
-        for mine, reference in zip(ours, theirs):
+        for mine, reference in zip(ours, theirs, strict=True):
             assert mine.shape == tuple(reference.shape) and mine.item() == reference.item()
     with pytest.raises(IndexError, match=re.escape("expected to be in range of [-1, 0], but got 1")):
         DIM_TAKING[op](lc, lc.tensor(2.5), 1)

@@ -64,7 +64,7 @@ def train_torch(torch, make, lr_schedule=None, seed: int = 0) -> tuple[list[np.n
 
 
 def assert_same_parameters(ours: list[np.ndarray], theirs: list[np.ndarray]) -> None:
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
@@ -316,7 +316,7 @@ def test_a_torch_style_loop_agrees_with_pytorch_after_100_steps(torch, momentum,
         return m.nn.functional.cross_entropy(scores, m.tensor(labels))
 
     ours, theirs = run(lc, lc.optim, ours_loss), run(torch, torch.optim, torch_loss)
-    for mine, reference in zip(ours, theirs):
+    for mine, reference in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(mine, reference, rtol=1e-6, atol=1e-6)
     assert ours[0][-10:].mean() < 0.6 * ours[0][0]  # and it learned
 
@@ -353,7 +353,7 @@ def test_a_state_dict_resumes_the_same_steps(make):
     second = make([lc.tensor(p.data.copy(), requires_grad=True) for p in resumed])
     second.load_state_dict(state)
     steps(second, second.params, 10, 20)
-    for a, b in zip(straight, second.params):
+    for a, b in zip(straight, second.params, strict=True):
         np.testing.assert_array_equal(a.data, b.data)
 
 

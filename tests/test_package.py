@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 import subprocess
 import sys
 
@@ -31,12 +33,29 @@ def test_the_names_loaded_on_first_use_are_the_same_objects_and_listed():
 
 def test_an_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="no_such_name"):
-        lc.no_such_name
+        _ = lc.no_such_name
 
 
 def test_python_dash_m_linclass_is_the_command_line():
     result = subprocess.run([sys.executable, "-m", "linclass", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == f"linclass {lc.__version__}"
+
+
+def test_the_version_is_written_once_and_is_the_installed_distributions():
+    assert re.fullmatch(r"\d+\.\d+\.\d+", lc.__version__)
+    assert importlib.metadata.version("linclass") == lc.__version__
+
+
+def test_the_linclass_script_prints_the_version(capsys):
+    (script,) = importlib.metadata.entry_points(group="console_scripts", name="linclass")
+    with pytest.raises(SystemExit) as stop:
+        script.load()(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out == f"linclass {lc.__version__}\n"
+
+
+def test_every_name_in_all_is_there_the_lazy_ones_included():
+    assert set(LAZY_NAMES) | {"Tensor", "tensor", "no_grad", "nn", "optim", "datasets"} <= set(lc.__all__)
+    assert [name for name in lc.__all__ if not hasattr(lc, name)] == []
 
 
 def test_readme_opens_with_its_two_commands_and_says_how_to_make_a_virtual_environment():

@@ -131,6 +131,7 @@ def test_dragging_a_weight_slider_moves_the_line(page):
 def test_the_loss_curve_is_logarithmic_only_when_the_losses_span_more_than_a_factor_of_100(page):
     wide = "[{total: 70, data: 69}, {total: 0.07, data: 0.01}]"
     assert page.evaluate(f"curveScale({wide}, 10, 164)[1]") == [10, 1, 0.1, 0.01]
-    assert page.evaluate(f"(() => {{ const py = curveScale({wide}, 10, 164)[0]; return py(70) < py(1) && py(1) < py(0.01); }})()")
+    assert page.evaluate(f"(() => {{ const py = curveScale({wide}, 10, 164)[0]; "
+                         "return py(70) < py(1) && py(1) < py(0.01); })()")
     narrow = "[{total: 8, data: 7}, {total: 0.5, data: 0}]"  # a zero loss has no logarithm: linear from 0
     assert page.evaluate(f"curveScale({narrow}, 10, 164)[1]") == pytest.approx([0, 4.2, 8.4])

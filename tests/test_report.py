@@ -175,7 +175,7 @@ def test_templates_of_weights_built_from_images_are_those_images(rng, image_shap
     figure = report.plot_templates(W, image_shape, CLASSES)
     shown = [axes for axes in figure.axes if axes.images]
     assert [axes.get_title() for axes in shown] == CLASSES
-    for axes, image in zip(shown, images):
+    for axes, image in zip(shown, images, strict=True):
         np.testing.assert_array_equal(axes.images[0].get_array(), image)
 
 
@@ -281,7 +281,7 @@ def test_a_random_search_is_drawn_as_points_with_one_panel_per_loss(rng):
     figure = report.plot_tune_heatmap(trials)
     panels = [axes for axes in figure.axes if axes.get_title()]
     assert [axes.get_title().splitlines()[0] for axes in panels] == ["loss: softmax", "loss: svm"]
-    for axes, loss in zip(panels, ("softmax", "svm")):
+    for axes, loss in zip(panels, ("softmax", "svm"), strict=True):
         mine = [t for t in trials if t["loss"] == loss]
         points = axes.collections[1]
         np.testing.assert_allclose(points.get_offsets(), np.log10([[t["lr"], t["reg"]] for t in mine]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -31,7 +32,7 @@ def test_training_lowers_the_loss_and_learns(digits, loss):
                           X_val, y_val)
     epoch_losses = [record["loss"] for record in history["epochs"]]
     assert epoch_losses[-1] < 0.5 * epoch_losses[0]
-    assert all(later < earlier for earlier, later in zip(epoch_losses, epoch_losses[1:]))
+    assert all(later < earlier for earlier, later in pairwise(epoch_losses))
     assert history["epochs"][-1]["val_accuracy"] > 0.85
 
 
@@ -123,7 +124,7 @@ def test_validation_accuracy_is_that_of_the_weights_at_the_end_of_the_epoch(digi
     trainer = Trainer(W0, b0, TrainConfig(epochs=2))
     trainer.fit(X, y, X_val, y_val, on_epoch_end=lambda record: snapshots.append((trainer.W.data.copy(),
                                                                                     trainer.b.data.copy())))
-    for (W, b), record in zip(snapshots, trainer.history["epochs"]):
+    for (W, b), record in zip(snapshots, trainer.history["epochs"], strict=True):
         assert record["val_accuracy"] == np.mean(np.argmax(X_val @ W.T + b, axis=1) == y_val)
 
 

@@ -7,7 +7,7 @@
 __version__ = "0.1.0"
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from linclass.errors import DataError, DivergenceError, LinclassError, ModelFileError
 from linclass.tensor import Tensor, as_tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
@@ -32,6 +32,22 @@ _LAZY = {
     "report": ("linclass.report", None),
     "tune": ("linclass.tune", None),
 }
+
+if TYPE_CHECKING:  # the lazy names' types, for a type checker; "import x as x" marks a re-export
+    from linclass import estimator as estimator, persist as persist, report as report, tune as tune
+    from linclass.estimator import LinearClassifier as LinearClassifier
+    from linclass.persist import load as load
+
+__all__ = [
+    "DataError", "DivergenceError", "LinclassError", "ModelFileError",
+    "Tensor", "as_tensor", "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled", "tensor",
+    "abs", "clamp", "clone", "exp", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min",
+    "minimum", "reciprocal", "relu", "reshape", "sigmoid", "softmax", "sqrt", "sum", "tanh", "transpose",
+    "unsqueeze", "arange", "argmax", "cast",
+    "gradcheck", "graph", "softmax_loss", "squared_hinge_loss", "svm_loss", "losses", "nn", "optim",
+    "regularizers", "manual_seed", "datasets", "model", "train",
+    *_LAZY,
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -159,7 +159,7 @@ def _check_bounds(parts: list, shape: tuple[int, ...]) -> None:
 def _masks_as_positions(parts: list) -> list:
     """Boolean arrays as the integer arrays of their True positions (the same selection, and one
     that ``np.add.at`` accepts)."""
-    out = []
+    out: list[Any] = []
     for p in parts:
         if isinstance(p, np.ndarray) and p.dtype.kind == "b":
             out.extend(p.nonzero())

@@ -75,7 +75,7 @@ def scores(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray: ...
 def scores(X: Tensor | np.ndarray, W: Tensor, b: Tensor) -> Tensor: ...
 
 
-def scores(X, W, b):
+def scores(X: Tensor | np.ndarray, W: Tensor | np.ndarray, b: Tensor | np.ndarray) -> Tensor | np.ndarray:
     """The class scores ``X Wᵀ + b`` of a batch: row i holds ``W x_i + b``.
 
     Parameters

@@ -21,15 +21,18 @@ clamp), the gradient chosen there is PyTorch's; each docstring says which. Opera
 from __future__ import annotations
 
 import math
-from collections import namedtuple
-from typing import Any
+import typing
+from typing import Any, Callable, NamedTuple, Sequence, TypeAlias, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from linclass import indexing
 from linclass.fastsum import sum_axes
 from linclass.promotion import floating, promote, torch_name
-from linclass.tensor import Tensor, _default_array, as_view, record, wrap_dim
+from linclass.tensor import (
+    Dim, Gradients, Needs, Operand, Shape, Tensor, _default_array, as_view, record, wrap_dim,
+)
 
 __all__ = [
     "add", "sub", "mul", "div", "reciprocal", "pow", "neg", "matmul",
@@ -44,38 +47,59 @@ __all__ = [
 
 _NUMBERS = (int, float, bool)
 
-# What ``max(x, dim)`` and ``min(x, dim)`` return, as ``torch.return_types.max`` / ``.min``.
-MaxResult = namedtuple("max", ["values", "indices"])
-MinResult = namedtuple("min", ["values", "indices"])
+Value: TypeAlias = "np.ndarray | float"
+"""An operand's values as an operation computes with them: an array, or a Python number as it is."""
+
+Kept: TypeAlias = Any
+"""A value saved only for an input that wants a gradient, None otherwise (see :func:`_kept_for`);
+which of them is None depends on ``needs``, which a type cannot say."""
+
+
+class MaxResult(NamedTuple):
+    """What ``max(x, dim)`` returns, as ``torch.return_types.max``: the values and their int64 indices."""
+
+    values: Tensor
+    indices: Tensor
+
+
+class MinResult(NamedTuple):
+    """What ``min(x, dim)`` returns, as ``torch.return_types.min``: the values and their int64 indices."""
+
+    values: Tensor
+    indices: Tensor
+
+
+MaxResult.__name__, MinResult.__name__ = "max", "min"  # printed as PyTorch prints them: max(values=..., ...)
 
 
 # -- arithmetic ---------------------------------------------------------------------------------------
 
 
-def add(a: Tensor | float, b: Tensor | float) -> Tensor:
+def add(a: Operand, b: Operand) -> Tensor:
     """``a + b``, broadcast. The add gate passes the gradient on unchanged to both inputs."""
     va, vb = _values(a, b)
     return record(va + vb, (a, b), _add_backward, "AddBackward0", (_shape(va), _shape(vb)))
 
 
-def _add_backward(g, needs, shape_a, shape_b):
+def _add_backward(g: np.ndarray, needs: Needs, shape_a: Shape, shape_b: Shape) -> Gradients:
     return (unbroadcast(g, shape_a) if needs[0] else None,
             unbroadcast(g, shape_b) if needs[1] else None)
 
 
-def mul(a: Tensor | float, b: Tensor | float) -> Tensor:
+def mul(a: Operand, b: Operand) -> Tensor:
     """``a * b``, broadcast. The multiply gate passes each input ``g`` times the *other* input."""
     va, vb = _values(a, b)
     return record(va * vb, (a, b), _mul_backward, "MulBackward0",
                   (_shape(va), _shape(vb), _kept_for(b, va), _kept_for(a, vb)))
 
 
-def _mul_backward(g, needs, shape_a, shape_b, va, vb):
+def _mul_backward(g: np.ndarray, needs: Needs, shape_a: Shape, shape_b: Shape, va: Kept,
+                  vb: Kept) -> Gradients:
     return (unbroadcast(g * vb, shape_a) if needs[0] else None,
             unbroadcast(g * va, shape_b) if needs[1] else None)
 
 
-def sub(a: Tensor | float, b: Tensor | float) -> Tensor:
+def sub(a: Operand, b: Operand) -> Tensor:
     """``a - b``, broadcast. The gradient is ``g`` for ``a`` and ``-g`` for ``b``.
 
     ``RsubBackward1`` when ``a`` is a number, as in PyTorch.
@@ -85,12 +109,12 @@ def sub(a: Tensor | float, b: Tensor | float) -> Tensor:
     return record(va - vb, (a, b), _sub_backward, name, (_shape(va), _shape(vb)))
 
 
-def _sub_backward(g, needs, shape_a, shape_b):
+def _sub_backward(g: np.ndarray, needs: Needs, shape_a: Shape, shape_b: Shape) -> Gradients:
     return (unbroadcast(g, shape_a) if needs[0] else None,
             -unbroadcast(g, shape_b) if needs[1] else None)  # summed first: fewer to negate
 
 
-def div(a: Tensor | float, b: Tensor | float) -> Tensor:
+def div(a: Operand, b: Operand) -> Tensor:
     """``a / b``, broadcast. d/da = 1/b and d/db = -a/b² = -(a/b)/b.
 
     True division, as in PyTorch: integers divided by integers give float32. A number divided by a
@@ -103,7 +127,7 @@ def div(a: Tensor | float, b: Tensor | float) -> Tensor:
     return record(out, (a, b), _div_backward, "DivBackward0", (_shape(va), vb, _kept_for(b, out)))
 
 
-def _div_backward(g, needs, shape_a, vb, out):
+def _div_backward(g: np.ndarray, needs: Needs, shape_a: Shape, vb: Value, out: Kept) -> Gradients:
     return (unbroadcast(g / vb, shape_a) if needs[0] else None,
             unbroadcast(-g * out / vb, _shape(vb)) if needs[1] else None)
 
@@ -114,11 +138,11 @@ def reciprocal(x: Tensor) -> Tensor:
     return record(out, (x,), _reciprocal_backward, "ReciprocalBackward0", (out,))
 
 
-def _reciprocal_backward(g, needs, out):
+def _reciprocal_backward(g: np.ndarray, needs: Needs, out: np.ndarray) -> Gradients:
     return (-g * out * out,)
 
 
-def pow(a: Tensor | float, b: Tensor | float) -> Tensor:
+def pow(a: Operand, b: Operand) -> Tensor:
     """``a ** b``, broadcast. d/da = b·a^(b-1) and d/db = a^b·ln a.
 
     As in PyTorch, d/da is 0 where b == 0 and d/db is 0 where a == 0 and b >= 0 (so ``0 ** 0`` has
@@ -134,7 +158,7 @@ def pow(a: Tensor | float, b: Tensor | float) -> Tensor:
     return record(out, (a, b), _pow_backward, name, (va, vb, out))
 
 
-def _pow_backward(g, needs, va, vb, out):
+def _pow_backward(g: np.ndarray, needs: Needs, va: Value, vb: Value, out: Value) -> Gradients:
     ga = gb = None
     if needs[0]:
         ga = g * vb * va ** (vb - 1)
@@ -153,11 +177,11 @@ def neg(x: Tensor) -> Tensor:
     return record(-x.data, (x,), _neg_backward, "NegBackward0")
 
 
-def _neg_backward(g, needs):
+def _neg_backward(g: np.ndarray, needs: Needs) -> Gradients:
     return (-g,)
 
 
-def matmul(a: Tensor, b: Tensor) -> Tensor:
+def matmul(a: Operand, b: Operand) -> Tensor:
     """``a @ b`` with NumPy's (and PyTorch's) rules for 1-D and batched operands.
 
     For matrices, d/da = g @ bᵀ and d/db = aᵀ @ g; a vector operand is treated as a one-row (left) or
@@ -174,7 +198,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
                   (va.shape, vb.shape, _kept_for(b, va), _kept_for(a, vb)))
 
 
-def _matmul_backward(g, needs, shape_a, shape_b, va, vb):
+def _matmul_backward(g: np.ndarray, needs: Needs, shape_a: Shape, shape_b: Shape, va: Kept,
+                     vb: Kept) -> Gradients:
     if len(shape_a) == 2 and len(shape_b) == 2:  # matrices: the rule as stated, nothing to reshape or sum away
         return (g @ vb.T if needs[0] else None, va.T @ g if needs[1] else None)
     if len(shape_b) == 1:  # a vector is a one-column matrix on the right, a one-row matrix on the left
@@ -245,7 +270,7 @@ def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
     return tuple(kept)
 
 
-def sum(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
+def sum(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Sum over ``dim`` (every axis when None). Each summed element receives the gradient of the sum.
 
     Integers and bools sum to int64, as in PyTorch. ``SumBackward0`` for the full sum,
@@ -260,11 +285,12 @@ def sum(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = Fal
                   (values.shape, _kept_shape(values.shape, axes)))
 
 
-def _sum_backward(g, needs, shape, kept):  # a read-only view: every summed element shares the one gradient
+def _sum_backward(g: np.ndarray, needs: Needs, shape: Shape, kept: Shape) -> Gradients:
+    # a read-only view: every summed element shares the one gradient
     return (np.broadcast_to(g.reshape(kept), shape),)
 
 
-def mean(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
+def mean(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Mean over ``dim`` (every axis when None). Each element receives ``g / count``.
 
     ``MeanBackward0`` for the full mean, ``MeanBackward1`` over ``dim``. As in PyTorch, integers have
@@ -282,12 +308,16 @@ def mean(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = Fa
     return record(out, (x,), _mean_backward, name, (values.shape, _kept_shape(values.shape, axes), count))
 
 
-def _mean_backward(g, needs, shape, kept, count):
+def _mean_backward(g: np.ndarray, needs: Needs, shape: Shape, kept: Shape, count: int) -> Gradients:
     with np.errstate(divide="ignore"):
         return (np.broadcast_to(g.reshape(kept) / count, shape),)
 
 
-def max(x: Tensor, dim: int | None = None, keepdim: bool = False):
+@overload
+def max(x: Tensor, dim: None = None, keepdim: bool = False) -> Tensor: ...
+@overload
+def max(x: Tensor, dim: int, keepdim: bool = False) -> MaxResult: ...
+def max(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
     """The largest element, or with ``dim`` the named tuple ``(values, indices)`` along it.
 
     Ties follow PyTorch: over the whole tensor (``MaxBackward1``) the gradient is split evenly among
@@ -299,7 +329,11 @@ def max(x: Tensor, dim: int | None = None, keepdim: bool = False):
     return MaxResult(*_extreme_along(x, dim, keepdim, np.ndarray.argmax, "max", "MaxBackward0"))
 
 
-def min(x: Tensor, dim: int | None = None, keepdim: bool = False):
+@overload
+def min(x: Tensor, dim: None = None, keepdim: bool = False) -> Tensor: ...
+@overload
+def min(x: Tensor, dim: int, keepdim: bool = False) -> MinResult: ...
+def min(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | MinResult:
     """The smallest element, or with ``dim`` the named tuple ``(values, indices)`` along it.
 
     Ties as in :func:`max`: split evenly over the whole tensor (``MinBackward1``), to the first
@@ -310,7 +344,7 @@ def min(x: Tensor, dim: int | None = None, keepdim: bool = False):
     return MinResult(*_extreme_along(x, dim, keepdim, np.ndarray.argmin, "min", "MinBackward0"))
 
 
-def _extreme(x: Tensor, pick, what: str, name: str) -> Tensor:
+def _extreme(x: Tensor, pick: Callable[[np.ndarray], Any], what: str, name: str) -> Tensor:
     """Max or min of all elements; the gradient is shared evenly by every element equal to it."""
     xv = x.data
     if xv.size == 0:
@@ -320,12 +354,13 @@ def _extreme(x: Tensor, pick, what: str, name: str) -> Tensor:
     return record(out, (x,), _extreme_backward, name, (xv, out))
 
 
-def _extreme_backward(g, needs, xv, out):
+def _extreme_backward(g: np.ndarray, needs: Needs, xv: np.ndarray, out: np.ndarray) -> Gradients:
     winners = xv == out
     return (winners * (g / int(winners.sum())),)
 
 
-def _extreme_along(x: Tensor, dim: int, keepdim: bool, arg_pick, what: str, name: str) -> tuple[Tensor, Tensor]:
+def _extreme_along(x: Tensor, dim: int, keepdim: bool, arg_pick: Callable[..., np.ndarray], what: str,
+                   name: str) -> tuple[Tensor, Tensor]:
     """Max or min along ``dim`` with its indices; the gradient goes to the picked index only."""
     xv = x.data
     dim = wrap_dim(dim, xv.ndim)
@@ -342,7 +377,8 @@ def _extreme_along(x: Tensor, dim: int, keepdim: bool, arg_pick, what: str, name
             Tensor(picked.astype(np.int64, copy=False)))
 
 
-def _extreme_along_backward(g, needs, shape, dtype, indices, dim):
+def _extreme_along_backward(g: np.ndarray, needs: Needs, shape: Shape, dtype: np.dtype, indices: np.ndarray,
+                            dim: int) -> Gradients:
     grad = np.zeros(shape, dtype)
     np.put_along_axis(grad, indices, g.reshape(indices.shape), axis=dim)  # g with dim kept
     return (grad,)
@@ -363,7 +399,7 @@ def exp(x: Tensor) -> Tensor:
     return record(out, (x,), _times_output_backward, "ExpBackward0", (out,))
 
 
-def _times_output_backward(g, needs, out):
+def _times_output_backward(g: np.ndarray, needs: Needs, out: np.ndarray) -> Gradients:
     return (g * out,)
 
 
@@ -375,7 +411,7 @@ def log(x: Tensor) -> Tensor:
     return record(out, (x,), _log_backward, "LogBackward0", (xv,))
 
 
-def _log_backward(g, needs, xv):
+def _log_backward(g: np.ndarray, needs: Needs, xv: np.ndarray) -> Gradients:
     return (g / xv,)
 
 
@@ -385,7 +421,7 @@ def sqrt(x: Tensor) -> Tensor:
     return record(out, (x,), _sqrt_backward, "SqrtBackward0", (out,))
 
 
-def _sqrt_backward(g, needs, out):
+def _sqrt_backward(g: np.ndarray, needs: Needs, out: np.ndarray) -> Gradients:
     with np.errstate(divide="ignore"):
         return (g / (2 * out),)
 
@@ -396,7 +432,7 @@ def abs(x: Tensor) -> Tensor:
     return record(np.abs(xv), (x,), _abs_backward, "AbsBackward0", (xv,))
 
 
-def _abs_backward(g, needs, xv):
+def _abs_backward(g: np.ndarray, needs: Needs, xv: np.ndarray) -> Gradients:
     return (g * np.sign(xv),)
 
 
@@ -406,7 +442,7 @@ def relu(x: Tensor) -> Tensor:
     return record(out, (x,), _relu_backward, "ReluBackward0", (out,))
 
 
-def _relu_backward(g, needs, out):
+def _relu_backward(g: np.ndarray, needs: Needs, out: np.ndarray) -> Gradients:
     return (g * (out > 0),)
 
 
@@ -416,7 +452,7 @@ def tanh(x: Tensor) -> Tensor:
     return record(out, (x,), _tanh_backward, "TanhBackward0", (out,))
 
 
-def _tanh_backward(g, needs, out):
+def _tanh_backward(g: np.ndarray, needs: Needs, out: np.ndarray) -> Gradients:
     return (g * (1 - out * out),)
 
 
@@ -428,11 +464,11 @@ def sigmoid(x: Tensor) -> Tensor:
     return record(out, (x,), _sigmoid_backward, "SigmoidBackward0", (out,))
 
 
-def _sigmoid_backward(g, needs, out):
+def _sigmoid_backward(g: np.ndarray, needs: Needs, out: np.ndarray) -> Gradients:
     return (g * out * (1 - out),)
 
 
-def maximum(a: Tensor | float, b: Tensor | float) -> Tensor:
+def maximum(a: Operand, b: Operand) -> Tensor:
     """Elementwise larger of ``a`` and ``b``, broadcast: the max gate.
 
     The gradient goes to the larger input; where ``a == b`` each receives half, as in PyTorch.
@@ -442,7 +478,7 @@ def maximum(a: Tensor | float, b: Tensor | float) -> Tensor:
                   (_shape(va), _shape(vb), va > vb, va == vb))
 
 
-def minimum(a: Tensor | float, b: Tensor | float) -> Tensor:
+def minimum(a: Operand, b: Operand) -> Tensor:
     """Elementwise smaller of ``a`` and ``b``, broadcast: the min gate.
 
     The gradient goes to the smaller input; where ``a == b`` each receives half, as in PyTorch.
@@ -452,14 +488,15 @@ def minimum(a: Tensor | float, b: Tensor | float) -> Tensor:
                   (_shape(va), _shape(vb), va < vb, va == vb))
 
 
-def _gate_backward(g, needs, shape_a, shape_b, a_won, tie):
+def _gate_backward(g: np.ndarray, needs: Needs, shape_a: Shape, shape_b: Shape, a_won: np.ndarray,
+                   tie: np.ndarray) -> Gradients:
     """The max (or min) gate's rule: ``g`` to the input that won, half to each on a tie."""
     half = tie * (g * 0.5)
     return (unbroadcast(g * a_won + half, shape_a) if needs[0] else None,
             unbroadcast(g * ~(a_won | tie) + half, shape_b) if needs[1] else None)
 
 
-def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+def clamp(x: Tensor, min: Operand | None = None, max: Operand | None = None) -> Tensor:
     """``x`` limited to ``[min, max]`` (either bound may be None). The bounds get no gradient.
 
     The gradient passes where ``min <= x <= max``, the boundaries included, as in PyTorch; elsewhere 0.
@@ -472,8 +509,8 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
     return record(np.clip(xv, low, high), (x,), _clamp_backward, "ClampBackward1", (xv, low, high))
 
 
-def _clamp_backward(g, needs, xv, low, high):
-    inside = True
+def _clamp_backward(g: np.ndarray, needs: Needs, xv: np.ndarray, low: Value | None, high: Value | None) -> Gradients:
+    inside: np.ndarray | bool = True
     if low is not None:
         inside = xv >= low
     if high is not None:
@@ -484,18 +521,19 @@ def _clamp_backward(g, needs, xv, low, high):
 # -- shapes, indexing and copies ----------------------------------------------------------------------
 
 
-def _identity_backward(g, needs):
+def _identity_backward(g: np.ndarray, needs: Needs) -> Gradients:
     return (g,)
 
 
-def reshape(x: Tensor, *shape: int) -> Tensor:
+def reshape(x: Tensor, *shape: int | Sequence[int]) -> Tensor:
     """The same elements in a new shape (``reshape(x, 2, 3)`` or ``reshape(x, (2, 3))``; -1 infers)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return as_view(record(x.data.reshape(shape), (x,), _reshape_backward, "ViewBackward0", (x.shape,)), x)
+    dims = typing.cast(Shape, shape)  # numbers now, the one tuple or list of them unpacked
+    return as_view(record(x.data.reshape(dims), (x,), _reshape_backward, "ViewBackward0", (x.shape,)), x)
 
 
-def _reshape_backward(g, needs, shape):
+def _reshape_backward(g: np.ndarray, needs: Needs, shape: Shape) -> Gradients:
     return (g.reshape(shape),)
 
 
@@ -515,7 +553,7 @@ def transpose(x: Tensor, dim0: int = 0, dim1: int = 1) -> Tensor:
                           (dim0, dim1)), x)
 
 
-def _transpose_backward(g, needs, dim0, dim1):
+def _transpose_backward(g: np.ndarray, needs: Needs, dim0: int, dim1: int) -> Gradients:
     return (np.swapaxes(g, dim0, dim1),)
 
 
@@ -531,7 +569,7 @@ def permute_reverse(x: Tensor) -> Tensor:
     return as_view(record(x.data.T, (x,), _reverse_backward, "PermuteBackward0"), x)
 
 
-def _reverse_backward(g, needs):
+def _reverse_backward(g: np.ndarray, needs: Needs) -> Gradients:
     return (g.T,)
 
 
@@ -546,11 +584,11 @@ def index(x: Tensor, key: Any) -> Tensor:
     return out if parsed.advanced else as_view(out, x)
 
 
-def _index_backward(g, needs, parsed, shape, dtype):
+def _index_backward(g: np.ndarray, needs: Needs, parsed: indexing.Key, shape: Shape, dtype: np.dtype) -> Gradients:
     return (parsed.scatter(shape, dtype, g),)
 
 
-def index_put(x: Tensor, key: Any, value: Tensor | float) -> Tensor:
+def index_put(x: Tensor, key: Any, value: Operand) -> Tensor:
     """A copy of ``x`` with ``x[key] = value``: what an indexed assignment records.
 
     The overwritten elements get no gradient from the result; ``value`` gets the gradient of the places
@@ -565,7 +603,7 @@ def index_put(x: Tensor, key: Any, value: Tensor | float) -> Tensor:
     return record(out, (x, value), _index_put_backward, name, (parsed, np.shape(new)))
 
 
-def _index_put_backward(g, needs, parsed, value_shape):
+def _index_put_backward(g: np.ndarray, needs: Needs, parsed: indexing.Key, value_shape: Shape) -> Gradients:
     kept = None
     if needs[0]:
         kept = g.copy()
@@ -574,7 +612,7 @@ def _index_put_backward(g, needs, parsed, value_shape):
     return kept, written
 
 
-def cast(x: Tensor, dtype: Any) -> Tensor:
+def cast(x: Tensor, dtype: npt.DTypeLike) -> Tensor:
     """``x`` converted to ``dtype`` (``x`` itself when it already has it); the gradient is cast back.
 
     A conversion to a non-floating dtype is cut from the graph, as in PyTorch.
@@ -587,7 +625,7 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     return record(x.data.astype(dtype), (x,), _cast_backward, "ToCopyBackward0", (x.dtype,))
 
 
-def _cast_backward(g, needs, dtype):
+def _cast_backward(g: np.ndarray, needs: Needs, dtype: np.dtype) -> Gradients:
     return (g.astype(dtype),)
 
 
@@ -596,7 +634,7 @@ def clone(x: Tensor) -> Tensor:
     return record(x.data.copy(), (x,), _identity_backward, "CloneBackward0")
 
 
-def fill(x: Tensor, value: Tensor | float) -> Tensor:
+def fill(x: Tensor, value: Operand) -> Tensor:
     """A tensor like ``x`` holding ``value`` everywhere: what ``x.fill_(value)`` records.
 
     ``x`` gets no gradient; a tensor ``value`` gets the sum of ``g``.
@@ -606,7 +644,7 @@ def fill(x: Tensor, value: Tensor | float) -> Tensor:
     return record(np.full(x.shape, new, x.dtype), (x, value), _fill_backward, name, (np.shape(new),))
 
 
-def _fill_backward(g, needs, value_shape):
+def _fill_backward(g: np.ndarray, needs: Needs, value_shape: Shape) -> Gradients:
     return (np.zeros_like(g) if needs[0] else None, g.sum().reshape(value_shape) if needs[1] else None)
 
 
@@ -615,11 +653,11 @@ def zero(x: Tensor) -> Tensor:
     return record(np.zeros_like(x.data), (x,), _zero_backward, "ZeroBackward0")
 
 
-def _zero_backward(g, needs):
+def _zero_backward(g: np.ndarray, needs: Needs) -> Gradients:
     return (np.zeros_like(g),)
 
 
-def copy(x: Tensor, source: Tensor | Any) -> Tensor:
+def copy(x: Tensor, source: Operand) -> Tensor:
     """``source`` broadcast to ``x``'s shape and dtype: what ``x.copy_(source)`` records.
 
     ``x`` gets no gradient; ``source`` gets ``g``, summed over what broadcasting repeated.
@@ -630,7 +668,7 @@ def copy(x: Tensor, source: Tensor | Any) -> Tensor:
     return record(out, (x, source), _copy_backward, "CopyBackwards", (np.shape(new), new.dtype))
 
 
-def _copy_backward(g, needs, source_shape, source_dtype):
+def _copy_backward(g: np.ndarray, needs: Needs, source_shape: Shape, source_dtype: np.dtype) -> Gradients:
     return (np.zeros_like(g) if needs[0] else None,
             unbroadcast(g, source_shape).astype(source_dtype, copy=False) if needs[1] else None)
 
@@ -655,7 +693,7 @@ def softmax(x: Tensor, dim: int) -> Tensor:
     return record(out, (x,), _softmax_backward, "SoftmaxBackward0", (out, dim))
 
 
-def _softmax_backward(g, needs, out, dim):
+def _softmax_backward(g: np.ndarray, needs: Needs, out: np.ndarray, dim: int) -> Gradients:
     grad = g - (g * out).sum(axis=dim, keepdims=True)
     grad *= out
     return (grad,)
@@ -674,14 +712,14 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     return record(out, (x,), _log_softmax_backward, "LogSoftmaxBackward0", (out, dim))
 
 
-def _log_softmax_backward(g, needs, out, dim):
+def _log_softmax_backward(g: np.ndarray, needs: Needs, out: np.ndarray, dim: int) -> Gradients:
     grad = np.exp(out)  # softmax(x), then g - softmax(x) * sum(g) in place
     grad *= -g.sum(axis=dim, keepdims=True)
     grad += g
     return (grad,)
 
 
-def logsumexp(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool = False) -> Tensor:
+def logsumexp(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``dim`` (every axis when None), as ``m + log(sum(exp(x - m)))``.
 
     The gradient is ``g * softmax(x)``. Over nothing it is -inf, as in PyTorch.
@@ -696,15 +734,16 @@ def logsumexp(x: Tensor, dim: int | tuple[int, ...] | None = None, keepdim: bool
                   (xv, out, axes, keepdim))
 
 
-def _logsumexp_backward(g, needs, xv, out, axes, keepdim):
+def _logsumexp_backward(g: np.ndarray, needs: Needs, xv: np.ndarray, out: np.ndarray, axes: tuple[int, ...],
+                        keepdim: bool) -> Gradients:
     return ((g if keepdim else np.expand_dims(g, axes)) * np.exp(xv - out),)
 
 
 # -- without gradient: comparisons and arange ----------------------------------------------------------
 
 
-def _comparison(ufunc: np.ufunc, symbol: str):
-    def compare(a: Tensor | float, b: Tensor | float) -> Tensor:
+def _comparison(ufunc: np.ufunc, symbol: str) -> Callable[[Operand | None, Operand | None], Tensor]:
+    def compare(a: Operand | None, b: Operand | None) -> Tensor:
         if a is None or b is None:
             return NotImplemented  # so that ``t == None`` is False, as in PyTorch
         return Tensor(np.asarray(ufunc(*_values(a, b))))
@@ -722,7 +761,7 @@ gt = _comparison(np.greater, ">")
 ge = _comparison(np.greater_equal, ">=")
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
+def arange(start: float, end: float | None = None, step: float = 1, dtype: npt.DTypeLike | None = None) -> Tensor:
     """``start, start + step, ...`` up to ``end`` (excluded), as ``torch.arange``; no gradient.
 
     Integers give int64 (use as indices: ``scores[arange(N), y]``), floats float32.

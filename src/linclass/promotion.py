@@ -42,7 +42,10 @@ def result_dtype(*operands: Any) -> np.dtype:
     dims = _promoted([o.dtype for o in operands if isinstance(o, np.ndarray) and o.ndim])
     zeros = _promoted([o.dtype for o in operands if isinstance(o, np.ndarray) and not o.ndim])
     numbers = _promoted([number_dtype(o) for o in operands if isinstance(o, _NUMBERS)])
-    return _combine(dims, _combine(zeros, numbers))
+    dtype = _combine(dims, _combine(zeros, numbers))
+    if dtype is None:
+        raise TypeError(f"no result dtype for {operands!r}: expected arrays or Python numbers")
+    return dtype
 
 
 def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:

@@ -54,11 +54,13 @@ class ShuffledRows:
             self._fill()
 
     def _fill(self) -> None:
+        copy = self._copy
+        assert copy is not None, "filled only when a copy was asked for"
         for start in range(0, len(self.order), BLOCK_ROWS):
             if self._stop.is_set():
                 return
             rows = self.order[start:start + BLOCK_ROWS]
-            np.take(self.X, rows, axis=0, out=self._copy[start:start + len(rows)])
+            np.take(self.X, rows, axis=0, out=copy[start:start + len(rows)])
 
     @property
     def copied(self) -> bool:
@@ -70,7 +72,7 @@ class ShuffledRows:
     def for_epoch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The arrays an epoch's batches read: the shuffled copies and None once copied, else
         ``(X, y, order)``, in which rows ``a:b`` of the shuffled order are ``X[order[a:b]]``."""
-        if self.copied:
+        if self._copy is not None and self._y_copy is not None and self.copied:
             return self._copy, self._y_copy, None
         return self.X, self.y, self.order
 

@@ -24,11 +24,26 @@ from __future__ import annotations
 
 import functools
 import weakref
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeAlias, TypeVar, cast, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from linclass.printing import format_tensor
+
+if TYPE_CHECKING:
+    from linclass.ops import MaxResult, MinResult
+
+Operand: TypeAlias = "Tensor | np.ndarray | np.number | np.bool_ | float"
+"""What an operation takes besides a tensor: an array or a number (to a type checker, an int or a bool
+is a float too)."""
+
+Shape: TypeAlias = "tuple[int, ...]"
+
+Dim: TypeAlias = "int | tuple[int, ...] | None"
+"""The dimensions a reduction runs over: one, several, or None for all."""
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
 
 _grad_enabled = True  # the grad mode: the project's only global mutable state
 
@@ -50,7 +65,7 @@ class _GradMode:
         global _grad_enabled
         _grad_enabled = self._previous
 
-    def __call__(self, function: Callable) -> Callable:
+    def __call__(self, function: _Function) -> _Function:
         mode = self.mode
 
         @functools.wraps(function)
@@ -58,7 +73,7 @@ class _GradMode:
             with set_grad_enabled(mode):
                 return function(*args, **kwargs)
 
-        return in_mode
+        return cast(_Function, in_mode)  # functools.wraps gave it the signature of ``function``
 
 
 class no_grad(_GradMode):
@@ -87,7 +102,7 @@ class set_grad_enabled(_GradMode):
     def __enter__(self) -> None:
         pass  # the mode was set when the object was made; __exit__ restores the one before
 
-    def __call__(self, function: Callable) -> Callable:
+    def __call__(self, function: _Function) -> _Function:
         global _grad_enabled
         _grad_enabled = self._previous  # as a decorator it changes the mode only while the function runs
         return super().__call__(function)
@@ -118,7 +133,13 @@ def version_of(t: "Tensor") -> Version:
     return counter
 
 
-BackwardRule = Callable[..., Sequence["np.ndarray | None"]]
+Needs: TypeAlias = "tuple[bool, ...]"
+"""For each input of an operation, whether it wants a gradient."""
+
+Gradients: TypeAlias = "tuple[np.ndarray | None, ...]"
+"""A backward rule's result: one gradient per input, or None for an input that wants none."""
+
+BackwardRule = Callable[..., Gradients]
 """``rule(g, needs, *saved)``: given ``g`` = d(final)/d(output), one gradient per input (an ndarray
 in that input's shape, or None where ``needs`` says the input wants none)."""
 
@@ -153,7 +174,7 @@ class Node:
         """The nodes that made this node's inputs (None for leaves and constants), as in PyTorch."""
         return tuple((edge if type(edge) is Node else None, 0) for edge in self.edges)
 
-    def backward(self, grad: np.ndarray) -> Sequence[np.ndarray | None]:
+    def backward(self, grad: np.ndarray) -> Gradients:
         """The gradient of each input, given the gradient of the output; refuses changed values."""
         if self.outdated:
             raise RuntimeError("one of the variables needed for gradient computation has been modified by an "
@@ -198,7 +219,7 @@ def record(data: np.ndarray, inputs: tuple, rule: BackwardRule, name: str, saved
         else:
             edges.append(t.data)
     if wanted:
-        versions = ()
+        versions: tuple[tuple[Version, int], ...] = ()
         for value in saved:
             if type(value) is np.ndarray:  # only arrays can change in place
                 versions = _saved_versions(saved, inputs)
@@ -254,7 +275,7 @@ def _holds_float64_tensors(data: Any) -> bool:
     return isinstance(data, Tensor) and data.dtype == np.float64
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> "Tensor":
+def tensor(data: Any, requires_grad: bool = False, dtype: npt.DTypeLike | None = None) -> "Tensor":
     """Make a new leaf Tensor holding a copy of ``data``.
 
     Parameters
@@ -271,7 +292,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> "Tensor
     return Tensor(_default_array(data, dtype), requires_grad=requires_grad)
 
 
-def as_tensor(data: Any, dtype: Any = None) -> "Tensor":
+def as_tensor(data: Any, dtype: npt.DTypeLike | None = None) -> "Tensor":
     """Return ``data`` itself if it is a Tensor, else a Tensor sharing its memory where possible."""
     if isinstance(data, Tensor):
         return data
@@ -377,14 +398,8 @@ class Tensor:
         if self.grad_fn is not None:
             self.grad_fn.retained = weakref.ref(self)
 
-    def float(self) -> "Tensor":
-        return ops.cast(self, np.float32)
-
-    def double(self) -> "Tensor":
-        return ops.cast(self, np.float64)
-
     # -- backpropagation ----------------------------------------------------------------------------
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None) -> None:
+    def backward(self, gradient: Tensor | npt.ArrayLike | None = None, retain_graph: bool | None = None) -> None:
         """Backpropagate from this tensor: add d(self)/d(leaf) into ``.grad`` of every leaf that needs it.
 
         Parameters
@@ -458,73 +473,92 @@ class Tensor:
         return repr(self)
 
     # -- operators (the maths lives in ops.py) ----------------------------------------------------------
-    def __add__(self, other): return ops.add(self, other)
-    def __radd__(self, other): return ops.add(other, self)
-    def __sub__(self, other): return ops.sub(self, other)
-    def __rsub__(self, other): return ops.sub(other, self)
-    def __mul__(self, other): return ops.mul(self, other)
-    def __rmul__(self, other): return ops.mul(other, self)
-    def __truediv__(self, other): return ops.div(self, other)
-    def __rtruediv__(self, other): return ops.div(other, self)
-    def __pow__(self, other): return ops.pow(self, other)
-    def __rpow__(self, other): return ops.pow(other, self)
-    def __matmul__(self, other): return ops.matmul(self, other)
-    def __rmatmul__(self, other): return ops.matmul(other, self)
-    def __neg__(self): return ops.neg(self)
-    def __getitem__(self, index): return ops.index(self, index)
-    def __eq__(self, other): return ops.eq(self, other)
-    def __ne__(self, other): return ops.ne(self, other)
-    def __lt__(self, other): return ops.lt(self, other)
-    def __le__(self, other): return ops.le(self, other)
-    def __gt__(self, other): return ops.gt(self, other)
-    def __ge__(self, other): return ops.ge(self, other)
+    def __add__(self, other: Operand) -> Tensor: return ops.add(self, other)
+    def __radd__(self, other: Operand) -> Tensor: return ops.add(other, self)
+    def __sub__(self, other: Operand) -> Tensor: return ops.sub(self, other)
+    def __rsub__(self, other: Operand) -> Tensor: return ops.sub(other, self)
+    def __mul__(self, other: Operand) -> Tensor: return ops.mul(self, other)
+    def __rmul__(self, other: Operand) -> Tensor: return ops.mul(other, self)
+    def __truediv__(self, other: Operand) -> Tensor: return ops.div(self, other)
+    def __rtruediv__(self, other: Operand) -> Tensor: return ops.div(other, self)
+    def __pow__(self, other: Operand) -> Tensor: return ops.pow(self, other)
+    def __rpow__(self, other: Operand) -> Tensor: return ops.pow(other, self)
+    def __matmul__(self, other: Operand) -> Tensor: return ops.matmul(self, other)
+    def __rmatmul__(self, other: Operand) -> Tensor: return ops.matmul(other, self)
+    def __neg__(self) -> Tensor: return ops.neg(self)
+    def __getitem__(self, index: Any) -> Tensor: return ops.index(self, index)
+    # == and != are elementwise, as in NumPy and PyTorch, not the bool that ``object`` promises
+    def __eq__(self, other: Operand | None) -> Tensor: return ops.eq(self, other)  # type: ignore[override]
+    def __ne__(self, other: Operand | None) -> Tensor: return ops.ne(self, other)  # type: ignore[override]
+    # mypy fears that ``array < tensor`` would get an array from NumPy; NumPy defers to the Tensor instead
+    # (``__array_priority__``), so that the answer is this class's reflected comparison
+    def __lt__(self, other: Operand) -> Tensor: return ops.lt(self, other)  # type: ignore[misc]
+    def __le__(self, other: Operand) -> Tensor: return ops.le(self, other)  # type: ignore[misc]
+    def __gt__(self, other: Operand) -> Tensor: return ops.gt(self, other)  # type: ignore[misc]
+    def __ge__(self, other: Operand) -> Tensor: return ops.ge(self, other)  # type: ignore[misc]
 
     # -- in place, by PyTorch's rules (inplace.py) ---------------------------------------------------------
-    def __iadd__(self, other): return inplace.update(self, ops.add, other)
-    def __isub__(self, other): return inplace.update(self, ops.sub, other)
-    def __imul__(self, other): return inplace.update(self, ops.mul, other)
-    def __itruediv__(self, other): return inplace.update(self, ops.div, other)
-    def __ipow__(self, other): return inplace.update(self, ops.pow, other)
-    def __setitem__(self, index, value): inplace.assign(self, index, value)
-    def add_(self, other, alpha=1): return inplace.update(self, ops.add, other if alpha == 1 else other * alpha)
-    def sub_(self, other, alpha=1): return inplace.update(self, ops.sub, other if alpha == 1 else other * alpha)
-    def mul_(self, other): return inplace.update(self, ops.mul, other)
-    def div_(self, other): return inplace.update(self, ops.div, other)
-    def pow_(self, other): return inplace.update(self, ops.pow, other)
-    def clamp_(self, min=None, max=None): return inplace.update(self, ops.clamp, min, max)
-    def zero_(self): return inplace.update(self, ops.zero)
-    def fill_(self, value): return inplace.update(self, ops.fill, value)
-    def copy_(self, src): return inplace.update(self, ops.copy, src)
+    def __iadd__(self, other: Operand) -> Tensor: return inplace.update(self, ops.add, other)
+    def __isub__(self, other: Operand) -> Tensor: return inplace.update(self, ops.sub, other)
+    def __imul__(self, other: Operand) -> Tensor: return inplace.update(self, ops.mul, other)
+    def __itruediv__(self, other: Operand) -> Tensor: return inplace.update(self, ops.div, other)
+    def __ipow__(self, other: Operand) -> Tensor: return inplace.update(self, ops.pow, other)
+    def __setitem__(self, index: Any, value: Operand) -> None: inplace.assign(self, index, value)
+    def add_(self, other: Operand, alpha: float = 1) -> Tensor:
+        return inplace.update(self, ops.add, other if alpha == 1 else other * alpha)
+    def sub_(self, other: Operand, alpha: float = 1) -> Tensor:
+        return inplace.update(self, ops.sub, other if alpha == 1 else other * alpha)
+    def mul_(self, other: Operand) -> Tensor: return inplace.update(self, ops.mul, other)
+    def div_(self, other: Operand) -> Tensor: return inplace.update(self, ops.div, other)
+    def pow_(self, other: Operand) -> Tensor: return inplace.update(self, ops.pow, other)
+    def clamp_(self, min: Operand | None = None, max: Operand | None = None) -> Tensor:
+        return inplace.update(self, ops.clamp, min, max)
+    def zero_(self) -> Tensor: return inplace.update(self, ops.zero)
+    def fill_(self, value: Operand) -> Tensor: return inplace.update(self, ops.fill, value)
+    def copy_(self, src: Operand) -> Tensor: return inplace.update(self, ops.copy, src)
 
     # -- methods, the same as the functions of ops.py ------------------------------------------------------
-    def sum(self, dim=None, keepdim=False): return ops.sum(self, dim, keepdim)
-    def mean(self, dim=None, keepdim=False): return ops.mean(self, dim, keepdim)
-    def max(self, dim=None, keepdim=False): return ops.max(self, dim, keepdim)
-    def min(self, dim=None, keepdim=False): return ops.min(self, dim, keepdim)
-    def argmax(self, dim=None, keepdim=False): return ops.argmax(self, dim, keepdim)
-    def exp(self): return ops.exp(self)
-    def log(self): return ops.log(self)
-    def sqrt(self): return ops.sqrt(self)
-    def abs(self): return ops.abs(self)
-    def relu(self): return ops.relu(self)
-    def tanh(self): return ops.tanh(self)
-    def sigmoid(self): return ops.sigmoid(self)
-    def reciprocal(self): return ops.reciprocal(self)
-    def maximum(self, other): return ops.maximum(self, other)
-    def minimum(self, other): return ops.minimum(self, other)
-    def clamp(self, min=None, max=None): return ops.clamp(self, min, max)
-    def reshape(self, *shape): return ops.reshape(self, *shape)
-    def view(self, *shape): return ops.reshape(self, *shape)
-    def flatten(self): return self if self.data.ndim == 1 else ops.reshape(self, -1)
-    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
-    def transpose(self, dim0=0, dim1=1): return ops.transpose(self, dim0, dim1)
-    def t(self): return ops.t(self)
+    def sum(self, dim: Dim = None, keepdim: bool = False) -> Tensor: return ops.sum(self, dim, keepdim)
+    def mean(self, dim: Dim = None, keepdim: bool = False) -> Tensor: return ops.mean(self, dim, keepdim)
+    @overload
+    def max(self, dim: None = None, keepdim: bool = False) -> Tensor: ...
+    @overload
+    def max(self, dim: int, keepdim: bool = False) -> MaxResult: ...
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
+        return ops.max(self, dim, keepdim)
+    @overload
+    def min(self, dim: None = None, keepdim: bool = False) -> Tensor: ...
+    @overload
+    def min(self, dim: int, keepdim: bool = False) -> MinResult: ...
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MinResult:
+        return ops.min(self, dim, keepdim)
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor: return ops.argmax(self, dim, keepdim)
+    def exp(self) -> Tensor: return ops.exp(self)
+    def log(self) -> Tensor: return ops.log(self)
+    def sqrt(self) -> Tensor: return ops.sqrt(self)
+    def abs(self) -> Tensor: return ops.abs(self)
+    def relu(self) -> Tensor: return ops.relu(self)
+    def tanh(self) -> Tensor: return ops.tanh(self)
+    def sigmoid(self) -> Tensor: return ops.sigmoid(self)
+    def reciprocal(self) -> Tensor: return ops.reciprocal(self)
+    def maximum(self, other: Operand) -> Tensor: return ops.maximum(self, other)
+    def minimum(self, other: Operand) -> Tensor: return ops.minimum(self, other)
+    def clamp(self, min: Operand | None = None, max: Operand | None = None) -> Tensor: return ops.clamp(self, min, max)
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor: return ops.reshape(self, *shape)
+    def view(self, *shape: int | Sequence[int]) -> Tensor: return ops.reshape(self, *shape)
+    def flatten(self) -> Tensor: return self if self.data.ndim == 1 else ops.reshape(self, -1)
+    def unsqueeze(self, dim: int) -> Tensor: return ops.unsqueeze(self, dim)
+    def transpose(self, dim0: int = 0, dim1: int = 1) -> Tensor: return ops.transpose(self, dim0, dim1)
+    def t(self) -> Tensor: return ops.t(self)
     @property
-    def T(self): return ops.permute_reverse(self)
-    def softmax(self, dim=-1): return ops.softmax(self, dim)
-    def log_softmax(self, dim=-1): return ops.log_softmax(self, dim)
-    def logsumexp(self, dim=None, keepdim=False): return ops.logsumexp(self, dim, keepdim)
+    def T(self) -> Tensor: return ops.permute_reverse(self)
+    def softmax(self, dim: int = -1) -> Tensor: return ops.softmax(self, dim)
+    def log_softmax(self, dim: int = -1) -> Tensor: return ops.log_softmax(self, dim)
+    def logsumexp(self, dim: Dim = None, keepdim: bool = False) -> Tensor: return ops.logsumexp(self, dim, keepdim)
 
+    # last in the class: in an annotation below them, ``float`` would name the method, not the type
+    def float(self) -> Tensor: return ops.cast(self, np.float32)
+    def double(self) -> Tensor: return ops.cast(self, np.float64)
 
 def wrap_dim(dim: int, ndim: int) -> int:
     """``dim`` as a non-negative axis of an ``ndim``-dimensional tensor (negative dims count from the end).
@@ -556,7 +590,7 @@ def _backpropagate(root: Node, seed: np.ndarray) -> None:
         grad = pending.pop(node)
         if node.retained is not None and (kept := node.retained()) is not None:
             _accumulate(kept, grad)
-        for edge, edge_grad in zip(node.edges, node.backward(grad)):
+        for edge, edge_grad in zip(node.edges, node.backward(grad), strict=True):
             if type(edge) is Node:
                 if edge_grad is not None:
                     earlier = pending.get(edge)

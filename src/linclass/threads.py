@@ -28,8 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Mapping
 
-__all__ = ["ThreadChoice", "choose_threads", "free_cpus", "free_cpus_now", "step_flops", "usable_cpus", "environment_setting",
-           "CpuMeter", "blas_threads", "THREAD_VARIABLES", "FLOPS_PER_THREAD"]
+__all__ = ["ThreadChoice", "choose_threads", "free_cpus", "free_cpus_now", "step_flops", "usable_cpus",
+           "environment_setting", "CpuMeter", "blas_threads", "THREAD_VARIABLES", "FLOPS_PER_THREAD"]
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 """Environment variables through which a user sets the BLAS libraries' thread count themselves."""

@@ -17,7 +17,7 @@ from linclass.cli.common import common_options, load_data
 from linclass.data.locate import ENVIRONMENT_VARIABLE, SYSTEM_FOLDER, search_places
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "datasets", parents=[common_options()],
         help="list the known datasets and where they are, or summarize one",

@@ -19,6 +19,8 @@ import multiprocessing
 import sys
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Callable
 
@@ -58,7 +60,7 @@ def draw_pictures(pictures: list[Picture], processes: int | None = None) -> Draw
     workers = [_start_worker(share) for share in shares[1:]]
     for picture in shares[0] if shares else []:
         _draw_here(picture, drawn)
-    for share, (process, connection) in zip(shares[1:], workers):
+    for share, (process, connection) in zip(shares[1:], workers, strict=True):
         _collect(share, process, connection, drawn)
     return Drawn({p.key: drawn.images[p.key] for p in pictures}, drawn.seconds, drawn.captions)
 
@@ -87,7 +89,7 @@ def _record(drawn: Drawn, picture: Picture, seconds: float, caption: str | None)
         drawn.captions[picture.key] = caption
 
 
-def _start_worker(share: list[Picture]):
+def _start_worker(share: list[Picture]) -> tuple[BaseProcess, Connection]:
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
     process = context.Process(target=_draw_share, args=(share, sending), daemon=True)
@@ -96,7 +98,7 @@ def _start_worker(share: list[Picture]):
     return process, receiving
 
 
-def _draw_share(share: list[Picture], connection) -> None:
+def _draw_share(share: list[Picture], connection: Connection) -> None:
     """In a forked process: draw each picture of the share, sending back (key, seconds, caption) or a failure."""
     for picture in share:
         start = time.perf_counter()
@@ -109,7 +111,7 @@ def _draw_share(share: list[Picture], connection) -> None:
     connection.close()
 
 
-def _collect(share: list[Picture], process, connection, drawn: Drawn) -> None:
+def _collect(share: list[Picture], process: BaseProcess, connection: Connection, drawn: Drawn) -> None:
     """Receive a worker's results; draw here whatever it did not draw (it failed, or died)."""
     by_key = {picture.key: picture for picture in share}
     done = set()

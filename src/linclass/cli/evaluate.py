@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from linclass.cli.saved_model import SavedModel, open_model
 from linclass.errors import LinclassError
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate", parents=[common_options()],
         help="accuracy, per-class precision and recall, and confusion matrix of a saved model",
@@ -101,7 +102,7 @@ def print_evaluation(result: dict) -> None:
     width = max(len("class"), *(len(name) for name in result["classes"]))
     print(f"{'class':<{width}}  precision  recall  support")
     for name, precision, recall, support in zip(result["classes"], result["precision"], result["recall"],
-                                                result["support"]):
+                                                result["support"], strict=True):
         print(f"{name:<{width}}  {percent(precision):>9}  {percent(recall):>6}  {support:>7}")
     print()
     print("confusion matrix (rows: true class, columns: predicted class)")
@@ -109,7 +110,7 @@ def print_evaluation(result: dict) -> None:
     cell = max(len(str(matrix.max())), 4)
     header = " ".join(f"{_abbreviate(name, cell):>{cell}}" for name in result["classes"])
     print(f"{'':<{width}}  {header}")
-    for name, row in zip(result["classes"], matrix):
+    for name, row in zip(result["classes"], matrix, strict=True):
         print(f"{name:<{width}}  " + " ".join(f"{count:>{cell}}" for count in row))
     if "confusion_png" in result:
         print(f"\nwrote {result['confusion_png']}")
@@ -119,11 +120,11 @@ def _abbreviate(name: str, width: int) -> str:
     return name if len(name) <= width else name[:width]
 
 
-def _shape(shape) -> str:
+def _shape(shape: Iterable[int]) -> str:
     return "×".join(str(n) for n in shape)
 
 
-def _names(names) -> str:
+def _names(names: Iterable[str]) -> str:
     names = list(names)
     shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
     return f"{len(names)} ({shown})"

@@ -42,7 +42,7 @@ _BINARY = {ast.Add: lc.ops.add, ast.Sub: lc.ops.sub, ast.Mult: lc.ops.mul, ast.D
            ast.Pow: lc.ops.pow}
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "graph", parents=[common_options()],
         help="draw the computational graph of an expression",
@@ -123,9 +123,10 @@ def _evaluate(node: ast.AST, variables: dict[str, lc.Tensor], expression: str) -
                              f"+ - * / **, unary - and {', '.join(FUNCTIONS)}")
 
     if isinstance(node, ast.Constant):
-        if type(node.value) not in (int, float):
-            raise refuse(f"the constant {node.value!r}")
-        return _as_float(node.value, expression)
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise refuse(f"the constant {value!r}")
+        return _as_float(value, expression)
     if isinstance(node, ast.Name):
         if node.id not in variables:
             raise LinclassError(f"--expr {expression!r}: unknown variable {node.id!r}; "

@@ -9,7 +9,7 @@ and ``linclass predict`` says so when an image lies far outside them.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeGuard
 
 import numpy as np
 
@@ -55,7 +55,7 @@ def unlike_training(image: np.ndarray, statistics: Mapping[str, Any] | None) -> 
     return "unlike the training images: " + "; ".join(parts) + "; expect a poor guess"
 
 
-def _well_formed(statistics: Any) -> bool:
+def _well_formed(statistics: object) -> TypeGuard[Mapping[str, Any]]:
     """Whether ``statistics`` is what :func:`training_statistics` writes: two [mean, spread] pairs of numbers."""
     return isinstance(statistics, Mapping) and all(
         isinstance(statistics.get(key), list) and len(statistics[key]) == 2

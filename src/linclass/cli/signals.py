@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from types import FrameType
 from typing import Iterator
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
@@ -37,7 +38,7 @@ def how_stopped(stop: KeyboardInterrupt) -> str:
     return "terminated" if getattr(stop, "signum", signal.SIGINT) == signal.SIGTERM else "interrupted"
 
 
-def _raise_stopped(signum: int, frame) -> None:
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
     raise Stopped(signum)
 
 

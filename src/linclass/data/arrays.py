@@ -27,7 +27,7 @@ import zlib
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO, Sequence
+from typing import IO, Sequence
 
 import numpy as np
 
@@ -79,7 +79,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, ma
         return np.lib.format.read_array(stream, allow_pickle=False)
 
 
-def _check_npy_header(stream: BinaryIO, path: Path, member: str | None, compressed: bool,
+def _check_npy_header(stream: IO[bytes], path: Path, member: str | None, compressed: bool,
                       max_memory: int | None) -> None:
     """Read a ``.npy`` header (of the file ``path``, or of its ``member``) and refuse an array that the file
     cannot hold or the memory budget cannot take."""
@@ -143,7 +143,7 @@ def save(dataset: Dataset, folder: str | Path) -> Path:
     if any("\n" in name or "\r" in name for name in dataset.classes):
         raise DataError(f"{folder}: class names with line breaks cannot be saved in {CLASSES_FILE}")
     for name in ARRAY_NAMES:
-        write_atomically(folder / f"{name}.npy", lambda stream, a=getattr(dataset, name): np.save(stream, a))
+        write_atomically(folder / f"{name}.npy", partial(np.save, arr=getattr(dataset, name)))
     text = "".join(f"{name}\n" for name in dataset.classes).encode("utf-8")
     write_atomically(folder / CLASSES_FILE, text)
     return folder
@@ -166,7 +166,8 @@ def read_csv(path: str | Path, image_size: Sequence[int] | None = None, max_memo
     return _dataset(path.stem, arrays, None, image_size, str(path))
 
 
-def _dataset(name: str, arrays: dict, classes, image_size, source: str) -> Dataset:
+def _dataset(name: str, arrays: dict[str, np.ndarray], classes: Sequence[str] | None,
+             image_size: Sequence[int] | None, source: str) -> Dataset:
     """Check the four arrays, encode the labels and shape the examples."""
     X_train, X_test = arrays["X_train"], arrays["X_test"]
     for part, X in (("X_train", X_train), ("X_test", X_test)):
@@ -185,7 +186,7 @@ def _dataset(name: str, arrays: dict, classes, image_size, source: str) -> Datas
                    image_shape=shape, source=source)
 
 
-def _example_shape(shape: tuple[int, ...], image_size, source: str) -> tuple[int, ...]:
+def _example_shape(shape: tuple[int, ...], image_size: Sequence[int] | None, source: str) -> tuple[int, ...]:
     if image_size is None:
         return tuple(shape)
     wanted = tuple(int(n) for n in image_size)

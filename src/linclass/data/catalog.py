@@ -178,13 +178,15 @@ def load(name_or_path: str | Path, root: str | Path | None = None,
     return data
 
 
-def _read(name_or_path: str | Path, root, image_size, mmap: bool, max_memory: int | None) -> Dataset:
+def _read(name_or_path: str | Path, root: str | Path | None, image_size: Sequence[int] | None, mmap: bool,
+          max_memory: int | None) -> Dataset:
     """The dataset that ``load``'s arguments name, as its reader returns it."""
     check_root(root)
     name = canonical_name(str(name_or_path)) if isinstance(name_or_path, str) else None
     if name is not None:
         _refuse_options(name, image_size, mmap)
-        return KNOWN[name].read(locate(name, root), max_memory)
+        folder = locate(name, root)  # None only for the built-in set, whose reader reads no folder
+        return KNOWN[name].read(folder, max_memory)  # type: ignore[arg-type]
     path = Path(name_or_path).expanduser()
     if not path.exists():
         raise DataError(f"{name_or_path}: no such file or folder, and not a known dataset "
@@ -201,7 +203,7 @@ def _read(name_or_path: str | Path, root, image_size, mmap: bool, max_memory: in
     return readers[path.suffix.lower()](path, image_size, max_memory)
 
 
-def _read_folder(path: Path, image_size, max_memory: int | None) -> Dataset:
+def _read_folder(path: Path, image_size: Sequence[int] | None, max_memory: int | None) -> Dataset:
     """A folder of IDX files, CIFAR batches, or class subfolders of images."""
     name = path.resolve().name
     for holds_set, read in ((idx.has_idx_files, lambda: idx.read_idx_dataset(path, name, max_memory=max_memory)),
@@ -213,7 +215,7 @@ def _read_folder(path: Path, image_size, max_memory: int | None) -> Dataset:
     return read_image_folder(path, image_size, max_memory)
 
 
-def _refuse_options(what: str, image_size, mmap: bool) -> None:
+def _refuse_options(what: str, image_size: Sequence[int] | None, mmap: bool) -> None:
     """``DataError`` (a ``ValueError``) for an option the set cannot use, so the command line says it in one line."""
     if image_size is not None:
         raise DataError(f"image_size={tuple(image_size)}: {what} has images of a fixed size; leave image_size "

@@ -27,19 +27,21 @@ import pickle
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any, Callable, Sequence, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from linclass.data.dataset import Dataset, check_examples
 from linclass.errors import DataError
 from linclass.limits import check_allocation, file_size, read_text
 
-try:  # NumPy 2
+try:  # NumPy 2 (private names: _frombuffer is not in NumPy's type stubs)
     from numpy._core.multiarray import _reconstruct
-    from numpy._core.numeric import _frombuffer
+    from numpy._core.numeric import _frombuffer  # type: ignore[attr-defined]
 except ImportError:  # NumPy 1.x
-    from numpy.core.multiarray import _reconstruct
-    from numpy.core.numeric import _frombuffer
+    from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]
+    from numpy.core.numeric import _frombuffer  # type: ignore[no-redef]
 
 SIDE, CHANNELS = 32, 3
 PIXELS = SIDE * SIDE * CHANNELS
@@ -57,7 +59,7 @@ class _ArrayType:
     """Stands for ``numpy.ndarray`` in a pickle: it can be the type ``_reconstruct`` builds, never a call."""
 
 
-def _plain_dtype(spec, align: bool = False, copy: bool = False) -> np.dtype:
+def _plain_dtype(spec: npt.DTypeLike, align: bool = False, copy: bool = False) -> np.dtype:
     """``numpy.dtype`` for numbers and text only: an object dtype would let the pickle size an array freely."""
     dtype = np.dtype(spec, align, copy)
     if dtype.hasobject or dtype.kind == "V":
@@ -65,11 +67,11 @@ def _plain_dtype(spec, align: bool = False, copy: bool = False) -> np.dtype:
     return dtype
 
 
-def _reconstruct_array(subtype, shape, dtype) -> np.ndarray:
+def _reconstruct_array(subtype: object, shape: Sequence[int], dtype: np.dtype) -> np.ndarray:
     """``_reconstruct`` as NumPy pickles an array: an empty ndarray, filled from the file's bytes next."""
     if subtype is not _ArrayType or tuple(shape) != (0,):
         raise pickle.UnpicklingError("refused an array reconstruction that NumPy does not write")
-    return _reconstruct(np.ndarray, (0,), dtype)
+    return cast(np.ndarray, _reconstruct(np.ndarray, (0,), dtype))  # typed as object by NumPy's stubs
 
 
 # The only globals a CIFAR pickle refers to: array and dtype reconstruction (as written by NumPy 1 and 2,
@@ -94,7 +96,7 @@ class SafeUnpickler(pickle.Unpickler):
     be of numbers or text, rebuilt the way NumPy pickles them, from bytes the file holds.
     """
 
-    def find_class(self, module: str, name: str):
+    def find_class(self, module: str, name: str) -> Any:
         try:
             return ALLOWED_GLOBALS[(module, name)]
         except KeyError:
@@ -102,7 +104,7 @@ class SafeUnpickler(pickle.Unpickler):
                                          "NumPy arrays, lists, strings and numbers") from None
 
 
-def read_python_batch(path: str | Path, max_memory: int | None = None) -> dict:
+def read_python_batch(path: str | Path, max_memory: int | None = None) -> dict[str, Any]:
     """Read one pickled CIFAR file with ``SafeUnpickler`` into a dict with ``str`` keys.
 
     Raises
@@ -222,16 +224,17 @@ def read_cifar100(folder: str | Path, name: str = "cifar100", max_memory: int | 
 
 def _read_cifar(folder: Path, name: str, max_memory: int | None, n_classes: int, python: PythonLayout,
                 binary: BinaryLayout) -> Dataset:
+    layout: PythonLayout | BinaryLayout
     if (folder / python.train[0]).is_file():
-        read, layout = _read_python_part, python
+        layout, read = python, partial(_read_python_part, layout=python)
         classes = _python_names(folder / python.meta, python.names_key, n_classes, max_memory)
     elif (folder / binary.train[0]).is_file():
-        read, layout = _read_binary_part, binary
+        layout, read = binary, partial(_read_binary_part, layout=binary)
         classes = _text_names(folder / binary.names_file, n_classes, max_memory)
     else:
         raise DataError(f"{folder}: neither {python.train[0]} (python version) nor {binary.train[0]} "
                         f"(binary version) is here; this is not a {name} folder")
-    read_part = partial(read, layout=layout, n_classes=n_classes, max_memory=max_memory)
+    read_part = partial(read, n_classes=n_classes, max_memory=max_memory)
     X_train, y_train = _assemble([folder / file for file in layout.train], read_part, max_memory)
     X_test, y_test = _assemble([folder / layout.test], read_part, max_memory)
     return Dataset(name=name, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
@@ -262,7 +265,7 @@ def _read_binary_part(path: Path, layout: BinaryLayout, n_classes: int,
     return pixels, labels
 
 
-def _label_vector(labels, path: Path) -> np.ndarray:
+def _label_vector(labels: object, path: Path) -> np.ndarray:
     try:
         vector = np.asarray(labels)
     except (ValueError, TypeError):
@@ -272,7 +275,8 @@ def _label_vector(labels, path: Path) -> np.ndarray:
     return vector.astype(np.int64)
 
 
-def _assemble(paths: list[Path], read_part, max_memory: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _assemble(paths: list[Path], read_part: Callable[[Path], tuple[np.ndarray, np.ndarray]],
+              max_memory: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Read batch files into one N×32×32×3 array, reordering each image's planes into pixels.
 
     Every image takes 3072 bytes of its file, so the files' sizes bound the number of images: the array
@@ -282,7 +286,8 @@ def _assemble(paths: list[Path], read_part, max_memory: int | None) -> tuple[np.
     capacity = sum(file_size(path) // PIXELS for path in paths)
     check_allocation(str(paths[0].parent), capacity * PIXELS, f"{capacity} images", max_memory)
     images = np.empty((capacity, SIDE, SIDE, CHANNELS), dtype=np.uint8)
-    labels, start = [], 0
+    labels: list[np.ndarray] = []
+    start = 0
     for path in paths:
         pixels, part_labels = read_part(path)
         if start + len(pixels) > capacity:  # cannot happen with a file that really holds its pixels
@@ -313,5 +318,5 @@ def _checked_names(names: list[str], n_classes: int, path: Path) -> list[str]:
     return names
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)

@@ -138,7 +138,7 @@ def _integral(labels: np.ndarray) -> bool:
     return labels.dtype.kind == "f" and bool(np.all(labels == np.round(labels)))
 
 
-def _as_indices(train, test, n_classes, where) -> tuple[np.ndarray, np.ndarray]:
+def _as_indices(train: np.ndarray, test: np.ndarray, n_classes: int, where: str) -> tuple[np.ndarray, np.ndarray]:
     for part, y in (("training", train), ("test", test)):
         if y.size and (y.min() < 0 or y.max() >= n_classes):
             bad = y.min() if y.min() < 0 else y.max()
@@ -146,7 +146,8 @@ def _as_indices(train, test, n_classes, where) -> tuple[np.ndarray, np.ndarray]:
     return train, test
 
 
-def _index_names(train, test, classes, where) -> tuple[np.ndarray, np.ndarray]:
+def _index_names(train: np.ndarray, test: np.ndarray, classes: Sequence[str],
+                 where: str) -> tuple[np.ndarray, np.ndarray]:
     index = {name: k for k, name in enumerate(classes)}
     encoded = []
     for labels in (train, test):

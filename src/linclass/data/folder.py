@@ -11,6 +11,7 @@ files such as ``.DS_Store`` are skipped). If all images are greyscale the set is
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from linclass.data.splits import holdout_indices
 from linclass.errors import DataError, printable
 from linclass.limits import array_bytes, check_allocation
 
-def read_image_folder(folder: str | Path, image_size: tuple[int, int] | None = None,
+def read_image_folder(folder: str | Path, image_size: Sequence[int] | None = None,
                       max_memory: int | None = None) -> Dataset:
     """Read an image folder (see the module's description) into a ``Dataset``.
 
@@ -128,7 +129,7 @@ def _read_images(folder: Path, files: list[Path], image_size: tuple[int, int] | 
 def _common_size(files: list[Path], sizes: list[tuple[int, int]]) -> tuple[int, int]:
     """The (H, W) all images share; ``DataError`` naming the first image of another size."""
     width, height = sizes[0]
-    for path, size in zip(files, sizes):
+    for path, size in zip(files, sizes, strict=True):
         if size != (width, height):
             raise DataError(f"{path}: image is {size[0]}×{size[1]} but {files[0]} is {width}×{height} "
                             "(width×height); resize them all with image_size=(H, W) (--image-size HxW on the "

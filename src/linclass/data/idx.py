@@ -16,6 +16,7 @@ deflate can hold, is refused before anything is allocated.
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from pathlib import Path
 
@@ -25,8 +26,8 @@ from linclass.data.dataset import Dataset, check_examples
 from linclass.errors import DataError
 from linclass.limits import check_claim, check_regular_file, check_shape
 
-TYPE_CODES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
-              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+TYPE_CODES: dict[int, np.dtype] = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
+                                   0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 STEMS = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
          "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
 READ_CHUNK = 2**20  # bytes per read: gzip decompresses each read into a temporary of that size
@@ -89,11 +90,12 @@ def read_idx_dataset(folder: str | Path, name: str, classes: list[str] | None = 
     ``len(classes)``, one per image. Without ``classes`` the labels name the classes ``"0"``, ``"1"``, ...
     """
     folder = Path(folder)
-    paths = {}
+    paths: dict[str, Path] = {}
     for part, stem in STEMS.items():
-        paths[part] = find_idx_file(folder, stem)
-        if paths[part] is None:
+        found = find_idx_file(folder, stem)
+        if found is None:
             raise DataError(f"{folder}: {stem}.gz (or {stem}) is missing; the set needs all four IDX files")
+        paths[part] = found
     arrays = {part: read_idx(path, max_memory) for part, path in paths.items()}
     if classes is None:
         highest = max(int(arrays["train_labels"].max(initial=0)), int(arrays["test_labels"].max(initial=0)))
@@ -111,7 +113,7 @@ def read_idx_dataset(folder: str | Path, name: str, classes: list[str] | None = 
                    classes=list(classes), image_shape=arrays["train_images"].shape[1:], source=str(folder))
 
 
-def _read_header(stream, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+def _read_header(stream: io.BufferedIOBase, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     magic = stream.read(4)
     if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in TYPE_CODES or magic[3] == 0:
         raise DataError(f"{path}: wrong magic number {magic.hex() or '(empty file)'}; an IDX file starts with "
@@ -124,9 +126,9 @@ def _read_header(stream, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     return TYPE_CODES[magic[2]], shape
 
 
-def _fill(stream, buffer: np.ndarray, path: Path) -> None:
+def _fill(stream: io.BufferedIOBase, buffer: np.ndarray, path: Path) -> None:
     """Read exactly ``buffer.nbytes`` bytes from ``stream`` into ``buffer``."""
-    view = memoryview(buffer)
+    view = buffer.data  # the array's memory, as a memoryview
     filled = 0
     while filled < len(view):
         count = stream.readinto(view[filled:filled + READ_CHUNK])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Iterable, SupportsInt
 
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
@@ -54,7 +55,7 @@ def mode_for(image_shape: tuple[int, ...]) -> str:
     raise ValueError(f"image_shape={tuple(image_shape)}: expected (H, W) for greyscale or (H, W, 3) for colour")
 
 
-def check_image_size(image_size) -> tuple[int, int] | None:
+def check_image_size(image_size: Iterable[SupportsInt] | None) -> tuple[int, int] | None:
     """``image_size`` as a (height, width) tuple of positive ints, or None; ``ValueError`` otherwise."""
     if image_size is None:
         return None

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 CENTERS = ("mean", "standardize", "none")
 PIXEL_MAX = 255.0
@@ -156,7 +157,7 @@ class Preprocessor:
                 f"{fitted})")
 
 
-def _examples(X, name: str) -> np.ndarray:
+def _examples(X: npt.ArrayLike, name: str) -> np.ndarray:
     X = np.asarray(X)
     if X.ndim < 2 or len(X) == 0 or X.dtype.kind not in "uifb":
         raise ValueError(f"{name} must be a non-empty numeric array of examples (N, ...), "

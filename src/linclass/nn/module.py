@@ -30,6 +30,10 @@ class Module:
     """Base class of layers and networks: subclasses assign their parts in ``__init__`` and define
     ``forward``; calling the module runs ``forward``."""
 
+    _parameters: dict[str, Tensor]  # set by __init__, past __setattr__, which files assignments into them
+    _modules: dict[str, Module]
+    training: bool
+
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
