@@ -129,3 +129,12 @@ def test_predict_proba_is_offered_where_the_loss_record_says_so(digits):
         assert hasattr(clf, "predict_proba") == loss.probabilities
         if loss.probabilities:
             np.testing.assert_allclose(clf.predict_proba(X[:3]).sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_the_reference_page_is_written_from_the_declarations():
+    from linclass.reference import markdown
+
+    page = (Path(__file__).parents[1] / "docs" / "reference.md").read_text()
+    assert page == markdown(), "docs/reference.md is stale: run python -m linclass.reference > docs/reference.md"
+    for name in (*LOSSES, *PENALTIES, *OPTIMIZERS, *SCHEDULES, *PARAMETERS):
+        assert f"`{name}`" in page

@@ -258,11 +258,14 @@ def classifier_parameters(options: Mapping[str, Any]) -> dict[str, Any]:
 
 def data_options() -> argparse.ArgumentParser:
     """``--data``, ``--root``, ``--image-size``, ``--val-fraction``, ``--seed``, ``--center``: what to train on."""
+    from linclass.data.catalog import FORMATS, KNOWN
+
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("data")
     group.add_argument("--data", metavar="NAME|PATH",
-                       help="a known dataset (digits, fashion-mnist, mnist, cifar10, cifar100; see linclass "
-                            "datasets) or a path: image folder, .npz, .csv (default digits, built in)")
+                       help=f"a known dataset ({', '.join(KNOWN)}; see linclass datasets) or a path: "
+                            f"{'; '.join(item.title for item in FORMATS.values())} "
+                            f"(default {DATA_DEFAULTS['data']}, built in)")
     group.add_argument("--root", metavar="DIR", help="look for the dataset here first")
     add_image_size_option(group)
     group.add_argument("--val-fraction", type=open_fraction, metavar="F",

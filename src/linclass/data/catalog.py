@@ -11,8 +11,8 @@ cifar10        32×32 colour photos, 50000 + 10000, 10         python or binary 
 cifar100       32×32 colour photos, 50000 + 10000, 100        python or binary files (fine labels)
 =============  ============================================  =========================================
 
-Anything else is a path: a folder of class subfolders of images, a folder of ``.npy`` arrays, a
-folder of IDX or CIFAR files, an ``.npz`` archive or a ``.csv`` table.
+Anything else is a path, of one of the kinds in :data:`FORMATS`: a folder of class subfolders of images,
+a folder of ``.npy`` arrays, a folder of IDX or CIFAR files, an ``.npz`` archive or a ``.csv`` table.
 """
 
 from __future__ import annotations
@@ -191,28 +191,57 @@ def _read(name_or_path: str | Path, root: str | Path | None, image_size: Sequenc
     if not path.exists():
         raise DataError(f"{name_or_path}: no such file or folder, and not a known dataset "
                         f"({', '.join(known_datasets())})")
-    if path.is_dir() and arrays.has_npy_files(path):
-        return arrays.read_npy_folder(path, image_size, mmap, max_memory)
-    _refuse_options(str(path), None, mmap)
-    if path.is_dir():
-        return _read_folder(path, image_size, max_memory)
-    readers = {".npz": arrays.read_npz, ".csv": arrays.read_csv}
-    if path.suffix.lower() not in readers:
-        raise DataError(f"{path}: cannot read a {path.suffix or 'suffixless'} file as a dataset; "
-                        "give a folder, an .npz or a .csv file")
-    return readers[path.suffix.lower()](path, image_size, max_memory)
+    for data_format in FORMATS.values():
+        if data_format.recognizes(path):
+            if mmap and not data_format.maps:
+                _refuse_options(str(path), None, mmap)
+            if not data_format.resizes:
+                _refuse_options(str(path), image_size, False)
+            return data_format.read(path, image_size, mmap, max_memory)
+    raise DataError(f"{path}: cannot read a {path.suffix or 'suffixless'} file as a dataset; give "
+                    + ", ".join(f"{item.title}" for item in FORMATS.values()))
 
 
-def _read_folder(path: Path, image_size: Sequence[int] | None, max_memory: int | None) -> Dataset:
-    """A folder of IDX files, CIFAR batches, or class subfolders of images."""
-    name = path.resolve().name
-    for holds_set, read in ((idx.has_idx_files, lambda: idx.read_idx_dataset(path, name, max_memory=max_memory)),
-                            (cifar.has_cifar10, lambda: cifar.read_cifar10(path, name, max_memory)),
-                            (cifar.has_cifar100, lambda: cifar.read_cifar100(path, name, max_memory))):
-        if holds_set(path):
-            _refuse_options(str(path), image_size, False)
-            return read()
-    return read_image_folder(path, image_size, max_memory)
+@dataclass(frozen=True)
+class DataFormat:
+    """A kind of file or folder ``load`` reads, declared once: how to tell it, how to read it, what it allows.
+
+    ``recognizes(path)`` says whether ``path`` is one; ``read(path, image_size, mmap, max_memory)`` reads
+    it. ``resizes``: whether it takes ``image_size`` (images of any size, or rows of values to reshape);
+    ``maps``: whether it can be memory-mapped.
+    """
+
+    name: str
+    title: str
+    recognizes: Callable[[Path], bool]
+    read: Callable[[Path, Sequence[int] | None, bool, int | None], Dataset]
+    resizes: bool = False
+    maps: bool = False
+
+
+def _suffix(suffix: str) -> Callable[[Path], bool]:
+    return lambda path: path.is_file() and path.suffix.lower() == suffix
+
+
+FORMATS: dict[str, DataFormat] = {item.name: item for item in (
+    DataFormat("npy-folder", "a folder of .npy arrays (as linclass.datasets.save writes)",
+               lambda path: path.is_dir() and arrays.has_npy_files(path),
+               lambda path, size, mmap, budget: arrays.read_npy_folder(path, size, mmap, budget),
+               resizes=True, maps=True),
+    DataFormat("idx", "a folder of IDX files (MNIST's format)", lambda path: path.is_dir() and idx.has_idx_files(path),
+               lambda path, size, mmap, budget: idx.read_idx_dataset(path, path.resolve().name, max_memory=budget)),
+    DataFormat("cifar10", "a folder of CIFAR-10 batches", lambda path: path.is_dir() and cifar.has_cifar10(path),
+               lambda path, size, mmap, budget: cifar.read_cifar10(path, path.resolve().name, budget)),
+    DataFormat("cifar100", "a folder of CIFAR-100 files", lambda path: path.is_dir() and cifar.has_cifar100(path),
+               lambda path, size, mmap, budget: cifar.read_cifar100(path, path.resolve().name, budget)),
+    DataFormat("image-folder", "a folder of class subfolders of images", Path.is_dir,
+               lambda path, size, mmap, budget: read_image_folder(path, size, budget), resizes=True),
+    DataFormat("npz", "an .npz archive of X_train, y_train, X_test, y_test", _suffix(".npz"),
+               lambda path, size, mmap, budget: arrays.read_npz(path, size, budget), resizes=True),
+    DataFormat("csv", "a .csv table (label, then values)", _suffix(".csv"),
+               lambda path, size, mmap, budget: arrays.read_csv(path, size, budget), resizes=True),
+)}
+"""Every kind of path ``load`` reads, in the order they are tried (the first that recognizes a path reads it)."""
 
 
 def _refuse_options(what: str, image_size: Sequence[int] | None, mmap: bool) -> None:
