@@ -7,6 +7,7 @@ import json
 import os
 import struct
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,3 +166,22 @@ def test_an_unfitted_classifier_cannot_be_saved(tmp_path):
     with pytest.raises(NotFittedError):
         LinearClassifier().save(tmp_path / "m.linclass")
     assert not (tmp_path / "m.linclass").exists()
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_a_version_1_file_still_loads_and_predicts_as_it_did():
+    """tests/data/model-v1.linclass was written by the linclass of format version 1, with the predictions and
+    scores that linclass computed beside it: a newer linclass must read it and score the same."""
+    path = DATA / "model-v1.linclass"
+    expected = json.loads((DATA / "model-v1.expected.json").read_text())
+    assert struct.unpack_from("<8sI", path.read_bytes()) == (persist.MAGIC, expected["format_version"]) == (b"LINCLASS", 1)
+    clf = lc.load(path)
+    X = clf.preprocessor_.transform(np.array(expected["images"], dtype=np.uint8))
+    assert clf.predict(X).tolist() == expected["predictions"]
+    assert np.array_equal(clf.decision_function(X), np.array(expected["scores"], dtype=np.float32))
+    assert np.array_equal(clf.predict_proba(X), np.array(expected["probabilities"], dtype=np.float32))
+    assert clf.history_["epochs"] == expected["history_epochs"] and clf.metadata_ == expected["metadata"]
+    assert {name: value for name, value in clf.get_params().items() if not callable(value)} == \
+        expected["hyperparameters"]
