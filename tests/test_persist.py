@@ -78,9 +78,13 @@ def test_a_loaded_model_can_be_saved_again_with_its_preprocessor(saved, tmp_path
 def test_the_file_has_the_documented_layout_and_no_pickle(saved):
     content = saved.read_bytes()
     magic, version, header_size = struct.unpack_from("<8sIQ", content)
-    assert magic == b"LINCLASS" and version == persist.FORMAT_VERSION
+    assert magic == b"LINCLASS" and version == persist.FORMAT_VERSION == 2
     header = json.loads(content[20:20 + header_size])
-    assert {entry["name"] for entry in header["arrays"]} == {"W", "b", "preprocessor.mean"}
+    buffers = {f"trainer.optimizer_state.state.{i}.momentum_buffer" for i in (0, 1)}  # the default optimizer's
+    assert {entry["name"] for entry in header["arrays"]} == {"W", "b", "preprocessor.mean", *buffers}
+    trainer = header["trainer"]
+    assert trainer["optimizer"] == "momentum" and trainer["rng"]["bit_generator"] == "PCG64"
+    assert trainer["optimizer_state"]["state"]["0"] == {"momentum_buffer": {"$array": min(buffers)}}
     W_entry = next(entry for entry in header["arrays"] if entry["name"] == "W")
     assert W_entry["dtype"] == "<f4" and W_entry["shape"] == [10, 64]
     data = content[20 + header_size:-32]
