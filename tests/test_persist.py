@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import struct
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -175,7 +177,7 @@ def test_an_unfitted_classifier_cannot_be_saved(tmp_path):
 DATA = Path(__file__).parent / "data"
 
 
-def test_a_version_1_file_still_loads_and_predicts_as_it_did():
+def test_a_version_1_file_still_loads_and_predicts_as_it_did(tmp_path):
     """tests/data/model-v1.linclass was written by the linclass of format version 1, with the predictions and
     scores that linclass computed beside it: a newer linclass must read it and score the same."""
     path = DATA / "model-v1.linclass"
@@ -189,3 +191,31 @@ def test_a_version_1_file_still_loads_and_predicts_as_it_did():
     assert clf.history_["epochs"] == expected["history_epochs"] and clf.metadata_ == expected["metadata"]
     assert {name: value for name, value in clf.get_params().items() if not callable(value)} == \
         expected["hyperparameters"]
+    # Without a training state it goes on as a fresh optimizer would, and is saved again as version 2.
+    clf.set_params(warm_start=True, epochs=3).fit(X, expected["predictions"])
+    header, _ = persist.read_model_file(clf.save(tmp_path / "again.linclass"))
+    assert clf.n_iter_ == 3 and header["trainer"]["optimizer"] == expected["hyperparameters"]["optimizer"]
+
+
+def test_the_container_does_not_import_the_estimator():
+    """persist.py writes and reads headers and arrays; what they mean is the estimator's business."""
+    code = "import sys, linclass.persist; print('linclass.estimator' in sys.modules, 'sklearn' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_a_float_array_of_nan_is_refused_naming_it(saved):
+    """Any float array: the weights, the preprocessor's statistics, the optimizer's buffers."""
+    header, arrays = persist.read_model_file(saved)
+    name = "trainer.optimizer_state.state.0.momentum_buffer"
+    arrays[name][0, 0] = np.nan
+    persist.write_model_file(saved, {key: value for key, value in header.items() if key != "arrays"}, arrays)
+    with pytest.raises(ModelFileError, match=rf"^{saved}: the array {name} holds NaN or infinite values"):
+        lc.load(saved)
+
+
+def test_a_value_json_cannot_hold_is_refused_naming_its_place(fitted, tmp_path):
+    clf, _ = fitted
+    with pytest.raises(TypeError, match=r"^header\.metadata\.when holds .* of type object, which cannot be saved"):
+        clf.save(tmp_path / "m.linclass", metadata={"when": object()})
+    assert not os.listdir(tmp_path)

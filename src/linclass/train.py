@@ -254,7 +254,8 @@ class Trainer:
             Called with each epoch's record after the epoch; returning True stops training.
 
         With ``early_stopping``, the weights of the epoch with the best validation accuracy are restored at
-        the end (when continuing a history, the starting weights count as a candidate too).
+        the end (when continuing a history without a state, the starting weights count as a candidate
+        too); those of the last epoch are kept aside, for the next fit to go on from.
 
         Raises
         ------
@@ -270,7 +271,11 @@ class Trainer:
             steps_left = config.iterations - len(self.history["loss"])
         else:
             steps_left = (config.epochs - epochs_done) * per_epoch
-        best = self._best = None if X_val is None else self._best or self._first_candidate(X_val, y_val)
+        if X_val is None:
+            self._best = None
+        elif self._best is None:  # no best epoch so far to go on from (load_state_dict, an earlier fit)
+            self._best = self._first_candidate(X_val, y_val)
+        best = self._best
         if self._resume_weights is not None:  # train on from where training stopped, not from the kept weights
             np.copyto(self.W.data, self._resume_weights[0])
             np.copyto(self.b.data, self._resume_weights[1])
