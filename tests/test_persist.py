@@ -182,7 +182,8 @@ def test_a_version_1_file_still_loads_and_predicts_as_it_did(tmp_path):
     scores that linclass computed beside it: a newer linclass must read it and score the same."""
     path = DATA / "model-v1.linclass"
     expected = json.loads((DATA / "model-v1.expected.json").read_text())
-    assert struct.unpack_from("<8sI", path.read_bytes()) == (persist.MAGIC, expected["format_version"]) == (b"LINCLASS", 1)
+    magic_and_version = struct.unpack_from("<8sI", path.read_bytes())
+    assert magic_and_version == (persist.MAGIC, expected["format_version"]) == (b"LINCLASS", 1)
     clf = lc.load(path)
     X = clf.preprocessor_.transform(np.array(expected["images"], dtype=np.uint8))
     assert clf.predict(X).tolist() == expected["predictions"]

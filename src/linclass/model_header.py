@@ -243,8 +243,8 @@ def _check_trainer(state: Any, arrays: dict[str, tuple[int, ...]], field: _Field
     weights = state.get("weights")
     field.expect(weights is None or (isinstance(weights, dict) and set(weights) == {"W", "b"}), "trainer.weights",
                  weights, 'null or {"W": array, "b": array}')
-    for name, index in (("W", "0"), ("b", "1")):
-        if weights is not None:
+    if weights is not None:
+        for name, index in (("W", "0"), ("b", "1")):
             _check_reference(weights[name], arrays, parameters[index], f"trainer.weights.{name}", field)
 
 
