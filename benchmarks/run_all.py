@@ -279,12 +279,12 @@ def results_markdown(results: training.Results, sections: Sections, command: str
 
 def write_docs(path: Path, block: str) -> None:
     """Replace the results block of ``path`` (append one if it has none), atomically."""
+    from linclass.files import write_atomically
+
     text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n\n"
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomically(path, text.encode("utf-8"))
 
 
 def main() -> None:

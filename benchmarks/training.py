@@ -375,6 +375,8 @@ def plot(results: Results, path: Path) -> None:
     """Test accuracy against training seconds for every contender (log time axis), saved as PNG."""
     from matplotlib.figure import Figure
 
+    from linclass.files import write_atomically
+
     figure = Figure(figsize=(8, 5), layout="constrained")
     axes = figure.subplots()
     for contender in results.contenders:
@@ -394,9 +396,7 @@ def plot(results: Results, path: Path) -> None:
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize="small", loc="best")
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    figure.savefig(temporary, format="png", dpi=110)
-    os.replace(temporary, path)
+    write_atomically(path, lambda stream: figure.savefig(stream, format="png", dpi=110))
 
 
 def main() -> None:

@@ -17,12 +17,33 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import linclass as lc
 from linclass.cli import main, run_folder
 from linclass.cli.train import TrainingRun
 from test_cli_train import linclass
+
+# ``linclass train`` that sends itself SIGINT at the second step of epoch 3: a Ctrl-C in the middle of an
+# epoch, at a point fixed in the run rather than in time.
+INTERRUPTED_IN_EPOCH_3 = """
+import os, signal, sys
+from linclass.cli import main
+from linclass.train import Trainer
+
+record_loss, steps_of_epoch_3 = Trainer._record_loss, []
+
+def record_then_interrupt(self, loss):
+    record_loss(self, loss)
+    if len(self.history["epochs"]) == 2:
+        steps_of_epoch_3.append(loss)
+        if len(steps_of_epoch_3) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+Trainer._record_loss = record_then_interrupt
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 def start_training(run_dir: Path, *options: str) -> subprocess.Popen:
@@ -158,3 +179,28 @@ def test_a_run_whose_model_holds_its_whole_history_still_resumes(tmp_path, monke
     assert [record["epoch"] for record in history["epochs"]] == [1, 2, 3, 4]
     assert history["loss"][:len(clf.history_["loss"])] == clf.history_["loss"]
     assert assert_consistent(run_dir) == 4
+
+
+@pytest.mark.parametrize("options", [(), ("--optimizer", "adam", "--schedule", "cosine"),
+                                     ("--early-stopping", "--patience", "3", "--schedule", "step")],
+                         ids=["momentum", "adam-cosine", "early-stopping"])
+def test_a_run_interrupted_in_epoch_3_and_resumed_ends_as_the_uninterrupted_run(tmp_path, monkeypatch, capsys,
+                                                                                options):
+    """The resumed run goes on with the optimizer's momentum, the batch order and the best epoch so far as
+    the interrupted one left them: its model is the uninterrupted run's, bit for bit."""
+    settings = ["--epochs", "6", "--batch-size", "64", "--lr", "0.5", "--quiet", *options]
+    run_dir = tmp_path / "interrupted"
+    interrupted = subprocess.run([sys.executable, "-c", INTERRUPTED_IN_EPOCH_3, "train", "--out", str(run_dir),
+                                  *settings], capture_output=True, text=True, timeout=120)
+    assert interrupted.returncode == 130, interrupted.stderr
+    assert interrupted.stderr.startswith("linclass train: interrupted; the model ")
+    assert assert_consistent(run_dir) == 2  # the checkpoint of epoch 2: epoch 3 was cut in the middle
+
+    monkeypatch.setattr(TrainingRun, "draw_report", lambda self: None)  # the report is not what this is about
+    assert main(["train", "--resume", str(run_dir), "--json"]) == 0
+    assert main(["train", "--out", str(tmp_path / "whole"), *settings, "--json"]) == 0
+    resumed = run_folder.load_model(run_dir / "model.linclass")
+    whole = run_folder.load_model(tmp_path / "whole" / "model.linclass")
+    assert np.array_equal(resumed.W_, whole.W_) and np.array_equal(resumed.b_, whole.b_)
+    assert resumed.history_["loss"] == whole.history_["loss"] and len(whole.history_["epochs"]) == 6
+    assert resumed.history_["kept_epoch"] == whole.history_["kept_epoch"]

@@ -298,7 +298,6 @@ def test_out_refuses_a_folder_with_a_config_json_linclass_did_not_write(tmp_path
 def test_the_summary_and_pictures_name_the_epoch_whose_model_was_kept(tmp_path):
     """Without early stopping the last epoch's model is kept, whichever epoch was best on validation."""
     from linclass import report
-    from linclass.cli.saved_model import history_with_kept_epoch
 
     results = {flag: linclass("train", "--epochs", "6", "--batch-size", "1", "--lr", "0.5", "--optimizer", "sgd",
                               *flag, "--patience", "100", "--out", str(tmp_path / str(len(flag))))
@@ -307,13 +306,14 @@ def test_the_summary_and_pictures_name_the_epoch_whose_model_was_kept(tmp_path):
         assert result.returncode == 0, result.stderr
         clf = load_model(tmp_path / str(len(flag)) / "model.linclass")
         best, kept = clf.history_["best_epoch"], 6 if not flag else clf.history_["best_epoch"]
+        assert clf.history_["kept_epoch"] == kept
         first_line = result.stdout.splitlines()[0]
         if kept == best:
             assert first_line.endswith(f" (kept epoch {kept}, the best on validation)")
         else:
             assert first_line.endswith(f" (kept the last epoch, 6; validation accuracy was best at epoch {best})")
         labels = [artist.get_label() for artist in
-                  report.plot_history(history_with_kept_epoch(clf)).axes[1].get_legend().legend_handles]
+                  report.plot_history(clf.history_).axes[1].get_legend().legend_handles]
         assert f"model kept: epoch {kept}{' (the last)' if kept == 6 else ''}" in labels
         assert any(label.startswith(f"best epoch {best} on validation") for label in labels)
         page = (tmp_path / str(len(flag)) / "report.html").read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ from sklearn.utils.estimator_checks import check_estimator
 import linclass as lc
 from linclass import LinearClassifier
 from linclass.errors import DivergenceError
+from linclass.persist import read_model_file
 from conftest import need_fashion_mnist
 
 # Checks scikit-learn skips by itself on this machine: array-API inputs need SCIPY_ARRAY_API=1 set before
@@ -186,6 +187,111 @@ def test_warm_start_continues_the_history_to_the_new_total(digits, tmp_path):
     assert not np.array_equal(resumed.W_, short.W_)
     fresh = LinearClassifier(epochs=7).fit(X_train, y_train)  # without warm_start, fit starts over
     assert len(fresh.history_["epochs"]) == 7
+
+
+# -- an interrupted fit, saved and continued, is the fit that was never interrupted ----------------------
+
+
+@pytest.fixture(scope="module")
+def small():
+    """90 examples of 5 features in 3 classes, and 30 validation examples whose labels are shifted by one
+    class: the better training does, the worse validation gets, so early stopping stops early."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 90)
+    X = rng.standard_normal((90, 5)).astype(np.float32)
+    X[np.arange(90), y] += 1.5
+    return X, y, X[:30], (y[:30] + 1) % 3
+
+
+def stopped_saved_and_continued(small, tmp_path, **settings):
+    """The fit of 6 epochs with ``settings``, and the same fit stopped after epoch 3 (as a Ctrl-C leaves
+    it), saved, loaded and fitted on to 6 epochs with ``warm_start``."""
+    X, y, X_val, y_val = small
+    settings = {"epochs": 6, "batch_size": 16, "lr": 0.05, **settings}
+    whole = LinearClassifier(**settings).fit(X, y, X_val, y_val)
+    stopped = LinearClassifier(**settings, on_epoch_end=lambda clf, record: record["epoch"] == 3)
+    stopped.fit(X, y, X_val, y_val).save(tmp_path / "stopped.linclass")
+    assert stopped.n_iter_ == 3
+    continued = LinearClassifier.load(tmp_path / "stopped.linclass").set_params(warm_start=True)
+    return whole, continued.fit(X, y, X_val, y_val)
+
+
+def assert_same_run(whole: LinearClassifier, continued: LinearClassifier) -> None:
+    """The same weights, bit for bit, and the same history: every step's loss, every epoch's record."""
+    assert np.array_equal(continued.W_, whole.W_) and np.array_equal(continued.b_, whole.b_)
+    assert continued.history_["loss"] == whole.history_["loss"]
+
+    def without_times(history):
+        return {**history, "epochs": [{**record, "seconds": None} for record in history["epochs"]]}
+
+    assert without_times(continued.history_) == without_times(whole.history_)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "step", "exponential", "cosine"])
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam"])
+def test_a_fit_stopped_saved_and_continued_is_the_uninterrupted_fit(small, tmp_path, optimizer, schedule):
+    assert_same_run(*stopped_saved_and_continued(small, tmp_path, optimizer=optimizer, lr_schedule=schedule))
+
+
+@pytest.mark.parametrize("sampling, solver", [("replacement", "fused"), ("shuffle", "autograd"),
+                                              ("replacement", "autograd")])
+def test_a_continued_fit_is_the_uninterrupted_one_for_either_sampling_and_engine(small, tmp_path, sampling, solver):
+    assert_same_run(*stopped_saved_and_continued(small, tmp_path, optimizer="adam", lr_schedule="cosine",
+                                                 sampling=sampling, solver=solver))
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_a_continued_fit_with_early_stopping_stops_where_the_uninterrupted_one_did(small, tmp_path, optimizer):
+    """Stopped at epoch 3, two epochs after its best: the continued fit goes on from epoch 3's weights (not
+    the kept ones of epoch 1) and stops once patience runs out, at epoch 4, as the whole fit did."""
+    whole, continued = stopped_saved_and_continued(small, tmp_path, optimizer=optimizer, early_stopping=True,
+                                                   patience=3)
+    assert whole.history_["best_epoch"] < 3 < whole.n_iter_ < 6 and whole.history_["stopped_early"]
+    assert whole.history_["kept_epoch"] == whole.history_["best_epoch"]
+    assert_same_run(whole, continued)
+
+
+def test_a_warm_start_in_memory_continues_the_same_run(small):
+    X, y, X_val, y_val = small
+    whole = LinearClassifier(epochs=6, batch_size=16, optimizer="nesterov").fit(X, y, X_val, y_val)
+    stopped = LinearClassifier(epochs=6, batch_size=16, optimizer="nesterov",
+                               on_epoch_end=lambda clf, record: record["epoch"] == 2).fit(X, y, X_val, y_val)
+    assert_same_run(whole, stopped.set_params(on_epoch_end=None, warm_start=True).fit(X, y, X_val, y_val))
+
+
+def test_partial_fit_continues_the_same_run_after_a_save(small, tmp_path):
+    X, y, _, _ = small
+    online = LinearClassifier(batch_size=16, optimizer="adam")
+    for _ in range(4):
+        online.partial_fit(X, y, classes=np.arange(3))
+    saved = LinearClassifier(batch_size=16, optimizer="adam")
+    for _ in range(2):
+        saved.partial_fit(X, y, classes=np.arange(3))
+    loaded = LinearClassifier.load(saved.save(tmp_path / "online.linclass"))
+    for _ in range(2):
+        loaded.partial_fit(X, y)
+    assert_same_run(online, loaded)
+
+
+def test_weights_set_by_hand_are_saved_without_the_state_of_a_training(small, tmp_path):
+    """The training state describes the weights training made; other weights go on from a fresh state."""
+    X, y, _, _ = small
+    clf = LinearClassifier(epochs=2).fit(X, y)
+    clf.W_ = clf.W_ * 2
+    path = clf.save(tmp_path / "edited.linclass")
+    assert read_model_file(path)[0]["trainer"] is None
+    assert np.array_equal(LinearClassifier.load(path).W_, clf.W_)
+
+
+def test_a_divergence_forgets_what_loading_set_too(small, tmp_path):
+    X, y, _, _ = small
+    pre = lc.datasets.Preprocessor(scale=False, center="none").fit(X)
+    LinearClassifier(epochs=1).fit(X, y).save(tmp_path / "m.linclass", preprocessor=pre, metadata={"data": "small"})
+    loaded = LinearClassifier.load(tmp_path / "m.linclass")
+    assert loaded.preprocessor_ is not None and loaded.metadata_ == {"data": "small"}
+    with pytest.raises(DivergenceError):
+        loaded.set_params(warm_start=True, epochs=3, lr=1e9, optimizer="sgd").fit(X * 1e3, y)
+    assert not any(hasattr(loaded, name) for name in ("W_", "preprocessor_", "metadata_", "history_"))
 
 
 def test_early_stopping_holds_out_a_validation_fraction(digits):

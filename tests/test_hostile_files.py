@@ -158,8 +158,23 @@ def test_an_npz_member_claiming_a_terabyte_is_refused(folder):
     (lambda header: header["metadata"].update(classes=["a", "b"]), "metadata.classes is ['a', 'b']"),
     (lambda header: header["preprocessor"].update(input_shape=[9, 9]), "preprocessor.input_shape is [9, 9]"),
     (lambda header: header["history"].update(epochs=[{"epoch": "one"}]), "history.epochs"),
-], ids=["image shape 60000²", "W claims 2^40 columns", "features as text", "negative lr",
-        "2 class names for 10 classes", "preprocessor of 81 inputs", "epoch as text"])
+    (lambda header: header["history"].update(kept_epoch=0), "history.kept_epoch is 0"),
+    (lambda header: header["trainer"].update(optimizer="lbfgs"), "trainer.optimizer is 'lbfgs'"),
+    (lambda header: header["trainer"]["rng"]["state"].update(state=2**200), "trainer.rng.state.state is 1606"),
+    (lambda header: header["trainer"]["rng"].update(bit_generator="MT19937"), "trainer.rng is {"),
+    (lambda header: header["trainer"]["optimizer_state"]["state"]["0"].update(momentum_buffer={"$array": "b"}),
+     "trainer.optimizer_state.state.0.momentum_buffer's shape is [10], expected [10, 64]"),
+    (lambda header: header["trainer"]["optimizer_state"]["state"]["1"].update(momentum_buffer=-1.5),
+     "trainer.optimizer_state.state.1.momentum_buffer is -1.5, expected a reference to an array or a count"),
+    (lambda header: header["trainer"]["optimizer_state"]["state"].update({"7": {}}), "trainer.optimizer_state is"),
+    (lambda header: header["trainer"].update(best={"epoch": 3, "accuracy": 2.0, "epochs_without_gain": 0}),
+     "trainer.best.accuracy is 2.0, expected an accuracy in [0, 1]"),
+    (lambda header: header["trainer"].update(weights={"W": {"$array": "W"}, "b": {"$array": "nowhere"}}),
+     "trainer.weights.b is {'$array': 'nowhere'}, expected a reference to an array"),
+], ids=["image shape 60000²", "W claims 2^40 columns", "features as text", "negative lr", "2 class names for 10 classes",
+        "preprocessor of 81 inputs", "epoch as text", "kept epoch 0", "unknown optimizer",
+        "generator state of 200 bits", "another generator", "momentum of b's shape for W", "momentum as a number",
+        "state of a third parameter", "accuracy of 200%", "weights referring to no array"])
 def test_a_hand_edited_model_with_its_checksum_recomputed_is_one_line(folder, tmp_path, edit, fragment):
     """Case 7: the checksum passes, the header's schema does not."""
     model = tmp_path / "model.linclass"

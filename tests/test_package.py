@@ -22,12 +22,12 @@ def test_import_loads_neither_scikit_learn_nor_matplotlib():
 
 
 def test_the_names_loaded_on_first_use_are_the_same_objects_and_listed():
-    from linclass.estimator import LinearClassifier
-    from linclass.persist import load
+    from linclass.estimator import LinearClassifier, load
+    from linclass.persist import read_model_file
     import linclass.tune
 
     assert lc.LinearClassifier is LinearClassifier and lc.load is load and lc.tune is linclass.tune
-    assert lc.report.write_report is not None and lc.persist.load is load
+    assert lc.report.write_report is not None and lc.persist.read_model_file is read_model_file
     assert set(LAZY_NAMES) <= set(dir(lc)) and {"tensor", "Tensor", "datasets"} <= set(dir(lc))
 
 

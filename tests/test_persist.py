@@ -6,7 +6,10 @@ import hashlib
 import json
 import os
 import struct
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,9 +80,13 @@ def test_a_loaded_model_can_be_saved_again_with_its_preprocessor(saved, tmp_path
 def test_the_file_has_the_documented_layout_and_no_pickle(saved):
     content = saved.read_bytes()
     magic, version, header_size = struct.unpack_from("<8sIQ", content)
-    assert magic == b"LINCLASS" and version == persist.FORMAT_VERSION
+    assert magic == b"LINCLASS" and version == persist.FORMAT_VERSION == 2
     header = json.loads(content[20:20 + header_size])
-    assert {entry["name"] for entry in header["arrays"]} == {"W", "b", "preprocessor.mean"}
+    buffers = {f"trainer.optimizer_state.state.{i}.momentum_buffer" for i in (0, 1)}  # the default optimizer's
+    assert {entry["name"] for entry in header["arrays"]} == {"W", "b", "preprocessor.mean", *buffers}
+    trainer = header["trainer"]
+    assert trainer["optimizer"] == "momentum" and trainer["rng"]["bit_generator"] == "PCG64"
+    assert trainer["optimizer_state"]["state"]["0"] == {"momentum_buffer": {"$array": min(buffers)}}
     W_entry = next(entry for entry in header["arrays"] if entry["name"] == "W")
     assert W_entry["dtype"] == "<f4" and W_entry["shape"] == [10, 64]
     data = content[20 + header_size:-32]
@@ -165,3 +172,51 @@ def test_an_unfitted_classifier_cannot_be_saved(tmp_path):
     with pytest.raises(NotFittedError):
         LinearClassifier().save(tmp_path / "m.linclass")
     assert not (tmp_path / "m.linclass").exists()
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_a_version_1_file_still_loads_and_predicts_as_it_did(tmp_path):
+    """tests/data/model-v1.linclass was written by the linclass of format version 1, with the predictions and
+    scores that linclass computed beside it: a newer linclass must read it and score the same."""
+    path = DATA / "model-v1.linclass"
+    expected = json.loads((DATA / "model-v1.expected.json").read_text())
+    magic_and_version = struct.unpack_from("<8sI", path.read_bytes())
+    assert magic_and_version == (persist.MAGIC, expected["format_version"]) == (b"LINCLASS", 1)
+    clf = lc.load(path)
+    X = clf.preprocessor_.transform(np.array(expected["images"], dtype=np.uint8))
+    assert clf.predict(X).tolist() == expected["predictions"]
+    assert np.array_equal(clf.decision_function(X), np.array(expected["scores"], dtype=np.float32))
+    assert np.array_equal(clf.predict_proba(X), np.array(expected["probabilities"], dtype=np.float32))
+    assert clf.history_["epochs"] == expected["history_epochs"] and clf.metadata_ == expected["metadata"]
+    assert {name: value for name, value in clf.get_params().items() if not callable(value)} == \
+        expected["hyperparameters"]
+    # Without a training state it goes on as a fresh optimizer would, and is saved again as version 2.
+    clf.set_params(warm_start=True, epochs=3).fit(X, expected["predictions"])
+    header, _ = persist.read_model_file(clf.save(tmp_path / "again.linclass"))
+    assert clf.n_iter_ == 3 and header["trainer"]["optimizer"] == expected["hyperparameters"]["optimizer"]
+
+
+def test_the_container_does_not_import_the_estimator():
+    """persist.py writes and reads headers and arrays; what they mean is the estimator's business."""
+    code = "import sys, linclass.persist; print('linclass.estimator' in sys.modules, 'sklearn' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "False"]
+
+
+def test_a_float_array_of_nan_is_refused_naming_it(saved):
+    """Any float array: the weights, the preprocessor's statistics, the optimizer's buffers."""
+    header, arrays = persist.read_model_file(saved)
+    name = "trainer.optimizer_state.state.0.momentum_buffer"
+    arrays[name][0, 0] = np.nan
+    persist.write_model_file(saved, {key: value for key, value in header.items() if key != "arrays"}, arrays)
+    with pytest.raises(ModelFileError, match=rf"^{saved}: the array {name} holds NaN or infinite values"):
+        lc.load(saved)
+
+
+def test_a_value_json_cannot_hold_is_refused_naming_its_place(fitted, tmp_path):
+    clf, _ = fitted
+    with pytest.raises(TypeError, match=r"^header\.metadata\.when holds .* of type object, which cannot be saved"):
+        clf.save(tmp_path / "m.linclass", metadata={"when": object()})
+    assert not os.listdir(tmp_path)

@@ -103,7 +103,7 @@ def test_one_full_batch_step_matches_pytorch_with_and_without_the_bias_penalty(d
 def test_history_has_the_documented_format_and_is_json(digits):
     X, y, X_val, y_val = digits
     _, _, history = train(X, y, TrainConfig(epochs=3, batch_size=100, lr_schedule="exponential"), X_val, y_val)
-    assert set(history) == {"loss", "epochs", "best_epoch", "stopped_early"}
+    assert set(history) == {"loss", "epochs", "best_epoch", "stopped_early", "kept_epoch"}
     assert len(history["loss"]) == 3 * math.ceil(len(X) / 100)
     assert [record["epoch"] for record in history["epochs"]] == [1, 2, 3]
     for record in history["epochs"]:
@@ -114,6 +114,7 @@ def test_history_has_the_documented_format_and_is_json(digits):
     seconds = [record["seconds"] for record in history["epochs"]]
     assert seconds == sorted(seconds) and seconds[0] > 0
     assert history["best_epoch"] in (1, 2, 3) and history["stopped_early"] is False
+    assert history["kept_epoch"] == 3  # without early stopping, the last
     assert json.loads(json.dumps(history)) == history
 
 
@@ -285,3 +286,68 @@ def test_verbose_training_prints_a_line_per_epoch_on_stderr(digits, capsys):
     train(X, y, TrainConfig(epochs=2, verbose=1), X_val, y_val)
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2 and lines[1].startswith("epoch 2/2: loss ") and "val accuracy" in lines[1]
+
+
+# -- what fit keeps, and the state that continues a run ------------------------------------------------------
+
+
+def fresh_trainer(X: np.ndarray, config: TrainConfig, history: dict | None = None) -> Trainer:
+    """A trainer on the weights ``config.seed`` draws, with the generator that drew them (as the estimator)."""
+    rng = np.random.default_rng(config.seed)
+    return Trainer(*init_weights(10, X.shape[1], rng), config, rng, history=history)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_the_kept_epoch_and_weights_are_what_fit_would_keep_if_it_stopped_now(digits, early_stopping):
+    X, y, _, _ = digits
+    X_val, y_val = X[:300], (y[:300] + 1) % 10  # worse with training: the best epoch is an early one
+    trainer = fresh_trainer(X, TrainConfig(epochs=5, early_stopping=early_stopping, patience=10))
+    assert trainer.kept_epoch is None
+    seen, snapshots = [], {}
+
+    def look(record):
+        W, _ = trainer.kept_weights()
+        snapshots[record["epoch"]] = trainer.W.data.copy()
+        seen.append((trainer.kept_epoch, trainer.history["kept_epoch"], W.copy()))
+
+    history = trainer.fit(X, y, X_val, y_val, on_epoch_end=look)
+    accuracies = [record["val_accuracy"] for record in history["epochs"]]
+    for epoch, (kept, recorded, W) in enumerate(seen, start=1):
+        expected = 1 + int(np.argmax(accuracies[:epoch])) if early_stopping else epoch  # the first of the best
+        assert kept == recorded == expected and np.array_equal(W, snapshots[kept])
+    kept = history["kept_epoch"]
+    assert kept == (history["best_epoch"] if early_stopping else 5) and np.array_equal(trainer.W.data, snapshots[kept])
+    assert early_stopping == (kept < 5)  # the case where the kept weights are not the last ones is tested
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_trainer_given_the_state_of_a_stopped_one_goes_on_as_the_stopped_one_would_have(digits, early_stopping):
+    X, y, _, _ = digits
+    X_val, y_val = X[:300], (y[:300] + 1) % 10
+    config = TrainConfig(epochs=6, early_stopping=early_stopping, patience=10, lr_schedule="cosine", optimizer="adam")
+    whole = fresh_trainer(X, config)
+    whole.fit(X, y, X_val, y_val)
+    stopped = fresh_trainer(X, config)
+    stopped.fit(X, y, X_val, y_val, on_epoch_end=lambda record: record["epoch"] == 3)
+    state = json.loads(json.dumps(stopped.state_dict(), default=lambda array: array.tolist()))  # as JSON keeps it
+    state["optimizer_state"]["state"] = {int(i): buffers for i, buffers in state["optimizer_state"]["state"].items()}
+    assert (state["weights"] is not None) == (stopped.kept_epoch < 3)  # early stopping kept epoch 1's weights
+    W, b = (array.copy() for array in stopped.kept_weights())
+    history = json.loads(json.dumps(stopped.history))
+    continued = Trainer(W, b, config, history=history)
+    continued.load_state_dict(state)
+    continued.fit(X, y, X_val, y_val)
+    assert np.array_equal(W, whole.W.data) and np.array_equal(b, whole.b.data)
+    assert history["loss"] == whole.history["loss"] and history["kept_epoch"] == whole.history["kept_epoch"]
+
+
+def test_the_state_of_another_optimizer_leaves_the_buffers_at_zero(digits):
+    """After ``set_params(optimizer=...)`` the momentum of SGD means nothing to Adam; the batch order goes on."""
+    X, y, _, _ = digits
+    momentum = fresh_trainer(X, TrainConfig(epochs=1, optimizer="momentum"))
+    momentum.fit(X, y)
+    adam = Trainer(momentum.W.data.copy(), momentum.b.data.copy(), TrainConfig(epochs=2, optimizer="adam"),
+                   history=momentum.history)
+    adam.load_state_dict(momentum.state_dict())
+    assert all(not m.any() for m in adam.optimizer.first_moments) and adam.optimizer.steps == [0, 0]
+    assert adam.rng.bit_generator.state == momentum.rng.bit_generator.state

@@ -26,7 +26,7 @@ from linclass import model, train
 # 0.25 s, while the engine needs NumPy only. Name -> (module, attribute of it, or None for the module).
 _LAZY = {
     "LinearClassifier": ("linclass.estimator", "LinearClassifier"),
-    "load": ("linclass.persist", "load"),
+    "load": ("linclass.estimator", "load"),
     "estimator": ("linclass.estimator", None),
     "persist": ("linclass.persist", None),
     "report": ("linclass.report", None),

@@ -7,7 +7,12 @@ So it drops into a ``Pipeline`` or a ``GridSearchCV``, and passes ``sklearn.util
 
 >>> clf = LinearClassifier(reg=1e-3, lr=1e-2, epochs=10).fit(X_train, y_train, X_val, y_val)
 >>> clf.score(X_val, y_val), clf.W_.shape          # accuracy, (K, D)
->>> clf.save("model.linclass"); clf = linclass.load("model.linclass")
+>>> clf.save("model.linclass"); clf = LinearClassifier.load("model.linclass")   # or linclass.load
+
+A model file (:mod:`linclass.persist`) holds the classifier as :meth:`LinearClassifier._to_state` makes
+it: the kept weights, classes, hyperparameters, history, preprocessing and metadata, and the state of
+the training that made them, so that a loaded classifier with ``warm_start=True`` goes on with that
+training exactly (the same weights, bit for bit, as a fit that was never interrupted).
 """
 
 from __future__ import annotations
@@ -28,11 +33,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from linclass import losses
 from linclass.constraints import Boolean, Function, Real, declare, declared
 from linclass.data.splits import split_indices
-from linclass.errors import DivergenceError
+from linclass.errors import DivergenceError, ModelFileError
 from linclass.model import init_weights, predict_indices, scores, training_layout
+from linclass.persist import read_model_file, write_model_file
 from linclass.train import HYPERPARAMETERS, TrainConfig, Trainer, new_history
 
-__all__ = ["LinearClassifier", "PARAMETERS"]
+__all__ = ["LinearClassifier", "PARAMETERS", "load"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,11 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         The number of epochs run.
     threads_ : linclass.threads.ThreadChoice
         The BLAS thread count the last epoch trained with (None: as the environment set it) and why.
+    preprocessor_ : linclass.datasets.Preprocessor or None
+        Set by :meth:`load`: the preprocessing the model's inputs need, as it was saved (None when none
+        was); :meth:`save` saves it again unless given another.
+    metadata_ : dict
+        Set by :meth:`load`: the facts saved with the model (dataset, class names, image shape...).
     """
 
     def __init__(self, loss: str = losses.DEFAULT_LOSS, **parameters: Any) -> None:
@@ -225,16 +236,100 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         class_scores /= class_scores.sum(axis=1, keepdims=True)
         return class_scores
 
+    # -- model files -------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, preprocessor: Any = None, metadata: dict | None = None) -> Path:
-        """Save the fitted model to ``path`` (see :mod:`linclass.persist`): weights, classes, preprocessing,
-        hyperparameters, history and metadata, in linclass's own versioned format (never pickle).
+        """Save the fitted model to ``path``, atomically, in linclass's own versioned format (never pickle):
+        the kept weights, classes, hyperparameters, history, preprocessing, metadata and the state that
+        continues its training (see :meth:`_to_state`).
 
-        ``preprocessor`` (a :class:`linclass.datasets.Preprocessor`) and ``metadata`` default to the
+        Called from ``on_epoch_end``, it saves what ``fit`` would keep if it stopped now: with early
+        stopping the best epoch's weights so far. ``preprocessor`` (a
+        :class:`linclass.datasets.Preprocessor`) and ``metadata`` (a JSON-able dict) default to the
         model's own ``preprocessor_`` and ``metadata_`` when it was loaded from a file.
         """
-        from linclass.persist import save
+        header, arrays = self._to_state(preprocessor, metadata)
+        return write_model_file(path, header, arrays)
 
-        return save(self, path, preprocessor=preprocessor, metadata=metadata)
+    @classmethod
+    def load(cls, path: str | os.PathLike, max_memory: int | None = None) -> "LinearClassifier":
+        """The classifier :meth:`save` wrote to ``path`` (any format version), fitted.
+
+        With ``set_params(warm_start=True)`` its ``fit`` goes on with the training the file holds the state
+        of (format version 2), exactly as that training would have gone on. ``max_memory``: the largest
+        file read, in bytes (:func:`linclass.limits.memory_budget`).
+
+        Raises
+        ------
+        ModelFileError
+            When the file is missing, foreign, of an unknown version, damaged or inconsistent.
+        """
+        header, arrays = read_model_file(path, max_memory)
+        try:
+            return cls._from_state(header, arrays)
+        except ModelFileError:
+            raise
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelFileError(f"{path}: the model header is inconsistent ({error}); the file is damaged") from None
+
+    def _to_state(self, preprocessor: Any = None, metadata: dict | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+        """The fitted classifier as a model file's header and arrays (fields in :mod:`linclass.model_header`).
+
+        The weights are those kept (:meth:`linclass.train.Trainer.kept_weights`) and ``"trainer"`` is the
+        state of the training that made them; None for weights that training did not make (set by hand,
+        or loaded from a file of format version 1).
+        """
+        check_is_fitted(self)
+        preprocessor = getattr(self, "preprocessor_", None) if preprocessor is None else preprocessor
+        metadata = getattr(self, "metadata_", None) if metadata is None else metadata
+        trainer = self._weights_trainer()
+        W, b = (self.W_, self.b_) if trainer is None else trainer.kept_weights()
+        arrays: dict[str, np.ndarray] = {"W": W, "b": b}
+        feature_names = getattr(self, "feature_names_in_", None)
+        header = {
+            "hyperparameters": {name: value for name, value in self.get_params(deep=False).items()
+                                if not callable(value)},  # a callback cannot be saved
+            "classes": _encode_classes(self.classes_, arrays),
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": None if feature_names is None else [str(name) for name in feature_names],
+            "history": getattr(self, "history_", None),
+            "preprocessor": None if preprocessor is None else _refer_to_arrays(preprocessor.state_dict(),
+                                                                               "preprocessor", arrays),
+            "metadata": metadata or {},
+            "trainer": None if trainer is None else _refer_to_arrays(trainer.state_dict(), "trainer", arrays),
+        }
+        return header, arrays
+
+    @classmethod
+    def _from_state(cls, header: dict, arrays: dict[str, np.ndarray]) -> "LinearClassifier":
+        """The fitted classifier of a model file's header and arrays, which :mod:`linclass.model_header` passed.
+
+        Raises KeyError, TypeError or ValueError (a hyperparameter's, naming it) when they do not fit together.
+        """
+        from linclass.data.preprocess import Preprocessor
+
+        known = cls().get_params(deep=False)
+        clf = cls(**{name: value for name, value in header["hyperparameters"].items() if name in known})
+        config = clf._config()  # every hyperparameter checked: ValueError naming the bad one
+        clf.classes_ = _decode_classes(header["classes"], arrays)
+        clf.n_features_in_ = int(header["n_features_in"])
+        if header.get("feature_names_in") is not None:
+            clf.feature_names_in_ = np.array(header["feature_names_in"], dtype=object)
+        clf.history_ = header.get("history")
+        clf.n_iter_ = len(clf.history_.get("epochs", [])) if clf.history_ else 0
+        state = header.get("preprocessor")
+        clf.preprocessor_ = None if state is None else Preprocessor.from_state_dict(_resolve_arrays(state, arrays))
+        clf.metadata_ = header.get("metadata") or {}
+        trainer_state = header.get("trainer")
+        if trainer_state is None:
+            clf.W_, clf.b_ = arrays["W"], arrays["b"]
+            return clf
+        trainer_state = _resolve_arrays(trainer_state, arrays)
+        optimizer_state = trainer_state["optimizer_state"]
+        optimizer_state["state"] = {int(i): buffers for i, buffers in optimizer_state["state"].items()}  # JSON's keys
+        trainer = Trainer(training_layout(arrays["W"]), arrays["b"], config, history=clf.history_)
+        trainer.load_state_dict(trainer_state)
+        clf._start(trainer)
+        return clf
 
     # -- helpers -----------------------------------------------------------------------------------------
     def _config(self) -> TrainConfig:
@@ -261,15 +356,30 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.W_, self.b_ = trainer.W.data, trainer.b.data
         self.history_ = trainer.history
 
+    def _weights_trainer(self) -> Trainer | None:
+        """The trainer whose arrays ``W_`` and ``b_`` are (``fit`` and :meth:`load` make one), or None for
+        weights without the state of their training (set by hand, or of a file of format version 1)."""
+        trainer = getattr(self, "_trainer", None)
+        if trainer is None or self.W_ is not trainer.W.data or self.b_ is not trainer.b.data:
+            return None
+        return trainer
+
     def _continue_with(self, config: TrainConfig) -> None:
-        """A new trainer on the current weights and history (warm start, after loading or ``set_params``)."""
+        """A new trainer on the current weights and history (warm start, after loading or ``set_params``),
+        going on with the training state of the last one; without a state, with a generator seeded by
+        ``seed`` and the epochs done, and the optimizer's buffers at 0."""
         history = self.history_ or new_history()
         history["stopped_early"] = False
-        rng = np.random.default_rng(self.seed + len(history["epochs"]))
-        self._start(Trainer(training_layout(self.W_), self.b_, config, rng, history=history))
+        previous = self._weights_trainer()
+        rng = np.random.default_rng(self.seed + len(history["epochs"])) if previous is None else None
+        trainer = Trainer(training_layout(self.W_), self.b_, config, rng, history=history)
+        if previous is not None:
+            trainer.load_state_dict(previous.state_dict())
+        self._start(trainer)
 
     def _forget_fit(self) -> None:
-        for name in ("W_", "b_", "classes_", "history_", "n_iter_", "threads_", "_trainer", "n_features_in_"):
+        for name in ("W_", "b_", "classes_", "history_", "n_iter_", "threads_", "_trainer", "n_features_in_",
+                     "preprocessor_", "metadata_"):
             self.__dict__.pop(name, None)
 
     def _epoch_callback(self) -> Callable[[dict], Any] | None:
@@ -327,6 +437,51 @@ def _check_finite(X: np.ndarray, name: str) -> None:
         bad = np.argwhere(~finite)
         raise ValueError(f"{name} contains {len(bad)} NaN or infinite value(s), the first at row {bad[0][0]}, "
                          f"column {bad[0][1]}; drop or impute them: a linear classifier needs finite numbers")
+
+
+def load(path: str | os.PathLike, max_memory: int | None = None) -> LinearClassifier:
+    """``linclass.load``: the classifier saved at ``path`` (:meth:`LinearClassifier.load`)."""
+    return LinearClassifier.load(path, max_memory)
+
+
+def _encode_classes(classes: np.ndarray, arrays: dict[str, np.ndarray]) -> dict:
+    """Strings go into the header as a list; numbers and booleans into the data as an array of their dtype."""
+    if classes.dtype.kind in "US" or (classes.dtype.kind == "O" and all(isinstance(c, str) for c in classes)):
+        return {"kind": "str", "values": [str(c) for c in classes]}
+    if classes.dtype.kind in "iufb":
+        arrays["classes"] = classes
+        return {"kind": "array", "array": "classes"}
+    raise TypeError(f"cannot save class labels of type {classes.dtype} ({classes[:3].tolist()}...): "
+                    "use numbers or strings as labels")
+
+
+def _decode_classes(entry: dict, arrays: dict[str, np.ndarray]) -> np.ndarray:
+    if entry["kind"] == "str":
+        return np.array(entry["values"], dtype=str)
+    return arrays[entry["array"]]
+
+
+def _refer_to_arrays(state: Any, name: str, arrays: dict[str, np.ndarray]) -> Any:
+    """``state`` with each array in it moved into ``arrays`` under its place (``trainer.weights.W``) and
+    replaced by the reference ``{"$array": place}``: the model file's way of keeping arrays out of JSON.
+    A 0-d array (Adam's step count) is a number, and stays in the JSON as one."""
+    if isinstance(state, np.ndarray) and state.ndim == 0:
+        return state.item()
+    if isinstance(state, np.ndarray):
+        arrays[name] = state
+        return {"$array": name}
+    if isinstance(state, dict):
+        return {key: _refer_to_arrays(value, f"{name}.{key}", arrays) for key, value in state.items()}
+    return state
+
+
+def _resolve_arrays(state: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """The inverse of :func:`_refer_to_arrays`: each ``{"$array": place}`` replaced by its array."""
+    if isinstance(state, dict):
+        if "$array" in state:
+            return arrays[state["$array"]]
+        return {key: _resolve_arrays(value, arrays) for key, value in state.items()}
+    return state
 
 
 def _check_two_classes(classes: np.ndarray) -> None:

@@ -16,10 +16,19 @@ The fields (see :mod:`linclass.persist` for the file's layout)::
     classes            {"kind": "str", "values": [K names]} or {"kind": "array", "array": "classes"}
     n_features_in      D
     feature_names_in   null or D names
-    history            null or {"loss": [numbers], "epochs": [{"epoch": 1, ...}], "best_epoch", ...}
+    history            null or {"loss": [numbers], "epochs": [{"epoch": 1, ...}], "best_epoch", "kept_epoch", ...}
     preprocessor       null or a Preprocessor's state, arrays as {"$array": name}
     metadata           {"classes": K names, "image_shape": [H, W] or [H, W, C] or [D], "image_size",
                         "data", "dataset", "source"}: all optional
+    trainer            (format version 2) null, or the state that continues the training exactly
+                       (:meth:`linclass.train.Trainer.state_dict`), arrays as {"$array": name}:
+                       {"optimizer": its name,
+                        "optimizer_state": {"state": {"0": {buffer: array or step}, "1": {...}},
+                                            "param_groups": [{"lr", ..., "params": [0, 1]}]},
+                        "rng": {"bit_generator": "PCG64", "state": {"state", "inc"}, "has_uint32", "uinteger"},
+                        "best": null or {"epoch", "accuracy", "epochs_without_gain"},
+                        "weights": null or {"W": array (K×D), "b": array (K)}}
+                       Parameter 0 is W, 1 is b: each buffer has the shape of its parameter.
 """
 
 from __future__ import annotations
@@ -30,11 +39,15 @@ from typing import Any
 
 from linclass.errors import ModelFileError
 from linclass.limits import MAX_IMAGE_PIXELS
+from linclass.optim import OPTIMIZERS
 
+FORMAT_NAME = "linclass-model"
 ALIGNMENT = 8
 ARRAY_DTYPES = {"<f4": 4, "<f8": 8, "<i8": 8, "<i4": 4, "<u8": 8, "|u1": 1, "|b1": 1}
-FLOAT_DTYPES = ("<f4", "<f8")  # of the weights and the preprocessor's statistics; labels may be of any
-ARRAY_NDIM = {"W": 2, "b": 1, "classes": 1}  # any other array (the preprocessor's) is a vector
+FLOAT_DTYPES = ("<f4", "<f8")  # of the weights, statistics and buffers; labels may be of any
+ARRAY_NDIM = {"W": 2, "b": 1, "classes": 1}  # the others are checked where they are referred to
+MAX_ARRAY_NDIM = 2
+BIT_GENERATOR = "PCG64"  # numpy.random.default_rng's
 
 
 def check_header(header: dict, data_size: int, path: Path) -> None:
@@ -43,7 +56,7 @@ def check_header(header: dict, data_size: int, path: Path) -> None:
     ``data_size`` is the length of the data section the arrays must lie in.
     """
     field = _Field(path)
-    field.expect(header.get("format") == "linclass-model", "format", header.get("format"), '"linclass-model"')
+    field.expect(header.get("format") == FORMAT_NAME, "format", header.get("format"), f'"{FORMAT_NAME}"')
     arrays = _check_arrays(header.get("arrays"), data_size, field)
     classes = _check_classes(header.get("classes"), arrays, field)
     n_classes, n_features = arrays["W"]
@@ -59,6 +72,7 @@ def check_header(header: dict, data_size: int, path: Path) -> None:
     _check_history(header.get("history"), field)
     inputs = _check_preprocessor(header.get("preprocessor"), arrays, n_features, field)
     _check_metadata(header.get("metadata"), n_classes, inputs, field)
+    _check_trainer(header.get("trainer"), arrays, field)
 
 
 class _Field:
@@ -95,9 +109,10 @@ def _check_arrays(entries: Any, data_size: int, field: _Field) -> dict[str, tupl
         dtype, shape = entry.get("dtype"), entry.get("shape")
         allowed = ARRAY_DTYPES if name == "classes" else FLOAT_DTYPES
         field.expect(isinstance(dtype, str) and dtype in allowed, f"{where}.dtype", dtype, f"one of {', '.join(allowed)}")
-        field.expect(isinstance(shape, list) and len(shape) == ARRAY_NDIM.get(name, 1)
+        ndim = ARRAY_NDIM.get(name)
+        field.expect(isinstance(shape, list) and (len(shape) == ndim if ndim else 1 <= len(shape) <= MAX_ARRAY_NDIM)
                      and all(_is_int(n) and n >= 0 for n in shape), f"{where}.shape", shape,
-                     f"a list of {ARRAY_NDIM.get(name, 1)} sizes")
+                     f"a list of {ndim or f'1 to {MAX_ARRAY_NDIM}'} sizes")
         nbytes, offset = entry.get("nbytes"), entry.get("offset")
         field.expect(nbytes == math.prod(shape) * ARRAY_DTYPES[dtype] and _is_int(nbytes), f"{where}.nbytes",
                      nbytes, f"{math.prod(shape) * ARRAY_DTYPES[dtype]}, the size of its shape and dtype")
@@ -146,8 +161,9 @@ def _check_history(history: Any, field: _Field) -> None:
         for key, value in record.items():
             field.expect(value is None or isinstance(value, (int, float, str, bool)), f"history.epochs.{key}",
                          value, "a number")
-    best = history.get("best_epoch")
-    field.expect(best is None or (_is_int(best) and best >= 1), "history.best_epoch", best, "null or an epoch")
+    for key in ("best_epoch", "kept_epoch"):
+        epoch = history.get(key)
+        field.expect(epoch is None or (_is_int(epoch) and epoch >= 1), f"history.{key}", epoch, "null or an epoch")
 
 
 def _check_preprocessor(state: Any, arrays: dict[str, tuple[int, ...]], n_features: int, field: _Field) -> int:
@@ -157,9 +173,7 @@ def _check_preprocessor(state: Any, arrays: dict[str, tuple[int, ...]], n_featur
     field.expect(isinstance(state, dict), "preprocessor", state, "null or a preprocessor's state")
     for key, value in state.items():
         if isinstance(value, dict):
-            reference = value.get("$array")
-            field.expect(isinstance(reference, str) and reference in arrays, f"preprocessor.{key}", value,
-                         "a reference to an array")
+            _check_reference(value, arrays, None, f"preprocessor.{key}", field)
     shape = state.get("input_shape")
     field.expect(isinstance(shape, list) and 1 <= len(shape) <= 3 and all(_is_int(n) and n >= 1 for n in shape),
                  "preprocessor.input_shape", shape, "a list of 1 to 3 positive sizes (a fitted preprocessor)")
@@ -196,3 +210,75 @@ def _check_metadata(metadata: Any, n_classes: int, inputs: int, field: _Field) -
     for key in ("data", "dataset", "source"):
         field.expect(metadata.get(key) is None or isinstance(metadata[key], str), f"metadata.{key}",
                      metadata.get(key), "null or a string")
+
+
+def _check_reference(value: Any, arrays: dict[str, tuple[int, ...]], shape: tuple[int, ...] | None, name: str,
+                     field: _Field) -> None:
+    """``value`` is ``{"$array": name}`` of an array in the file: of ``shape``, or a vector when None."""
+    reference = value.get("$array") if isinstance(value, dict) else None
+    field.expect(isinstance(reference, str) and reference in arrays, name, value, "a reference to an array")
+    field.expect(arrays[reference] == shape if shape else len(arrays[reference]) == 1, f"{name}'s shape",
+                 list(arrays[reference]), str(list(shape)) if shape else "a vector's")
+
+
+def _check_trainer(state: Any, arrays: dict[str, tuple[int, ...]], field: _Field) -> None:
+    """The training state: every buffer the shape of its parameter, the generator's state within its range."""
+    if state is None:
+        return
+    field.expect(isinstance(state, dict), "trainer", state, "null or the state of a training run")
+    field.expect(state.get("optimizer") in OPTIMIZERS, "trainer.optimizer", state.get("optimizer"),
+                 f"one of {', '.join(OPTIMIZERS)}")
+    parameters = {"0": arrays["W"], "1": arrays["b"]}
+    _check_optimizer_state(state.get("optimizer_state"), arrays, parameters, field)
+    _check_rng(state.get("rng"), field)
+    best = state.get("best")
+    field.expect(best is None or isinstance(best, dict), "trainer.best", best, "null or the best epoch so far")
+    if best is not None:
+        epoch, accuracy, without_gain = (best.get(key) for key in ("epoch", "accuracy", "epochs_without_gain"))
+        field.expect(_is_int(epoch) and epoch >= 1, "trainer.best.epoch", epoch, "an epoch")
+        field.expect(_is_number(accuracy) and 0 <= accuracy <= 1, "trainer.best.accuracy", accuracy,
+                     "an accuracy in [0, 1]")
+        field.expect(_is_int(without_gain) and without_gain >= 0, "trainer.best.epochs_without_gain", without_gain,
+                     "a count of epochs")
+    weights = state.get("weights")
+    field.expect(weights is None or (isinstance(weights, dict) and set(weights) == {"W", "b"}), "trainer.weights",
+                 weights, 'null or {"W": array, "b": array}')
+    if weights is not None:
+        for name, index in (("W", "0"), ("b", "1")):
+            _check_reference(weights[name], arrays, parameters[index], f"trainer.weights.{name}", field)
+
+
+def _check_optimizer_state(state: Any, arrays: dict[str, tuple[int, ...]], parameters: dict[str, tuple[int, ...]],
+                           field: _Field) -> None:
+    """``torch.optim``'s layout for the two parameters: buffers of their shapes, step counts, one group."""
+    field.expect(isinstance(state, dict) and isinstance(state.get("state"), dict)
+                 and set(state["state"]) <= set(parameters), "trainer.optimizer_state", state,
+                 '{"state": {"0": {...}, "1": {...}}, "param_groups": [...]}')
+    for index, buffers in state["state"].items():
+        where = f"trainer.optimizer_state.state.{index}"
+        field.expect(isinstance(buffers, dict), where, buffers, "an object of buffers")
+        for name, value in buffers.items():
+            if isinstance(value, dict):
+                _check_reference(value, arrays, parameters[index], f"{where}.{name}", field)
+            else:
+                field.expect(_is_int(value) and value >= 0, f"{where}.{name}", value,
+                             "a reference to an array or a count of steps")
+    groups = state.get("param_groups")
+    field.expect(isinstance(groups, list) and len(groups) == 1 and isinstance(groups[0], dict)
+                 and groups[0].get("params") == [0, 1], "trainer.optimizer_state.param_groups", groups,
+                 'one group: [{..., "params": [0, 1]}]')
+
+
+def _check_rng(state: Any, field: _Field) -> None:
+    """A ``PCG64`` generator's ``bit_generator.state``: 128-bit state and increment, a buffered 32-bit draw."""
+    field.expect(isinstance(state, dict) and state.get("bit_generator") == BIT_GENERATOR
+                 and isinstance(state.get("state"), dict), "trainer.rng", state,
+                 f'the state of a {BIT_GENERATOR} generator')
+    for key in ("state", "inc"):
+        value = state["state"].get(key)
+        field.expect(_is_int(value) and 0 <= value < 2**128, f"trainer.rng.state.{key}", value,
+                     "an integer of 128 bits")
+    field.expect(state.get("has_uint32") in (0, 1) and _is_int(state.get("has_uint32")), "trainer.rng.has_uint32",
+                 state.get("has_uint32"), "0 or 1")
+    field.expect(_is_int(state.get("uinteger")) and 0 <= state["uinteger"] < 2**32, "trainer.rng.uinteger",
+                 state.get("uinteger"), "an integer of 32 bits")

@@ -1,4 +1,4 @@
-"""Saving and loading models in linclass's own file format: versioned, checksummed, never pickle.
+"""The model file: a versioned, checksummed container of one JSON header and named arrays, never pickle.
 
 A pickle runs code when it is loaded, so a model file from elsewhere could do anything; this format holds
 only numbers and JSON. Layout (all integers little-endian)::
@@ -6,21 +6,30 @@ only numbers and JSON. Layout (all integers little-endian)::
     b"LINCLASS"                8 bytes   magic: what kind of file this is
     format version             uint32
     header length H            uint64
-    header                     H bytes   UTF-8 JSON: hyperparameters, classes, history, metadata,
-                                         preprocessing, and for every array its name, dtype, shape,
-                                         offset and size in the data section
+    header                     H bytes   UTF-8 JSON: what the model is (its fields are in
+                                         :mod:`linclass.model_header`), and for every array its name,
+                                         dtype, shape, offset and size in the data section
     data                       the arrays' raw little-endian bytes, each starting at a multiple of 8
     SHA-256                    32 bytes  of everything before it
 
-Loading checks, in order, that the path is a regular file (a FIFO or ``/dev/zero`` would be read
+This module writes and reads the container and nothing more: what goes into the header and the arrays,
+and what is built from them, is the estimator's business (``LinearClassifier._to_state`` and
+``_from_state``). A value in the header may stand for an array as ``{"$array": name}``.
+
+Format versions: 1 holds the kept weights, classes, hyperparameters, history, preprocessing and
+metadata; 2 adds the state of the training that made them (``"trainer"``: the optimizer's buffers, the
+random generator's state...), so that a fit continued from the file is the interrupted fit, bit for bit.
+Files of version 1 are read as they are.
+
+Reading checks, in order, that the path is a regular file (a FIFO or ``/dev/zero`` would be read
 forever) within the memory budget (:mod:`linclass.limits`), the magic (a PNG, a zip or a text file is
 refused as foreign), the version (a file from a newer linclass is refused, saying which version it is),
 the header's size, read before the rest of the file, the size (a truncated file), the checksum (any
-flipped byte) and every field of the header against its schema (:mod:`linclass.model_header`: a
-hand-edited header passes the checksum once it is recomputed). Every refusal is a
-:class:`ModelFileError` naming the file and the problem.
+flipped byte), every field of the header against its schema (:mod:`linclass.model_header`: a
+hand-edited header passes the checksum once it is recomputed) and that the float arrays hold finite
+numbers. Every refusal is a :class:`ModelFileError` naming the file and the problem.
 
-Saving goes through :func:`linclass.files.write_atomically`: an interrupted save leaves the previous
+Writing goes through :func:`linclass.files.write_atomically`: an interrupted save leaves the previous
 file intact.
 """
 
@@ -32,22 +41,19 @@ import math
 import os
 import struct
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from linclass.errors import ModelFileError
 from linclass.files import write_atomically
 from linclass.limits import check_allocation, check_regular_file, describe_bytes
-from linclass.model_header import ALIGNMENT, ARRAY_DTYPES, check_header
+from linclass.model_header import ALIGNMENT, ARRAY_DTYPES, FORMAT_NAME, check_header
 
-if TYPE_CHECKING:
-    from linclass.estimator import LinearClassifier
-
-__all__ = ["save", "load", "MAGIC", "FORMAT_VERSION"]
+__all__ = ["write_model_file", "read_model_file", "MAGIC", "FORMAT_VERSION"]
 
 MAGIC = b"LINCLASS"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PREAMBLE = struct.Struct("<8sIQ")  # magic, format version, header length
 DIGEST_SIZE = hashlib.sha256().digest_size
 MAX_HEADER_SIZE = 2**28  # 256 MiB: far beyond any header written (weights are in the data section)
@@ -57,86 +63,39 @@ FOREIGN_SIGNATURES = {b"\x89PNG": "a PNG image", b"PK\x03\x04": "a zip archive",
                       b"{": "a JSON or text file", b"GIF8": "a GIF image", b"%PDF": "a PDF document"}
 
 
-# -- saving -------------------------------------------------------------------------------------------
+# -- writing ------------------------------------------------------------------------------------------
 
 
-def save(clf: "LinearClassifier", path: str | os.PathLike, preprocessor: Any = None,
-         metadata: dict | None = None) -> Path:
-    """Write a fitted classifier to ``path``, atomically.
+def write_model_file(path: str | os.PathLike, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``header`` and ``arrays`` to ``path`` as a model file of :data:`FORMAT_VERSION`, atomically.
 
     Parameters
     ----------
-    clf : LinearClassifier
-        A fitted classifier.
     path : str or PathLike
         The file to write (replaced if it exists).
-    preprocessor : linclass.datasets.Preprocessor, optional
-        The preprocessing its inputs need; saved as its ``state_dict()``. Defaults to ``clf.preprocessor_``
-        when the classifier has one (it was loaded from a file).
-    metadata : dict, optional
-        JSON-able facts about the model (dataset name, class names, image shape...). Defaults to
-        ``clf.metadata_`` when the classifier has one.
+    header : dict
+        The model's fields (see :mod:`linclass.model_header`); NumPy scalars and arrays, tuples and paths
+        become JSON numbers, lists and strings. ``"format"``, ``"arrays"`` and ``"linclass_version"``
+        are added here.
+    arrays : dict of str to ndarray
+        The arrays, by name, of the dtypes :data:`linclass.model_header.ARRAY_DTYPES` lists.
 
     Returns
     -------
     Path
         ``path``.
-    """
-    from sklearn.utils.validation import check_is_fitted
 
-    check_is_fitted(clf)
-    preprocessor = getattr(clf, "preprocessor_", None) if preprocessor is None else preprocessor
-    metadata = getattr(clf, "metadata_", None) if metadata is None else metadata
-    arrays: dict[str, np.ndarray] = {"W": clf.W_, "b": clf.b_}
-    header = {
-        "format": "linclass-model",
-        "hyperparameters": _hyperparameters(clf),
-        "classes": _encode_classes(clf.classes_, arrays),
-        "n_features_in": int(clf.n_features_in_),
-        "feature_names_in": [str(n) for n in clf.feature_names_in_] if hasattr(clf, "feature_names_in_") else None,
-        "history": getattr(clf, "history_", None),
-        "preprocessor": None if preprocessor is None else _encode_state(preprocessor.state_dict(), arrays),
-        "metadata": _json_safe(metadata or {}, "metadata"),
-        "linclass_version": _linclass_version(),
-    }
-    header["arrays"], data = _layout(arrays)
+    Raises
+    ------
+    TypeError
+        When the header holds a value JSON cannot hold, or an array has a dtype the format does not store.
+    """
+    entries, data = _layout(arrays)
+    header = {"format": FORMAT_NAME, **_json_safe(header, "header"), "arrays": entries,
+              "linclass_version": _linclass_version()}
     header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
     content = PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(header_bytes)) + header_bytes + data
     return write_atomically(path, content + hashlib.sha256(content).digest())
-
-
-def _hyperparameters(clf: "LinearClassifier") -> dict:
-    """The constructor arguments that can be written as JSON (a callback cannot, and is left out)."""
-    params = {}
-    for name, value in clf.get_params(deep=False).items():
-        if callable(value):
-            continue
-        params[name] = value.item() if isinstance(value, np.generic) else value
-    return _json_safe(params, "hyperparameters")
-
-
-def _encode_classes(classes: np.ndarray, arrays: dict[str, np.ndarray]) -> dict:
-    """Strings go into the header as a list; numbers and booleans into the data as an array of their dtype."""
-    if classes.dtype.kind in "US" or (classes.dtype.kind == "O" and all(isinstance(c, str) for c in classes)):
-        return {"kind": "str", "values": [str(c) for c in classes]}
-    if classes.dtype.kind in "iufb":
-        arrays["classes"] = classes
-        return {"kind": "array", "array": "classes"}
-    raise TypeError(f"cannot save class labels of type {classes.dtype} ({classes[:3].tolist()}...): "
-                    "use numbers or strings as labels")
-
-
-def _encode_state(state: dict, arrays: dict[str, np.ndarray]) -> dict:
-    """A preprocessor's state: arrays become references into the data section, the rest stays JSON."""
-    encoded = {}
-    for key, value in state.items():
-        if isinstance(value, np.ndarray):
-            name = f"preprocessor.{key}"
-            arrays[name] = value
-            encoded[key] = {"$array": name}
-        else:
-            encoded[key] = value
-    return _json_safe(encoded, "preprocessor state")
 
 
 def _layout(arrays: dict[str, np.ndarray]) -> tuple[list[dict], bytes]:
@@ -156,20 +115,25 @@ def _layout(arrays: dict[str, np.ndarray]) -> tuple[list[dict], bytes]:
     return entries, b"".join(chunks)
 
 
-def _json_safe(value: Any, what: str) -> Any:
-    """``value`` with NumPy scalars and arrays as Python numbers and lists; TypeError if it cannot be JSON."""
-    def convert(item: Any) -> Any:
-        if isinstance(item, np.generic):
-            return item.item()
-        if isinstance(item, np.ndarray):
-            return item.tolist()
-        if isinstance(item, tuple):
-            return list(item)
-        if isinstance(item, Path):
-            return str(item)
-        raise TypeError(f"{what} holds {item!r} of type {type(item).__name__}, which cannot be saved as JSON")
-
-    return json.loads(json.dumps(value, default=convert))
+def _json_safe(value: Any, where: str) -> Any:
+    """``value`` in JSON's types (NumPy scalars and arrays, tuples and paths converted; integer keys
+    become strings, as JSON's must be); TypeError naming where anything else is."""
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                raise TypeError(f"{where} has the key {key!r}, which cannot be saved as JSON: use strings")
+        return {str(key): _json_safe(item, f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist(), where)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise TypeError(f"{where} holds {value!r} of type {type(value).__name__}, which cannot be saved as JSON")
 
 
 def _linclass_version() -> str:
@@ -178,35 +142,35 @@ def _linclass_version() -> str:
     return linclass.__version__
 
 
-# -- loading ------------------------------------------------------------------------------------------
+# -- reading ------------------------------------------------------------------------------------------
 
 
-def load(path: str | os.PathLike, max_memory: int | None = None) -> "LinearClassifier":
-    """Read a classifier written by :func:`save` (or ``clf.save``).
+def read_model_file(path: str | os.PathLike, max_memory: int | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+    """The header and the arrays of the model file at ``path``, every check passed.
 
     ``max_memory``: the largest file read, in bytes (:func:`linclass.limits.memory_budget`).
 
     Returns
     -------
-    LinearClassifier
-        Fitted, with ``W_``, ``b_``, ``classes_`` (of the type they were saved with), ``n_features_in_``,
-        ``history_``, ``preprocessor_`` (a Preprocessor or None) and ``metadata_`` (a dict).
+    header : dict
+        As written (with ``"arrays"``, the table of the arrays), of format version 1 or 2.
+    arrays : dict of str to ndarray
+        By name, as writable native-order copies (so that training can go on from them).
 
     Raises
     ------
     ModelFileError
         When the file is missing, not a regular file, foreign, of an unknown version, truncated,
-        corrupted, or its header is not as the schema says.
+        corrupted, its header is not as the schema says or a float array holds NaN or infinity.
     """
     path = Path(path)
     header, data = _open(_read_file(path, max_memory), path)
     check_header(header, len(data), path)
-    try:
-        return _build(header, data, path)
-    except (KeyError, TypeError, ValueError) as error:
-        if isinstance(error, ModelFileError):
-            raise
-        raise ModelFileError(f"{path}: the model header is inconsistent ({error}); the file is damaged") from None
+    arrays = {entry["name"]: _read_array(entry, data) for entry in header["arrays"]}
+    for name, array in arrays.items():
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ModelFileError(f"{path}: the array {name} holds NaN or infinite values; the file is damaged")
+    return header, arrays
 
 
 def _read_file(path: Path, max_memory: int | None) -> bytes:
@@ -287,43 +251,8 @@ def _guess_kind(content: bytes) -> str:
     return f"it starts with {content[:8]!r}"
 
 
-def _build(header: dict, data: bytes, path: Path) -> "LinearClassifier":
-    """A fitted LinearClassifier from a header that :func:`check_header` passed, and the data section."""
-    from linclass.data.preprocess import Preprocessor
-    from linclass.estimator import LinearClassifier
-
-    arrays = {entry["name"]: _read_array(entry, data) for entry in header["arrays"]}
-    known = LinearClassifier().get_params(deep=False)
-    clf = LinearClassifier(**{name: value for name, value in header["hyperparameters"].items() if name in known})
-    clf._config()  # every hyperparameter checked: ValueError naming the bad one
-    for name in ("W", "b"):
-        if not np.isfinite(arrays[name]).all():
-            raise ModelFileError(f"{path}: the weights {name} hold NaN or infinite values; the file is damaged")
-    clf.W_, clf.b_, clf.classes_ = arrays["W"], arrays["b"], _decode_classes(header["classes"], arrays)
-    clf.n_features_in_ = int(header["n_features_in"])
-    if header.get("feature_names_in") is not None:
-        clf.feature_names_in_ = np.array(header["feature_names_in"], dtype=object)
-    clf.history_ = header.get("history")
-    clf.n_iter_ = len(clf.history_.get("epochs", [])) if clf.history_ else 0
-    state = header.get("preprocessor")
-    clf.preprocessor_ = None if state is None else Preprocessor.from_state_dict(_decode_state(state, arrays))
-    clf.metadata_ = header.get("metadata") or {}
-    return clf
-
-
 def _read_array(entry: dict, data: bytes) -> np.ndarray:
     """An array the header describes, as a writable native-order copy (so that training can go on)."""
     shape = tuple(entry["shape"])
     array = np.frombuffer(data, dtype=entry["dtype"], count=math.prod(shape), offset=entry["offset"]).reshape(shape)
     return array.astype(array.dtype.newbyteorder("="))
-
-
-def _decode_classes(entry: dict, arrays: dict[str, np.ndarray]) -> np.ndarray:
-    if entry["kind"] == "str":
-        return np.array(entry["values"], dtype=str)
-    return arrays[entry["array"]]
-
-
-def _decode_state(state: dict, arrays: dict[str, np.ndarray]) -> dict:
-    return {key: arrays[value["$array"]] if isinstance(value, dict) and "$array" in value else value
-            for key, value in state.items()}

@@ -36,7 +36,13 @@ The history (``Trainer.history``, a classifier's ``history_``) is a JSON-able di
     {"loss": [total loss of every iteration],
      "epochs": [{"epoch": 1, "loss": mean over the epoch, "train_accuracy": ..., "val_accuracy": ... or None,
                  "learning_rate": ..., "seconds": cumulative}, ...],
-     "best_epoch": epoch of the best validation accuracy or None, "stopped_early": bool}
+     "best_epoch": epoch of the best validation accuracy or None, "stopped_early": bool,
+     "kept_epoch": the epoch whose weights fit keeps (see :attr:`Trainer.kept_epoch`) or None}
+
+A run goes on exactly where it stopped from the weights it kept, its history and
+:meth:`Trainer.state_dict` (the optimizer's buffers, the batch order's generator, the best epoch so far
+and, when early stopping kept an earlier epoch's weights, those training goes on from): a fit stopped
+after epoch 3 and continued to epoch 6 gives the weights of a fit of 6 epochs, bit for bit.
 
 The training accuracy of an epoch is that of the mini-batch scores already computed during the epoch
 (free, but measured while the weights still move); the validation accuracy is computed on the whole
@@ -63,7 +69,7 @@ from linclass.shuffled_rows import ShuffledRows
 from linclass.tensor import Tensor
 from linclass.threads import BlasThreads, ThreadChoice, free_cpus_now, step_flops
 
-__all__ = ["TrainConfig", "HYPERPARAMETERS", "Trainer", "train", "new_history", "check_config",
+__all__ = ["TrainConfig", "HYPERPARAMETERS", "Trainer", "train", "new_history", "kept_epoch_of", "check_config",
            "SAMPLINGS", "SOLVERS", "EXPLOSION_FACTOR"]
 
 SAMPLINGS = ("shuffle", "replacement")
@@ -168,7 +174,15 @@ def check_config(config: TrainConfig) -> None:
 
 def new_history() -> dict:
     """An empty training history (the format is in the module docstring)."""
-    return {"loss": [], "epochs": [], "best_epoch": None, "stopped_early": False}
+    return {"loss": [], "epochs": [], "best_epoch": None, "stopped_early": False, "kept_epoch": None}
+
+
+def kept_epoch_of(history: dict, early_stopping: bool) -> int | None:
+    """The epoch whose weights the fit that left ``history`` kept, for a history that does not record it
+    (one saved in a model file of format version 1): the best on validation with early stopping, else the last."""
+    if early_stopping and history.get("best_epoch") is not None:
+        return int(history["best_epoch"])
+    return len(history["epochs"]) or None
 
 
 class Trainer:
@@ -185,7 +199,8 @@ class Trainer:
     history : dict, optional
         The history of earlier training of ``W`` and ``b``, to continue: new epochs are appended, the
         learning-rate schedule resumes at its epoch and :meth:`fit` trains until the history holds
-        ``config.epochs`` epochs (or ``config.iterations`` steps). The optimizer's momentum starts at 0.
+        ``config.epochs`` epochs (or ``config.iterations`` steps). Without :meth:`load_state_dict` the
+        optimizer's buffers (momentum) start at 0; with it, the run goes on exactly.
 
     Attributes
     ----------
@@ -194,6 +209,8 @@ class Trainer:
     optimizer, schedule
         From :mod:`linclass.optim`, kept between calls so that :meth:`run_epoch` (``partial_fit``)
         continues where the last epoch stopped.
+    kept_epoch : int or None
+        The epoch whose weights :meth:`fit` keeps, with :meth:`kept_weights`.
     """
 
     def __init__(self, W: np.ndarray, b: np.ndarray, config: TrainConfig,
@@ -211,6 +228,8 @@ class Trainer:
             self.schedule.step()
         losses_done = self.history["loss"]
         self._loss_limit = EXPLOSION_FACTOR * max(losses_done[0], 1.0) if losses_done else math.inf
+        self._best: _BestWeights | None = None  # the best validation epoch so far, of fit with a validation set
+        self._resume_weights: tuple[np.ndarray, np.ndarray] | None = None  # see _keep_best_weights
         self._buffers: dict[str, np.ndarray] = {}
         self.thread_choice: ThreadChoice | None = None
         self._features = np.empty((0, 0), dtype=np.float32)  # the rows being trained on, for advice
@@ -231,7 +250,8 @@ class Trainer:
             Called with each epoch's record after the epoch; returning True stops training.
 
         With ``early_stopping``, the weights of the epoch with the best validation accuracy are restored at
-        the end (when continuing a history, the starting weights count as a candidate too).
+        the end (when continuing a history without a state, the starting weights count as a candidate
+        too); those of the last epoch are kept aside, for the next fit to go on from.
 
         Raises
         ------
@@ -247,14 +267,15 @@ class Trainer:
             steps_left = config.iterations - len(self.history["loss"])
         else:
             steps_left = (config.epochs - epochs_done) * per_epoch
-        best = None
-        if X_val is not None:
-            best = _BestWeights(self.W.data, self.b.data)
-            if epochs_done:
-                best.accuracy = accuracy(scores(X_val, self.W.data, self.b.data), y_val)
-                best.epoch = epochs_done
-                if config.early_stopping and self.history["best_epoch"] is not None:
-                    best.epoch = self.history["best_epoch"]  # an early-stopped fit left that epoch's weights
+        if X_val is None:
+            self._best = None
+        elif self._best is None:  # no best epoch so far to go on from (load_state_dict, an earlier fit)
+            self._best = self._first_candidate(X_val, y_val)
+        best = self._best
+        if self._resume_weights is not None:  # train on from where training stopped, not from the kept weights
+            np.copyto(self.W.data, self._resume_weights[0])
+            np.copyto(self.b.data, self._resume_weights[1])
+            self._resume_weights = None
         self._features = X
         threads = self._blas_threads(X)
         rows = None
@@ -268,8 +289,93 @@ class Trainer:
             if rows is not None:
                 rows.close()
         if config.early_stopping:
-            best.restore(self.W.data, self.b.data)
+            self._keep_best_weights()
         return self.history
+
+    def _first_candidate(self, X_val: np.ndarray, y_val: np.ndarray) -> "_BestWeights":
+        """The best epoch's tracker of a fit without a state to go on from: when continuing a history, the
+        starting weights are the candidate to beat."""
+        best = _BestWeights(self.W.data, self.b.data)
+        epochs_done = len(self.history["epochs"])
+        if epochs_done:
+            best.accuracy = accuracy(scores(X_val, self.W.data, self.b.data), y_val)
+            best.epoch = epochs_done
+            if self.config.early_stopping and self.history["best_epoch"] is not None:
+                best.epoch = self.history["best_epoch"]  # an early-stopped fit left that epoch's weights
+        return best
+
+    def _keep_best_weights(self) -> None:
+        """End an early-stopped fit on the best epoch's weights; those of the last epoch are kept aside
+        for the next fit to go on from (:meth:`state_dict` holds them)."""
+        if not self._kept_last_epoch():
+            self._resume_weights = (self.W.data.copy(), self.b.data.copy())
+        self._best.restore(self.W.data, self.b.data)
+
+    # -- what fit keeps, and what continues the run -----------------------------------------------------
+    @property
+    def kept_epoch(self) -> int | None:
+        """The epoch whose weights :meth:`fit` keeps if it stops now: with early stopping the best on
+        validation so far, otherwise the last; None before any epoch."""
+        if self._keeps_best():
+            return self._best.epoch
+        return len(self.history["epochs"]) or None
+
+    def kept_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(W, b)`` of :attr:`kept_epoch`: what a checkpoint saves. The trainer's own arrays, or during an
+        early-stopped fit those of its best epoch; not copies."""
+        if self._keeps_best():
+            return self._best.W, self._best.b
+        return self.W.data, self.b.data
+
+    def _keeps_best(self) -> bool:
+        return self.config.early_stopping and self._best is not None and self._best.epoch is not None
+
+    def _kept_last_epoch(self) -> bool:
+        return self.kept_epoch == len(self.history["epochs"])
+
+    def state_dict(self) -> dict[str, Any]:
+        """What this run needs, besides its kept weights, config and history, to go on exactly.
+
+        ``"optimizer"`` (its name) and ``"optimizer_state"`` (its ``state_dict()``, in ``torch.optim``'s
+        layout); ``"rng"``, the batch order generator's ``bit_generator.state``; ``"best"``, the best
+        validation epoch so far (``{"epoch", "accuracy", "epochs_without_gain"}``) or None; and
+        ``"weights"``, ``{"W", "b"}`` to train on from when they are not the kept ones (early stopping
+        kept an earlier epoch's), else None. Arrays are copies. The schedule's epoch and the divergence
+        guard's limit are not in it: the history gives both.
+        """
+        if self._kept_last_epoch():
+            weights = None
+        else:
+            W, b = self._resume_weights or (self.W.data, self.b.data)
+            weights = {"W": W.copy(), "b": b.copy()}
+        return {"optimizer": self.config.optimizer, "optimizer_state": self.optimizer.state_dict(),
+                "rng": self.rng.bit_generator.state,
+                "best": None if self._best is None or self._best.epoch is None else self._best.state_dict(),
+                "weights": weights}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Go on with the run that :meth:`state_dict` described; this trainer's ``W`` and ``b`` must be
+        that run's kept weights (as a model file holds them).
+
+        The optimizer takes the saved buffers when it is the same optimizer, and keeps its own settings
+        (the config's, which ``set_params`` may have changed; the learning rate is the schedule's); the
+        buffers of another optimizer do not apply, and its own start at 0.
+        """
+        if state["optimizer"] == self.config.optimizer:
+            own = self.optimizer.state_dict()
+            self.optimizer.load_state_dict({"state": state["optimizer_state"]["state"],
+                                            "param_groups": own["param_groups"]})
+        self.rng.bit_generator.state = state["rng"]
+        self._best = None
+        best = state["best"]
+        # The tracker's weights become this trainer's W and b: with early stopping they must be its epoch's
+        # (else, as when the run did without early stopping, fit measures them as the first candidate).
+        if best is not None and (not self.config.early_stopping or best["epoch"] == self.history.get("kept_epoch")):
+            self._best = _BestWeights(self.W.data, self.b.data)
+            self._best.load_state_dict(best)
+        weights = state["weights"]
+        self._resume_weights = None if weights is None else (_same_as(weights["W"], self.W.data, "W"),
+                                                             _same_as(weights["b"], self.b.data, "b"))
 
     def _train_epochs(self, X: np.ndarray, y: np.ndarray, rows: ShuffledRows | None, X_val: np.ndarray | None,
                       y_val: np.ndarray | None, steps_left: int, best: "_BestWeights | None", threads: BlasThreads,
@@ -285,6 +391,7 @@ class Trainer:
             steps_left -= per_epoch
             stop = best is not None and best.update(record, self.W.data, self.b.data, config.patience)
             self.history["best_epoch"] = None if best is None else best.epoch
+            self.history["kept_epoch"] = self.kept_epoch
             if on_epoch_end is not None and on_epoch_end(record):
                 break
             if stop and config.early_stopping:
@@ -298,14 +405,18 @@ class Trainer:
 
         Appends the per-iteration losses and the epoch's record to :attr:`history`, steps the
         learning-rate schedule, and returns the record. Gives the same epoch as one of :meth:`fit`'s.
+        Its weights are those kept: an earlier epoch's best on validation no longer is.
         """
+        self._best = self._resume_weights = None
         self._features = X
         threads = self._blas_threads(X)
         order = self._row_order(len(X)) if self.config.sampling == "shuffle" else None
         try:  # one epoch: the batches gather their rows through the order, no copy is worth making
-            return self._run_epoch(X, y, X_val, y_val, max_steps, order=order)
+            record = self._run_epoch(X, y, X_val, y_val, max_steps, order=order)
         finally:
             threads.release()
+        self.history["kept_epoch"] = self.kept_epoch
+        return record
 
     def _blas_threads(self, X: np.ndarray) -> BlasThreads:
         """The BLAS thread limit for steps on ``X``, applied now (see :mod:`linclass.threads`)."""
@@ -465,6 +576,14 @@ class Trainer:
         return 10.0 ** math.floor(math.log10(bound))
 
 
+def _same_as(saved: Any, own: np.ndarray, name: str) -> np.ndarray:
+    """A copy of the saved array ``saved`` in ``own``'s dtype; ValueError when its shape is not ``own``'s."""
+    saved = np.array(saved, dtype=own.dtype)
+    if saved.shape != own.shape:
+        raise ValueError(f"the state's weights {name} have shape {saved.shape}, this trainer's {own.shape}")
+    return saved
+
+
 def _rows(array: np.ndarray, batch: range | np.ndarray) -> np.ndarray:
     """One batch's rows: a view for a ``range`` of consecutive rows, a gathered copy for an index array."""
     return array[batch.start:batch.stop] if isinstance(batch, range) else array[batch]
@@ -493,6 +612,14 @@ class _BestWeights:
     def restore(self, W: np.ndarray, b: np.ndarray) -> None:
         np.copyto(W, self.W)
         np.copyto(b, self.b)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The tracker's numbers (its weights are the kept ones, saved as the model's)."""
+        return {"epoch": self.epoch, "accuracy": self.accuracy, "epochs_without_gain": self.epochs_without_gain}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epoch, self.accuracy = int(state["epoch"]), float(state["accuracy"])
+        self.epochs_without_gain = int(state["epochs_without_gain"])
 
 
 def train(X: np.ndarray, y: np.ndarray, config: TrainConfig | None = None, X_val: np.ndarray | None = None,

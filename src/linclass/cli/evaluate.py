@@ -15,8 +15,9 @@ import numpy as np
 
 from linclass import data
 from linclass.cli.common import add_image_size_option, common_options, load_data, percent, print_json
-from linclass.cli.saved_model import SavedModel, open_model
+from linclass.cli.run_folder import open_model
 from linclass.errors import LinclassError
+from linclass.saved_model import SavedModel
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -22,9 +22,9 @@ import numpy as np
 
 from linclass import report
 from linclass.cli.drawing import Picture
-from linclass.cli.saved_model import class_scores, history_with_kept_epoch
 from linclass.data.splits import split_indices
 from linclass.losses import get_loss
+from linclass.saved_model import class_scores
 
 PLANE_EXAMPLES = 3000        # training examples used to find the plane and fit the 2-D classifier
 PLANE_POINTS_PER_CLASS = 40  # points drawn per class, so that the regions stay visible
@@ -66,7 +66,7 @@ def model_pictures(run_dir: Path, clf: Any, split: Split, classes: Sequence[str]
 
         pictures.append(Picture(key, path, draw, COSTS[key]))
 
-    add("history", report.plot_history, history_with_kept_epoch(clf))
+    add("history", report.plot_history, clf.history_)
     if is_image:
         add("templates", report.plot_templates, clf.W_, tuple(image_shape), list(classes))
     matrix = report.confusion_matrix(split.labels, predicted, len(classes))

@@ -19,9 +19,9 @@ from linclass.cli.common import load_data
 from linclass.cli.drawing import draw_pictures
 from linclass.cli.image_statistics import training_statistics
 from linclass.cli.pictures import Split, model_pictures, plane_picture
-from linclass.cli.saved_model import class_scores, history_with_kept_epoch
 from linclass.data.catalog import canonical_name
 from linclass.errors import LinclassError
+from linclass.saved_model import class_scores
 
 
 @dataclass
@@ -130,6 +130,6 @@ def write_run_report(run_dir: Path, *, title: str, clf: Any, prepared: PreparedD
              plane_note, *(notes or [])]
     return report.write_report(run_dir, title=title, data_summary=data_summary(prepared),
                                hyperparameters=hyperparameters, metrics=metrics,
-                               history=history_with_kept_epoch(clf),
+                               history=clf.history_,
                                images={**(extra_images or {}), **images}, timings=timings,
                                notes="\n\n".join(notes), split=shown.name)

@@ -18,9 +18,10 @@ from linclass import data
 from linclass.cli.common import common_options, positive_int, print_json
 from linclass.cli.image_statistics import unlike_training
 from linclass.cli.pictures import softmax
-from linclass.cli.saved_model import SavedModel, open_model
+from linclass.cli.run_folder import open_model
 from linclass.errors import LinclassError
 from linclass.losses import get_loss
+from linclass.saved_model import SavedModel
 
 
 def add_parser(subparsers) -> None:

@@ -37,6 +37,7 @@ import numpy as np
 from linclass.cli.common import json_value
 from linclass.errors import LinclassError
 from linclass.files import write_atomically
+from linclass.saved_model import SavedModel
 
 MODEL_NAME = "model.linclass"
 CONFIG_NAME = "config.json"
@@ -194,7 +195,7 @@ def compact_history(history: Mapping[str, Any]) -> dict[str, Any]:
     """What a run's model file keeps of ``history``: how it ended and how long it is; the rest is in
     ``history.jsonl`` (:func:`load_model` reads it back)."""
     return {"loss": [], "epochs": [], "best_epoch": history.get("best_epoch"),
-            "stopped_early": bool(history.get("stopped_early")),
+            "stopped_early": bool(history.get("stopped_early")), "kept_epoch": history.get("kept_epoch"),
             "stored_in": {"file": HISTORY_NAME, "epochs": len(history["epochs"]),
                           "iterations": len(history["loss"])}}
 
@@ -224,18 +225,28 @@ def read_history(run_dir: Path, history: Mapping[str, Any]) -> dict[str, Any]:
         raise LinclassError(f"{path}: holds {len(entries)} epochs and {len(losses)} iterations, but the model "
                             f"has {wanted} and {stored.get('iterations')}; the run folder is damaged")
     return {"loss": losses, "epochs": entries, "best_epoch": history.get("best_epoch"),
-            "stopped_early": history.get("stopped_early", False)}
+            "stopped_early": history.get("stopped_early", False), "kept_epoch": history.get("kept_epoch")}
 
 
 def load_model(path: Path) -> Any:
-    """``linclass.load(path)`` with the whole history, also for a run's model that keeps it beside itself."""
-    from linclass.persist import load
+    """``LinearClassifier.load(path)`` with the whole history, also for a run's model that keeps it beside
+    itself; a history of model format version 1 gets the kept epoch it did not record."""
+    from linclass.estimator import LinearClassifier
+    from linclass.train import kept_epoch_of
 
-    clf = load(path)
+    clf = LinearClassifier.load(path)
     if clf.history_:
         clf.history_ = read_history(Path(path).parent, clf.history_)
+        if clf.history_.get("kept_epoch") is None:  # a history of model format version 1 does not record it
+            clf.history_["kept_epoch"] = kept_epoch_of(clf.history_, clf.early_stopping)
         clf.n_iter_ = len(clf.history_["epochs"])
     return clf
+
+
+def open_model(path: str | Path) -> SavedModel:
+    """The model at ``path``: a model file, or a run folder holding ``model.linclass``."""
+    model_path, _ = find_model(path)
+    return SavedModel.load(model_path)
 
 
 def find_model(path: str | Path) -> tuple[Path, Path]:

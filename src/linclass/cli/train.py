@@ -6,7 +6,8 @@ save the model with its preprocessing → pictures and ``report.html``. The test
 ``--test``, once, at the end.
 
 After every epoch the model is saved (atomically) into the run folder, so Ctrl-C leaves a model to use
-and ``--resume`` continues the run where it stopped.
+and ``--resume`` continues the run where it stopped: the model file holds the state of its training, so
+the resumed run ends with the weights the uninterrupted one would have, bit for bit.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from linclass.cli.common import (classifier_parameters, common_options, data_opt
 from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, data_argument, model_metadata,
                                    prepare_data, write_run_report)
 from linclass.cli.progress import progress_display
-from linclass.cli.saved_model import kept_epoch
 from linclass.errors import LinclassError
 from linclass.losses import get_loss
 from linclass.report.html import REPORT_NAME
@@ -198,11 +198,13 @@ def config_of(options: dict[str, Any], run_dir: Path) -> dict[str, Any]:
 class TrainingRun:
     """One training run: the classifier, its progress bar, and its checkpoint after every epoch.
 
-    The checkpoint is the model ``fit`` would keep if it stopped after the epoch: with early stopping
-    the weights of the best validation epoch so far, otherwise those of the epoch just done. It is what
-    Ctrl-C or ``kill`` leaves behind and what ``--resume`` continues from. A checkpoint appends the
-    epoch to ``metrics.csv`` and ``history.jsonl``, writes ``config.json`` (with the epochs trained)
-    and then the model, which keeps only the size of the history; signals wait until all three agree.
+    The checkpoint is the model ``fit`` would keep if it stopped after the epoch (what the classifier's
+    ``save`` saves from ``on_epoch_end``): with early stopping the weights of the best validation epoch
+    so far, otherwise those of the epoch just done, with the state of the training that goes on from
+    there. It is what Ctrl-C or ``kill`` leaves behind and what ``--resume`` continues from. A
+    checkpoint appends the epoch to ``metrics.csv`` and ``history.jsonl``, writes ``config.json`` (with
+    the epochs trained) and then the model, which keeps only the size of the history; signals wait
+    until all three agree.
     The run's folder is made by the first checkpoint, so that a run that saves no model leaves nothing.
     """
 
@@ -214,10 +216,7 @@ class TrainingRun:
         self.resumed = clf is not None
         self.clf = clf if clf is not None else LinearClassifier(**classifier_parameters(options))
         self.progress = progress_display(options["epochs"], "epoch", options["quiet"])
-        self.saved_epoch: int | None = kept_epoch(self.clf) if self.resumed else None  # the model file's
-        self.best_weights: tuple[Any, Any] | None = None  # with early stopping: those of saved_epoch
-        if self.resumed and options["early_stopping"]:
-            self.best_weights = (self.clf.W_.copy(), self.clf.b_.copy())
+        self.saved_epoch: int | None = self.clf.history_["kept_epoch"] if self.resumed else None  # the model file's
         self.seconds: dict[str, float] = dict(prepared.seconds)
         history = self.clf.history_ if self.resumed else {"loss": [], "epochs": []}
         done, iterations = len(history["epochs"]), len(history["loss"])
@@ -243,12 +242,8 @@ class TrainingRun:
 
     def checkpoint(self, clf: Any, record: dict[str, Any]) -> None:
         """After each epoch: redraw the progress bar, save the model fit would keep now and the metrics."""
-        epoch = int(record["epoch"])
-        self.progress.update(epoch, epoch_details(record))
-        if self.options["early_stopping"] and clf.history_["best_epoch"] == epoch:
-            self.best_weights = (clf.W_.copy(), clf.b_.copy())
-        self.save(clf if self.best_weights is None else copy_with(clf, W_=self.best_weights[0],
-                                                                  b_=self.best_weights[1]))
+        self.progress.update(int(record["epoch"]), epoch_details(record))
+        self.save(clf)
 
     def save(self, clf: Any) -> None:
         """Append the new epochs to the history files, write ``config.json``, then the model; uninterrupted."""
@@ -265,7 +260,7 @@ class TrainingRun:
                                                    "trained_epochs": self.epochs_written})
             copy_with(clf, history_=run_folder.compact_history(history)).save(
                 self.model_path, preprocessor=self.prepared.preprocessor, metadata=model_metadata(self.prepared))
-            self.saved_epoch = kept_epoch(clf)
+            self.saved_epoch = history["kept_epoch"]
 
     def saved_where(self) -> str:
         """A sentence for an interrupted run: what was saved, and how to go on."""
@@ -290,7 +285,7 @@ class TrainingRun:
             metrics["test_accuracy"] = accuracy(clf, self.shown)
         history = clf.history_
         metrics.update(epochs=len(history["epochs"]), best_epoch=history.get("best_epoch"),
-                       kept_epoch=kept_epoch(clf), stopped_early=bool(history.get("stopped_early")))
+                       kept_epoch=history["kept_epoch"], stopped_early=bool(history.get("stopped_early")))
         self.metrics = metrics
         summary = {**metrics, "seconds": round(sum(self.seconds.values()), 3),
                    "training_seconds": round(self.seconds["training"], 3), "model": str(self.model_path),

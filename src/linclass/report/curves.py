@@ -48,8 +48,9 @@ def plot_history(history: Mapping[str, Any], path: str | os.PathLike | None = No
         A classifier's ``history_``: ``"loss"`` (the total loss of each iteration), ``"epochs"`` (one
         record per epoch with ``"epoch"``, ``"train_accuracy"`` and ``"val_accuracy"``, which may be
         None), ``"best_epoch"`` (the epoch number with the best validation accuracy, or None) and
-        ``"stopped_early"``; optionally ``"kept_epoch"``, the epoch whose weights the model kept (the
-        best one with early stopping, the last one without), marked on the accuracy curve. The best
+        ``"stopped_early"``; and ``"kept_epoch"`` (which training records, but older histories lack),
+        the epoch whose weights the model kept (the best one with early stopping, the last one
+        without), marked on the accuracy curve. The best
         validation epoch is drawn as such: without ``"kept_epoch"`` nothing claims it is the model's.
     path : path-like, optional
         Where to save the picture as a PNG.

@@ -242,7 +242,7 @@ def _history_html(history: Mapping[str, Any] | None) -> str:
     sentence = f"{len(epochs)} epoch{'s' if len(epochs) != 1 else ''}, {len(history.get('loss', []))} iterations"
     if history.get("stopped_early"):
         sentence += "; stopped early because validation accuracy stopped improving"
-    best, kept = history.get("best_epoch"), history.get("kept_epoch")  # kept: only when the caller says
+    best, kept = history.get("best_epoch"), history.get("kept_epoch")  # kept: not in histories that predate it
     if kept is not None:
         sentence += f"; the weights kept are those of epoch {kept}"
     if best is not None and best != kept:
