@@ -69,8 +69,10 @@ CASES = {
                                    "root {root}/nowhere: no such folder; give the folder that holds the dataset"),
     "evaluate: a root that does not exist": (["evaluate", "{root}/run", "--root", "{root}/nowhere"],
                                              "root {root}/nowhere: no such folder"),
-    "tune: a bad learning rate in the list": (["tune", "--lr", "0.1,-1"], "argument --lr: -1 is not valid: expected a number > 0"),
-    "tune: unknown loss in the list": (["tune", "--loss", "softmax,hinge"], "argument --loss: hinge is not valid: expected one of 'softmax', 'svm'"),
+    "tune: a bad learning rate in the list": (["tune", "--lr", "0.1,-1"],
+                                              "argument --lr: -1 is not valid: expected a number > 0"),
+    "tune: unknown loss in the list": (["tune", "--loss", "softmax,hinge"],
+                                       "argument --loss: hinge is not valid: expected one of 'softmax', 'svm'"),
     "evaluate: missing model": (["evaluate", "{root}/missing.linclass"],
                                 "missing.linclass: no such run folder or model file; give the path of a "
                                 "model.linclass or of its run folder, or train one with linclass train"),

@@ -171,8 +171,9 @@ def test_an_npz_member_claiming_a_terabyte_is_refused(folder):
      "trainer.best.accuracy is 2.0, expected an accuracy in [0, 1]"),
     (lambda header: header["trainer"].update(weights={"W": {"$array": "W"}, "b": {"$array": "nowhere"}}),
      "trainer.weights.b is {'$array': 'nowhere'}, expected a reference to an array"),
-], ids=["image shape 60000²", "W claims 2^40 columns", "features as text", "negative lr", "2 class names for 10 classes",
-        "preprocessor of 81 inputs", "epoch as text", "kept epoch 0", "unknown optimizer",
+], ids=["image shape 60000²", "W claims 2^40 columns", "features as text", "negative lr",
+        "2 class names for 10 classes", "preprocessor of 81 inputs", "epoch as text", "kept epoch 0",
+        "unknown optimizer",
         "generator state of 200 bits", "another generator", "momentum of b's shape for W", "momentum as a number",
         "state of a third parameter", "accuracy of 200%", "weights referring to no array"])
 def test_a_hand_edited_model_with_its_checksum_recomputed_is_one_line(folder, tmp_path, edit, fragment):

@@ -233,6 +233,8 @@ W = [lc.tensor([1.0], requires_grad=True)]
     (lambda: optim.SGD(W, lr=0.1, nesterov=True), "nesterov=True needs momentum > 0"),
     (lambda: optim.Adam(W, betas=(0.9, 1.0)), r"betas\[1\]=1\.0 is not valid: expected a number in \[0, 1\)"),
     (lambda: optim.Adam(W, eps=-1e-8), "eps=-1e-08 is not valid: expected a number >= 0"),
+    (lambda: optim.SGD(W, lr=0.1, weight_decay=-0.1), r"weight_decay=-0\.1 is not valid: expected a number >= 0"),
+    (lambda: optim.Adam(W, weight_decay=-0.1), r"weight_decay=-0\.1 is not valid: expected a number >= 0"),
     (lambda: optim.SGD([], lr=0.1), "empty parameter list"),
     (lambda: optim.make_optimizer("rmsprop", W, lr=0.1), "optimizer=.rmsprop. is not valid: expected one of .sgd."),
     (lambda: optim.make_schedule("linear", optim.SGD(W, 0.1)), "lr_schedule=.linear. is not valid"),
@@ -241,8 +243,10 @@ W = [lc.tensor([1.0], requires_grad=True)]
     (lambda: optim.make_schedule("constant", optim.SGD(W, 0.1), gamma=0.1), "takes no arguments, got gamma"),
     (lambda: optim.StepLR(optim.SGD(W, 0.1), step_size=0), "step_size=0 is not valid: expected an integer >= 1"),
     (lambda: optim.ExponentialLR(optim.SGD(W, 0.1), gamma=0), "gamma=0 is not valid: expected a number > 0"),
-    (lambda: optim.CosineAnnealingLR(optim.SGD(W, 0.1), T_max=2.5), r"T_max=2\.5 is not valid: expected an integer >= 1"),
-    (lambda: optim.ConstantLR(optim.SGD(W, 0.1), factor=2.0), r"factor=2\.0 is not valid: expected a number in \[0, 1\]"),
+    (lambda: optim.CosineAnnealingLR(optim.SGD(W, 0.1), T_max=2.5),
+     r"T_max=2\.5 is not valid: expected an integer >= 1"),
+    (lambda: optim.ConstantLR(optim.SGD(W, 0.1), factor=2.0),
+     r"factor=2\.0 is not valid: expected a number in \[0, 1\]"),
 ])
 def test_bad_arguments_are_refused_with_one_line(call, message):
     with pytest.raises(ValueError, match=message) as error:

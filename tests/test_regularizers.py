@@ -140,10 +140,13 @@ def test_penalty_names():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: penalty_and_grad("l3", np.ones(2)), r"penalty='l3' is not valid: expected one of 'l2', 'l1', 'elasticnet', None"),
+    (lambda: penalty_and_grad("l3", np.ones(2)),
+     r"penalty='l3' is not valid: expected one of 'l2', 'l1', 'elasticnet', None"),
     (lambda: penalty(" L2", lc.tensor([1.0])), "penalty=' L2' is not valid"),
-    (lambda: penalty_and_grad("elasticnet", np.ones(2), l1_ratio=1.5), r"l1_ratio=1\.5 is not valid: expected a number in \[0, 1\] \(the L1 share"),
-    (lambda: elastic_net(lc.tensor([1.0]), l1_ratio=-0.1), r"l1_ratio=-0\.1 is not valid: expected a number in \[0, 1\] \(the L1 share"),
+    (lambda: penalty_and_grad("elasticnet", np.ones(2), l1_ratio=1.5),
+     r"l1_ratio=1\.5 is not valid: expected a number in \[0, 1\] \(the L1 share"),
+    (lambda: elastic_net(lc.tensor([1.0]), l1_ratio=-0.1),
+     r"l1_ratio=-0\.1 is not valid: expected a number in \[0, 1\] \(the L1 share"),
 ])
 def test_bad_arguments_are_refused_with_one_line(call, message):
     with pytest.raises(ValueError, match=message) as error:

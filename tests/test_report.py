@@ -351,6 +351,12 @@ def test_loss_comparison_bars_add_up_to_the_librarys_hinge_loss(rng):
     assert total == pytest.approx(svm_loss_and_grad(scores[None], np.array([y]), delta=2.0)[0])
 
 
+@pytest.mark.parametrize("class_names", [["cat", "dog"], ["cat", "dog", "ship", "frog"]])
+def test_loss_comparison_refuses_a_name_count_other_than_the_scores(class_names):
+    with pytest.raises(ValueError, match=rf"class_names has {len(class_names)} names for the 3 scores"):
+        report.plot_loss_comparison(np.array([-2.85, 0.86, 0.28]), 0, class_names=class_names)
+
+
 # -- the HTML report -------------------------------------------------------------------------------------
 
 

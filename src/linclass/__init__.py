@@ -36,7 +36,7 @@ _LAZY = {
 if TYPE_CHECKING:  # the lazy names' types, for a type checker; "import x as x" marks a re-export
     from linclass import estimator as estimator, persist as persist, report as report, tune as tune
     from linclass.estimator import LinearClassifier as LinearClassifier
-    from linclass.persist import load as load
+    from linclass.estimator import load as load
 
 __all__ = [
     "DataError", "DivergenceError", "LinclassError", "ModelFileError",

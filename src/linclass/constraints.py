@@ -110,7 +110,7 @@ class Integer(Constraint):
     def accepts(self, value: Any) -> bool:
         if not isinstance(value, (int, np.integer)) or (isinstance(value, (bool, np.bool_)) and not self.bools):
             return False
-        return value >= self.low and (self.high is None or value <= self.high)
+        return bool(value >= self.low and (self.high is None or value <= self.high))
 
     def describe(self) -> str:
         if self.high is None:

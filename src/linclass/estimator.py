@@ -314,7 +314,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         clf.n_features_in_ = int(header["n_features_in"])
         if header.get("feature_names_in") is not None:
             clf.feature_names_in_ = np.array(header["feature_names_in"], dtype=object)
-        clf.history_ = header.get("history")
+        clf.history_ = header.get("history")  # type: ignore[assignment]  # None: saved without a history
         clf.n_iter_ = len(clf.history_.get("epochs", [])) if clf.history_ else 0
         state = header.get("preprocessor")
         clf.preprocessor_ = None if state is None else Preprocessor.from_state_dict(_resolve_arrays(state, arrays))

@@ -74,18 +74,21 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
     f_x = float(f(x)) if method == "forward" else None
     grad = np.zeros(x.shape, dtype=np.float64)
     for i in np.ndindex(x.shape):
-        grad[i] = _partial_derivative(f, x, i, h, method, f_x)
+        grad[i] = _partial_derivative(f, x, i, h, f_x)
     return grad
 
 
-def _partial_derivative(f, x: np.ndarray, i: tuple[int, ...], h: float, method: str,
+def _partial_derivative(f: Callable[[np.ndarray], float], x: np.ndarray, i: tuple[int, ...], h: float,
                         f_x: float | None) -> float:
-    """∂f/∂x[i] by one finite difference; ``x[i]`` is restored afterwards, whatever happens."""
+    """∂f/∂x[i] by one finite difference: forward from ``f_x = f(x)`` when given, else centered.
+
+    ``x[i]`` is restored afterwards, whatever happens.
+    """
     old = x[i]
     try:
         x[i] = old + h
         f_plus = float(f(x))
-        if method == "forward":
+        if f_x is not None:
             return (f_plus - f_x) / h
         x[i] = old - h
         return (f_plus - float(f(x))) / (2 * h)
@@ -246,7 +249,12 @@ def check(fn: Callable[..., Tensor], *inputs: Any, h: float = 1e-6, method: str 
     for i in checked:
         probe = args[i].data.copy()
         probe_args = args[:i] + [Tensor(probe)] + args[i + 1:]
-        numerical = numerical_gradient(lambda _: value(probe_args), probe, h, method)
+
+        def probed_value(_: np.ndarray, arguments: list[Any] = probe_args) -> float:
+            """``value`` at the arguments that hold ``probe``, which the difference changes in place."""
+            return value(arguments)
+
+        numerical = numerical_gradient(probed_value, probe, h, method)
         analytic = np.zeros_like(numerical) if args[i].grad is None else args[i].grad.data
         name = names[i] if names else f"input {i}"
         reports.append(_compare(name, analytic, numerical, threshold, atol))
@@ -280,7 +288,7 @@ def sparse_check(f: Callable[[np.ndarray], float], x: np.ndarray, grad: Any, num
     rng = np.random.default_rng(seed)
     grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=np.float64)
     indices = [tuple(int(rng.integers(n)) for n in x.shape) for _ in range(num_checks)]
-    numerical = np.array([_partial_derivative(f, x, i, h, "centered", None) for i in indices])
+    numerical = np.array([_partial_derivative(f, x, i, h, None) for i in indices])
     analytic = np.array([grad[i] for i in indices])
     report = _compare("x", analytic, numerical, threshold, atol, indices)
     return GradcheckReport([report], threshold, "centered", h, atol)
@@ -297,13 +305,13 @@ def engine_cases(seed: int = 0) -> dict[str, tuple[Callable[..., Tensor], list[n
     """
     rng = np.random.default_rng(seed)
 
-    def normal(*shape):
+    def normal(*shape: int) -> np.ndarray:
         return rng.standard_normal(shape)
 
-    def positive(*shape):
+    def positive(*shape: int) -> np.ndarray:
         return rng.uniform(0.5, 2.0, shape)
 
-    def away_from_zero(*shape):  # kinks and poles sit at 0
+    def away_from_zero(*shape: int) -> np.ndarray:  # kinks and poles sit at 0
         return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape)
 
     rows, labels = np.arange(5), rng.integers(0, 4, 5)

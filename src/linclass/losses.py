@@ -49,7 +49,7 @@ from typing import Any, Callable
 import numpy as np
 
 from linclass.ops import arange, relu
-from linclass.tensor import Tensor, as_tensor, record
+from linclass.tensor import Gradients, Needs, Tensor, as_tensor, record
 
 __all__ = [
     "svm_loss_and_grad", "svm_loss", "svm_loss_composed",
@@ -311,7 +311,7 @@ def _fused(kernel: Callable[..., tuple[float, np.ndarray]], scores: Any, y: Any,
     return record(np.asarray(loss, dtype=scores.dtype), (scores,), _fused_backward, name, (dscores,))
 
 
-def _fused_backward(g, needs, dscores):
+def _fused_backward(g: np.ndarray, needs: Needs, dscores: np.ndarray) -> Gradients:
     return (g * dscores,)
 
 

@@ -108,10 +108,11 @@ def _check_arrays(entries: Any, data_size: int, field: _Field) -> dict[str, tupl
         where = f"arrays.{name}"
         dtype, shape = entry.get("dtype"), entry.get("shape")
         allowed = ARRAY_DTYPES if name == "classes" else FLOAT_DTYPES
-        field.expect(isinstance(dtype, str) and dtype in allowed, f"{where}.dtype", dtype, f"one of {', '.join(allowed)}")
+        field.expect(isinstance(dtype, str) and dtype in allowed, f"{where}.dtype", dtype,
+                     f"one of {', '.join(allowed)}")
         ndim = ARRAY_NDIM.get(name)
-        field.expect(isinstance(shape, list) and (len(shape) == ndim if ndim else 1 <= len(shape) <= MAX_ARRAY_NDIM)
-                     and all(_is_int(n) and n >= 0 for n in shape), f"{where}.shape", shape,
+        ndim_ok = isinstance(shape, list) and (len(shape) == ndim if ndim else 1 <= len(shape) <= MAX_ARRAY_NDIM)
+        field.expect(ndim_ok and all(_is_int(n) and n >= 0 for n in shape), f"{where}.shape", shape,
                      f"a list of {ndim or f'1 to {MAX_ARRAY_NDIM}'} sizes")
         nbytes, offset = entry.get("nbytes"), entry.get("offset")
         field.expect(nbytes == math.prod(shape) * ARRAY_DTYPES[dtype] and _is_int(nbytes), f"{where}.nbytes",
@@ -217,6 +218,7 @@ def _check_reference(value: Any, arrays: dict[str, tuple[int, ...]], shape: tupl
     """``value`` is ``{"$array": name}`` of an array in the file: of ``shape``, or a vector when None."""
     reference = value.get("$array") if isinstance(value, dict) else None
     field.expect(isinstance(reference, str) and reference in arrays, name, value, "a reference to an array")
+    assert isinstance(reference, str)  # field.expect raised otherwise
     field.expect(arrays[reference] == shape if shape else len(arrays[reference]) == 1, f"{name}'s shape",
                  list(arrays[reference]), str(list(shape)) if shape else "a vector's")
 

@@ -39,12 +39,13 @@ __all__ = [
 
 
 class Optimizer(ABC):
-    """What every optimizer shares: the parameters, the learning rate ``lr``, ``zero_grad``.
+    """What every optimizer shares: the parameters, the learning rate ``lr``, the L2 ``weight_decay``,
+    ``zero_grad``.
 
     Subclasses implement :meth:`step`.
     """
 
-    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
+    def __init__(self, params: Iterable[Tensor], lr: float, weight_decay: float = 0.0) -> None:
         self.params: list[Tensor] = list(params)
         if not self.params:
             raise ValueError("the optimizer got an empty parameter list; pass the Tensors to train")
@@ -52,9 +53,12 @@ class Optimizer(ABC):
             if not isinstance(p, Tensor) or p.dtype.kind != "f":
                 raise TypeError(f"optimizer parameters must be float Tensors, got {_describe(p)}")
         LEARNING_RATE.check("lr", lr)
+        _check_non_negative("weight_decay", weight_decay)
         self.lr = lr
-        # Scratch space for ``lr · direction``, so that a step allocates nothing.
+        self.weight_decay = weight_decay
+        # Scratch space for ``lr · direction`` and for the decayed gradients, so that a step allocates nothing.
         self._scratch = [np.empty_like(p.data) for p in self.params]
+        self._decayed = [np.empty_like(p.data) for p in self.params] if weight_decay else []
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients before the next backward pass (which would otherwise add to them).
@@ -108,7 +112,8 @@ class Optimizer(ABC):
         return {}
 
     def _load_state(self, i: int, buffers: dict[str, Any]) -> None:
-        """Copy saved buffers into parameter ``i``'s own."""
+        """Copy saved buffers into parameter ``i``'s own (an optimizer without buffers has none to copy)."""
+        return None
 
     def _with_weight_decay(self, i: int, g: np.ndarray) -> np.ndarray:
         """``g + weight_decay · w`` (PyTorch's L2 weight decay), in a buffer of its own; ``g`` without."""
@@ -146,16 +151,13 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr)
+        super().__init__(params, lr, weight_decay)
         _check_fraction("momentum", momentum)
-        _check_non_negative("weight_decay", weight_decay)
         if nesterov and momentum == 0:
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0")
         self.momentum = momentum
         self.nesterov = nesterov
-        self.weight_decay = weight_decay
         self.velocities = [np.zeros_like(p.data) for p in self.params] if momentum else []
-        self._decayed = [np.empty_like(p.data) for p in self.params] if weight_decay else []
 
     def _hyperparameters(self) -> dict[str, Any]:
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
@@ -208,10 +210,7 @@ class Adam(Optimizer):
 
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr)
-        _check_non_negative("weight_decay", weight_decay)
-        self.weight_decay = weight_decay
-        self._decayed = [np.empty_like(p.data) for p in self.params] if weight_decay else []
+        super().__init__(params, lr, weight_decay)
         beta1, beta2 = betas
         _check_fraction("betas[0]", beta1)
         _check_fraction("betas[1]", beta2)

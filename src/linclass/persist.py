@@ -235,6 +235,8 @@ def _parse_header(raw: bytes) -> dict | None:
 
 def _expected_size(header: dict | None, data_start: int) -> int | None:
     """The file size the header describes, or None when the header cannot tell."""
+    if header is None:
+        return None
     try:
         end = max((entry["offset"] + entry["nbytes"] for entry in header["arrays"]), default=0)
     except (KeyError, TypeError):

@@ -50,7 +50,8 @@ def elastic_net(W: Tensor, l1_ratio: float = 0.5) -> Tensor:
 def penalty(name: str | None, W: Tensor, l1_ratio: float = 0.5) -> Tensor:
     """The penalty called ``name`` (a key of :data:`PENALTIES`) of ``W`` as a 0-d Tensor; 0 for None."""
     W = as_tensor(W)
-    if _checked(name) is None:
+    name = _checked(name)
+    if name is None:
         return (W * 0).sum()
     return PENALTIES[name].tensor(W, l1_ratio)
 
@@ -76,7 +77,8 @@ def penalty_and_grad(name: str | None, W: np.ndarray, l1_ratio: float = 0.5) -> 
         ``r sign(W) + 2 (1 - r) W`` for the elastic net.
     """
     W = np.asarray(W)
-    if _checked(name) is None:
+    name = _checked(name)
+    if name is None:
         return 0.0, np.zeros_like(W)
     return PENALTIES[name].kernel(W, l1_ratio)
 

@@ -81,4 +81,7 @@ def class_scores(clf: Any, features: np.ndarray) -> np.ndarray:
 
 def _pair(value: Any) -> tuple[int, int] | None:
     """A stored (height, width) as a tuple of ints; None when none was stored."""
-    return None if value is None else tuple(int(n) for n in value)
+    if value is None:
+        return None
+    height, width = (int(n) for n in value)
+    return height, width

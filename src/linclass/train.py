@@ -270,6 +270,7 @@ class Trainer:
         if X_val is None:
             self._best = None
         elif self._best is None:  # no best epoch so far to go on from (load_state_dict, an earlier fit)
+            assert y_val is not None, "X_val comes with y_val"
             self._best = self._first_candidate(X_val, y_val)
         best = self._best
         if self._resume_weights is not None:  # train on from where training stopped, not from the kept weights
@@ -309,6 +310,7 @@ class Trainer:
         for the next fit to go on from (:meth:`state_dict` holds them)."""
         if not self._kept_last_epoch():
             self._resume_weights = (self.W.data.copy(), self.b.data.copy())
+        assert self._best is not None, "early stopping tracks the best epoch"
         self._best.restore(self.W.data, self.b.data)
 
     # -- what fit keeps, and what continues the run -----------------------------------------------------
@@ -316,14 +318,14 @@ class Trainer:
     def kept_epoch(self) -> int | None:
         """The epoch whose weights :meth:`fit` keeps if it stops now: with early stopping the best on
         validation so far, otherwise the last; None before any epoch."""
-        if self._keeps_best():
+        if self._best is not None and self._keeps_best():
             return self._best.epoch
         return len(self.history["epochs"]) or None
 
     def kept_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """``(W, b)`` of :attr:`kept_epoch`: what a checkpoint saves. The trainer's own arrays, or during an
         early-stopped fit those of its best epoch; not copies."""
-        if self._keeps_best():
+        if self._best is not None and self._keeps_best():
             return self._best.W, self._best.b
         return self.W.data, self.b.data
 
@@ -442,7 +444,8 @@ class Trainer:
         record = {"epoch": len(self.history["epochs"]) + 1,
                   "loss": float(np.mean(epoch_losses)),
                   "train_accuracy": correct / seen,
-                  "val_accuracy": None if X_val is None else accuracy(scores(X_val, self.W.data, self.b.data), y_val),
+                  "val_accuracy": None if X_val is None or y_val is None else
+                  accuracy(scores(X_val, self.W.data, self.b.data), y_val),
                   "learning_rate": float(learning_rate),
                   "seconds": 0.0}
         self.schedule.step()
@@ -491,7 +494,7 @@ class Trainer:
             Xb, s, yb = _rows(X, idx), batch_scores[:n], _rows(y, idx)
             np.matmul(Xb, W.T, out=s)
             s += b
-            correct += np.count_nonzero(s.argmax(axis=1) == yb)
+            correct += int(np.count_nonzero(s.argmax(axis=1) == yb))
             seen += n
             loss, dscores = kernel(s, yb, **options)
             np.matmul(dscores.T, Xb, out=dW)
@@ -539,7 +542,7 @@ class Trainer:
                     total = total + config.reg * penalty(config.penalty, self.b, config.l1_ratio)
             self.optimizer.zero_grad()
             total.backward()
-            correct += np.count_nonzero(s.data.argmax(axis=1) == yb)
+            correct += int(np.count_nonzero(s.data.argmax(axis=1) == yb))
             seen += len(idx)
             self._record_loss(total.item())
             self.optimizer.step()

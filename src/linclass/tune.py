@@ -87,7 +87,8 @@ def candidates(method: str = "grid", lr: Sequence[float] = DEFAULT_LR, reg: Sequ
     lr, loss = _values("lr", lr), _values("loss", loss)
     reg = _values("reg", reg, positive=method == "random")
     if method == "grid":
-        return [{"loss": l, "lr": a, "reg": r} for l, a, r in itertools.product(loss, lr, reg)]
+        return [{"loss": name, "lr": rate, "reg": strength}
+                for name, rate, strength in itertools.product(loss, lr, reg)]
     Integer(1).check("n_trials", n_trials)
     rng = np.random.default_rng(seed)
     return [{"loss": loss[rng.integers(len(loss))], "lr": _log_uniform(rng, lr), "reg": _log_uniform(rng, reg)}
@@ -142,11 +143,11 @@ def search(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: n
         trials.append(trial)
         models.append(model)
     order = sorted(range(len(trials)), key=lambda i: -_rank_value(trials[i]))
-    if trials[order[0]]["status"] != "ok":
+    best_model = models[order[0]]
+    if best_model is None:  # the best trial diverged, and so did every other
         smallest = min(setting["lr"] for setting in settings)
         raise DivergenceError(f"every trial diverged (the smallest learning rate was lr={smallest:g}): "
                               f"try smaller learning rates")
-    best_model = models[order[0]]
     if refit:
         best_model = LinearClassifier(**jobs[order[0]]).fit(np.concatenate([data[0], data[2]]),
                                                             np.concatenate([data[1], data[3]]))
@@ -174,13 +175,15 @@ def format_table(trials: Iterable[dict], style: str = "markdown") -> str:
         alignments = ["---" if name == "loss" else "---:" for name in header]  # numbers to the right
         return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, alignments, *rows])
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths)) for row in [header, *rows])
+    return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True))
+                     for row in [header, *rows])
 
 
 # -- running trials -------------------------------------------------------------------------------------
 
 
-def _run_all(jobs: list[dict], data: tuple[np.ndarray, ...], n_jobs: int) -> Iterable[tuple[dict, LinearClassifier]]:
+def _run_all(jobs: list[dict], data: tuple[np.ndarray, ...],
+             n_jobs: int) -> Iterable[tuple[dict, LinearClassifier | None]]:
     """Each job's (trial, model), in job order: here, or in ``n_jobs`` worker processes."""
     if n_jobs == 1 or len(jobs) == 1:
         return (_run_trial(job, data) for job in jobs)
@@ -201,11 +204,12 @@ def _start_worker(*data: np.ndarray) -> None:
     _worker_data = data
 
 
-def _run_trial_in_worker(job: dict) -> tuple[dict, LinearClassifier]:
+def _run_trial_in_worker(job: dict) -> tuple[dict, LinearClassifier | None]:
+    assert _worker_data is not None, "_start_worker gives every worker its data first"
     return _run_trial(job, _worker_data)
 
 
-def _run_trial(job: dict, data: tuple[np.ndarray, ...]) -> tuple[dict, LinearClassifier]:
+def _run_trial(job: dict, data: tuple[np.ndarray, ...]) -> tuple[dict, LinearClassifier | None]:
     """Fit one candidate with one BLAS thread; its record and model (None if it diverged)."""
     X_train, y_train, X_val, y_val = data
     clf = LinearClassifier(**job)

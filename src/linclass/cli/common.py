@@ -13,26 +13,33 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any, Callable, Mapping
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Mapping, NoReturn
 
 import numpy as np
 
 from linclass.constraints import Boolean, Constraint, Hyperparameter, Integer, OneOf, Real
 from linclass.errors import LinclassError
 
+if TYPE_CHECKING:
+    from linclass.data import Dataset
+
 
 class OneLineErrorParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line: what is wrong, and where to read more."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
-    def parse_known_args(self, args=None, namespace=None):
-        """As argparse's, but a sub-command refuses options it does not know itself (``linclass train: ...``)."""
-        namespace, extras = super().parse_known_args(args, namespace)
+    def parse_known_args(self, args: Iterable[str] | None = None, namespace: Any = None) -> tuple[Any, list[str]]:
+        """As argparse's, but a sub-command refuses options it does not know itself (``linclass train: ...``).
+
+        ``namespace`` is, as there, any object to set the options on (a new ``Namespace`` when None), and
+        comes back first.
+        """
+        parsed, extras = super().parse_known_args(args, namespace)
         if extras and self._subparsers is None:  # a sub-command's parser: nothing after it could use them
             self.error(f"unrecognized arguments: {' '.join(extras)}")
-        return namespace, extras
+        return parsed, extras
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -80,7 +87,7 @@ def image_size(text: str) -> tuple[int, int]:
     return height, width
 
 
-def add_image_size_option(group) -> None:
+def add_image_size_option(group: argparse._ActionsContainer) -> None:
     """``--image-size HxW``, the ``image_size`` of :func:`linclass.datasets.load`."""
     group.add_argument("--image-size", type=image_size, metavar="HxW",
                        help="resize every image of an image folder to H×W pixels (needed when their sizes "
@@ -101,7 +108,7 @@ def list_of(kind: Callable[[str], Any]) -> Callable[[str], list]:
 
 # --- data -----------------------------------------------------------------------------------------
 
-def load_data(name_or_path: str, root: str | None = None, image_size: tuple[int, int] | None = None):
+def load_data(name_or_path: str, root: str | None = None, image_size: tuple[int, int] | None = None) -> Dataset:
     """:func:`linclass.datasets.load`, but a name that is neither a path nor a known set and looks like a
     known one (``fashion-mnsit``) is refused with the name it was probably meant to be."""
     from linclass import data
@@ -228,7 +235,7 @@ def option_type(hyperparameter: Hyperparameter) -> Callable[[str], Any]:
     return constraint_type(hyperparameter.constraint)
 
 
-def add_hyperparameter_option(group, hyperparameter: Hyperparameter) -> None:
+def add_hyperparameter_option(group: argparse._ActionsContainer, hyperparameter: Hyperparameter) -> None:
     """``--flag`` for ``hyperparameter``, its help ending with its default."""
     flag = "--" + str(hyperparameter.flag).replace("_", "-")
     constraint, default = hyperparameter.constraint, option_value(hyperparameter, hyperparameter.default)

@@ -17,7 +17,7 @@ from linclass.tensor import Tensor
 Cases = dict[str, tuple[Callable[..., Tensor], list[np.ndarray]]]
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "gradcheck", parents=[common_options()],
         help="check the engine's gradients against numerical ones",

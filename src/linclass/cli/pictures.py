@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -58,7 +58,7 @@ def model_pictures(run_dir: Path, clf: Any, split: Split, classes: Sequence[str]
     predicted = scores.argmax(axis=1)
     pictures = []
 
-    def add(key: str, function, *arguments, **keywords) -> None:
+    def add(key: str, function: Callable[..., Any], *arguments: Any, **keywords: Any) -> None:
         path = run_dir / f"{key}.png"
 
         def draw() -> None:

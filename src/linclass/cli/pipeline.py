@@ -19,6 +19,7 @@ from linclass.cli.common import load_data
 from linclass.cli.drawing import draw_pictures
 from linclass.cli.image_statistics import training_statistics
 from linclass.cli.pictures import Split, model_pictures, plane_picture
+from linclass.data import Dataset, Preprocessor
 from linclass.data.catalog import canonical_name
 from linclass.errors import LinclassError
 from linclass.saved_model import class_scores
@@ -30,8 +31,8 @@ class PreparedData:
 
     data: str                # the dataset's name, or the absolute path it was read from
     image_size: tuple[int, int] | None  # what it was loaded with (--image-size), to load it again alike
-    dataset: data.Dataset
-    preprocessor: data.Preprocessor
+    dataset: Dataset
+    preprocessor: Preprocessor
     train: Split
     val: Split
     seconds: dict[str, float] = field(default_factory=dict)
@@ -43,7 +44,7 @@ class PreparedData:
                      self.dataset.y_test)
 
 
-def prepare_data(options: Mapping[str, Any], preprocessor: data.Preprocessor | None = None) -> PreparedData:
+def prepare_data(options: Mapping[str, Any], preprocessor: Preprocessor | None = None) -> PreparedData:
     """Load ``options["data"]``, split it, and fit (or, given one, apply) the preprocessing."""
     start = time.perf_counter()
     dataset = load_data(options["data"], root=options["root"], image_size=options["image_size"])
@@ -55,7 +56,7 @@ def prepare_data(options: Mapping[str, Any], preprocessor: data.Preprocessor | N
     except ValueError as error:
         raise LinclassError(f"--val-fraction {options['val_fraction']}: {error}") from None
     if preprocessor is None:
-        preprocessor = data.Preprocessor(center=options["center"]).fit(X_train)
+        preprocessor = Preprocessor(center=options["center"]).fit(X_train)
     train = Split("training", X_train, preprocessor.transform(X_train), y_train)
     val = Split("validation", X_val, preprocessor.transform(X_val), y_val)
     seconds = {"loading data": loaded - start, "split and preprocessing": time.perf_counter() - loaded}

@@ -24,7 +24,7 @@ from linclass.losses import get_loss
 from linclass.saved_model import SavedModel
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "predict", parents=[common_options()],
         help="classify image files with a saved model",
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     scores = model.scores(np.stack([image for image, _ in loaded]))
     predictions = [{**prediction(model, path, note, row, args.top_k),
                     "warning": unlike_training(image, model.image_statistics)}
-                   for path, (image, note), row in zip(args.images, loaded, scores)]
+                   for path, (image, note), row in zip(args.images, loaded, scores, strict=True)]
     if args.json:
         print_json({"model": str(model.path), "loss": model.loss, "predictions": predictions})
         return 0

@@ -19,7 +19,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from linclass.cli import run_folder, signals
 from linclass.cli.common import (classifier_parameters, common_options, data_options, epoch_details,
@@ -42,7 +42,7 @@ def option_parents() -> list[argparse.ArgumentParser]:
     return [common_options(), data_options(), model_options(), optimization_options(), output_options()]
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "train", parents=option_parents(),
         help="train a linear classifier; write its model, metrics, pictures and report.html",
@@ -120,7 +120,7 @@ class _ConfigParser(argparse.ArgumentParser):
         super().__init__(add_help=False, parents=option_parents())
         self.config_path = config_path
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         message = re.sub(r"^argument --([\w-]+)(/[\w-]+)?: ", lambda m: f'"{m[1].replace("-", "_")}": ', message)
         raise LinclassError(f"{self.config_path}: {message}; put back what linclass wrote, or start a new run")
 
@@ -278,7 +278,8 @@ class TrainingRun:
         clf, prepared = self.clf, self.prepared
         self.save(clf)
         self.trained = True
-        metrics = {"train_accuracy": accuracy(clf, prepared.train), "val_accuracy": accuracy(clf, prepared.val)}
+        metrics: dict[str, Any] = {"train_accuracy": accuracy(clf, prepared.train),
+                                   "val_accuracy": accuracy(clf, prepared.val)}
         self.shown = prepared.val
         if self.options["test"]:
             self.shown = prepared.test_split()

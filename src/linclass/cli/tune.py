@@ -10,25 +10,30 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from linclass.cli import run_folder
 from linclass.cli.common import (classifier_parameters, common_options, data_options, fill_defaults, list_of,
                                  optimization_options, option_type, output_options, percent, positive_int,
                                  print_json, training_defaults)
-from linclass.cli.pipeline import accuracy, check_parameters, model_metadata, prepare_data, write_run_report
+from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, model_metadata, prepare_data,
+                                   write_run_report)
 from linclass.cli.progress import progress_display
 from linclass.errors import LinclassError
 from linclass.train import HYPERPARAMETERS
 
-TUNE_DEFAULTS = {"search": "grid", "trials": 10, "jobs": 2, "lr": [0.01, 0.03, 0.1, 0.3],
-                 "reg": [1e-5, 1e-4, 1e-3, 1e-2], "loss": [HYPERPARAMETERS["loss"].default]}
+if TYPE_CHECKING:
+    from linclass.tune import SearchResult
+
+TUNE_DEFAULTS: dict[str, Any] = {"search": "grid", "trials": 10, "jobs": 2, "lr": [0.01, 0.03, 0.1, 0.3],
+                                 "reg": [1e-5, 1e-4, 1e-3, 1e-2], "loss": [HYPERPARAMETERS["loss"].default]}
 MAX_TRIALS = 10_000
 """The most settings ``--trials`` may ask for: every trial and its model are kept until the search ranks them."""
 TRIAL_COLUMNS = ("rank", "loss", "lr", "reg", "val_accuracy", "train_accuracy", "epochs", "seconds", "status")
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "tune", parents=[common_options(), data_options(), optimization_options(), output_options()],
         help="search learning rate × regularization (× loss) on the validation split",
@@ -112,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def finish(run_dir, options: dict[str, Any], prepared, result, seconds: dict[str, float]) -> dict[str, Any]:
+def finish(run_dir: Path, options: dict[str, Any], prepared: PreparedData, result: SearchResult,
+           seconds: dict[str, float]) -> dict[str, Any]:
     """Save the best model, the trials and the heat map; write the report; the summary of the search."""
     from linclass import report
 

@@ -58,7 +58,7 @@ async def page(request: Request) -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html")
 
 
-def json_endpoint(handler: Callable[[Request], Awaitable[dict]]) -> Callable[[Request], Awaitable[JSONResponse]]:
+def json_endpoint(handler: Callable[[Request], Awaitable[dict]]) -> Callable[[Request], Awaitable[Response]]:
     """Wrap ``handler`` so its dict becomes JSON and a refused request an ``{"error": ...}`` answer."""
 
     @functools.wraps(handler)
@@ -186,7 +186,10 @@ def _error(message: str, status: int) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """The answer to an ``HTTPException``, the one kind this handler is registered for (Starlette's
+    types let a handler name no narrower kind than ``Exception``)."""
+    assert isinstance(exc, HTTPException)
     return _error(exc.detail, exc.status_code)
 
 

@@ -123,7 +123,7 @@ def evaluate(plane: Plane) -> dict:
         "total_loss": float(data_loss + reg_loss),
         "accuracy": float(np.mean(predicted == plane.labels)) if len(losses) else None,
         "per_point": [{"scores": row, "loss": loss, "predicted": k}
-                      for row, loss, k in zip(point_scores.tolist(), losses.tolist(), predicted.tolist())],
+                      for row, loss, k in zip(point_scores.tolist(), losses.tolist(), predicted.tolist(), strict=True)],
     }
 
 

@@ -37,15 +37,24 @@ _HOME = {
 }
 __all__ = list(_HOME)
 
-if TYPE_CHECKING:
-    from linclass.report.confusion import confusion_matrix, plot_confusion_matrix
-    from linclass.report.curves import plot_history, smooth
-    from linclass.report.examples import plot_examples, top_predictions
-    from linclass.report.geometry import plot_decision_regions, winning_class_grid
-    from linclass.report.html import FIGURES, REPORT_NAME, write_report
-    from linclass.report.loss_comparison import hinge_terms, plot_loss_comparison, softmax_probabilities
-    from linclass.report.templates import plot_templates, template_images
-    from linclass.report.tuning import plot_tune_heatmap
+if TYPE_CHECKING:  # the names for type checkers; ``as`` marks each as re-exported
+    from linclass.report.confusion import confusion_matrix as confusion_matrix
+    from linclass.report.confusion import plot_confusion_matrix as plot_confusion_matrix
+    from linclass.report.curves import plot_history as plot_history
+    from linclass.report.curves import smooth as smooth
+    from linclass.report.examples import plot_examples as plot_examples
+    from linclass.report.examples import top_predictions as top_predictions
+    from linclass.report.geometry import plot_decision_regions as plot_decision_regions
+    from linclass.report.geometry import winning_class_grid as winning_class_grid
+    from linclass.report.html import FIGURES as FIGURES
+    from linclass.report.html import REPORT_NAME as REPORT_NAME
+    from linclass.report.html import write_report as write_report
+    from linclass.report.loss_comparison import hinge_terms as hinge_terms
+    from linclass.report.loss_comparison import plot_loss_comparison as plot_loss_comparison
+    from linclass.report.loss_comparison import softmax_probabilities as softmax_probabilities
+    from linclass.report.templates import plot_templates as plot_templates
+    from linclass.report.templates import template_images as template_images
+    from linclass.report.tuning import plot_tune_heatmap as plot_tune_heatmap
 
 
 def __getattr__(name: str) -> Any:

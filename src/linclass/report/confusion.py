@@ -11,6 +11,7 @@ import os
 from typing import Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from linclass.report.style import finish, new_figure, report_style, shorten
@@ -109,9 +110,9 @@ def _row_fractions(cm: np.ndarray) -> np.ndarray:
     return cm / np.where(totals > 0, totals, 1)
 
 
-def _annotate_counts(axes, cm: np.ndarray, darkness: np.ndarray) -> None:
+def _annotate_counts(axes: Axes, cm: np.ndarray, darkness: np.ndarray) -> None:
     """Write the non-zero counts in their cells, white on dark cells and black on light ones."""
     size = 10 if len(cm) <= 10 else 8.5
-    for i, j in zip(*np.nonzero(cm)):
+    for i, j in zip(*np.nonzero(cm), strict=True):
         axes.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=size,
                   color="white" if darkness[i, j] > 0.5 else "black")

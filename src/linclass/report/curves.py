@@ -14,6 +14,7 @@ from typing import Any, Mapping
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import AutoLocator
 
 from linclass.report.style import LINE_COLOR, RAW_COLOR, VAL_COLOR, finish, new_figure, report_style
 
@@ -115,7 +116,9 @@ def _draw_accuracy(axes: Axes, epochs: list[Mapping[str, Any]], best_epoch: int 
         _mark_kept_epoch(axes, numbers, val if np.isfinite(val).any() else train, kept_epoch)
     axes.set_ylim(*_accuracy_limits(train, val))
     axes.set_xlim(numbers.min() - 0.5, numbers.max() + 0.5)
-    axes.xaxis.get_major_locator().set_params(integer=True)
+    epoch_ticks = AutoLocator()  # matplotlib's default ticks, at whole epochs only
+    epoch_ticks.set_params(integer=True)
+    axes.xaxis.set_major_locator(epoch_ticks)
     axes.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
     axes.grid(True, alpha=0.3)
     axes.legend(loc="lower right")

@@ -11,6 +11,7 @@ import os
 from typing import Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from linclass.report.style import CORRECT_COLOR, WRONG_COLOR, finish, image_grid, report_style, shorten
@@ -71,7 +72,7 @@ def plot_examples(images: np.ndarray, true_labels: np.ndarray, probabilities: np
         return finish(figure, path)
 
 
-def _draw_example(axes, image: np.ndarray, true_label: int, probabilities: np.ndarray,
+def _draw_example(axes: Axes, image: np.ndarray, true_label: int, probabilities: np.ndarray,
                   class_names: Sequence[str], k: int) -> None:
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[:, :, 0]

@@ -117,7 +117,7 @@ def _view(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return low - margin, high + margin
 
 
-def _draw_zero_line(axes: Axes, w: np.ndarray, b: float, color, low: np.ndarray, high: np.ndarray,
+def _draw_zero_line(axes: Axes, w: np.ndarray, b: float, color: np.ndarray, low: np.ndarray, high: np.ndarray,
                     stagger: float) -> None:
     """The line ``w · x + b = 0`` across the view, and an arrow along ``w`` starting on it.
 

@@ -64,7 +64,9 @@ def plot_loss_comparison(scores: np.ndarray, y: int, delta: float = 1.0, path: s
                          "and a class index in 0..K-1")
     y = int(y)
     names = [f"class {k}" for k in range(len(scores))] if class_names is None else [str(n) for n in class_names]
-    labels = [f"{shorten(name, 14)}\ns = {score:.2f}" for name, score in zip(names, scores)]
+    if len(names) != len(scores):
+        raise ValueError(f"class_names has {len(names)} names for the {len(scores)} scores")
+    labels = [f"{shorten(name, 14)}\ns = {score:.2f}" for name, score in zip(names, scores, strict=True)]
     batch, target = scores[None, :], np.array([y])
     with report_style():
         figure = new_figure(float(np.clip(1.3 * len(scores) + 2, 12, 20)), 5)

@@ -13,7 +13,9 @@ from typing import Any, Mapping, Sequence
 
 import matplotlib
 import numpy as np
+import numpy.typing as npt
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -25,7 +27,7 @@ BEST_COLOR = "#e31a1c"
 ANNOTATE_UP_TO = 64  # write the accuracy in the cells of grids with at most this many cells
 
 
-def log_positions(values: np.ndarray) -> np.ndarray:
+def log_positions(values: npt.ArrayLike) -> np.ndarray:
     """``log10`` of each value, a zero (no regularization) placed one decade below the smallest positive."""
     values = np.asarray(values, dtype=np.float64)
     if (values < 0).any():
@@ -65,11 +67,11 @@ def plot_tune_heatmap(trials: Sequence[Mapping[str, Any]], path: str | os.PathLi
     with report_style():
         figure = new_figure(5.5 * len(names) + 1.6, 5.2)
         panels = figure.subplots(1, len(names), squeeze=False, sharex=True, sharey=True).ravel()
-        for axes, name in zip(panels, names):
+        for axes, name in zip(panels, names, strict=True):
             mine = losses == name
             mappable = _draw_panel(axes, lr[mine], reg[mine], accuracy[mine], norm)
             best = _best(accuracy[mine])
-            trial = [t for t, keep in zip(trials, mine) if keep][best] if best is not None else None
+            trial = [t for t, keep in zip(trials, mine, strict=True) if keep][best] if best is not None else None
             axes.set_title(_panel_title(name, trial))
             _label_axes(axes, [t["lr"] for t in trials], lr, [t["reg"] for t in trials], reg)
         for axes in panels[1:]:
@@ -79,16 +81,18 @@ def plot_tune_heatmap(trials: Sequence[Mapping[str, Any]], path: str | os.PathLi
         return finish(figure, path)
 
 
-def _draw_panel(axes: Axes, lr: np.ndarray, reg: np.ndarray, accuracy: np.ndarray, norm: Normalize):
+def _draw_panel(axes: Axes, lr: np.ndarray, reg: np.ndarray, accuracy: np.ndarray,
+                norm: Normalize) -> ScalarMappable:
     """Cells for a full grid, points otherwise; returns the artist that carries the colours."""
     lr_values, reg_values = np.unique(lr), np.unique(reg)
-    pairs = set(zip(lr.tolist(), reg.tolist()))
+    pairs = set(zip(lr.tolist(), reg.tolist(), strict=True))
     if len(pairs) == len(lr) == len(lr_values) * len(reg_values) and min(len(lr_values), len(reg_values)) > 1:
         return _draw_grid(axes, lr, reg, accuracy, lr_values, reg_values, norm)
     return _draw_points(axes, lr, reg, accuracy, norm)
 
 
-def _draw_grid(axes: Axes, lr, reg, accuracy, lr_values, reg_values, norm: Normalize):
+def _draw_grid(axes: Axes, lr: np.ndarray, reg: np.ndarray, accuracy: np.ndarray, lr_values: np.ndarray,
+               reg_values: np.ndarray, norm: Normalize) -> ScalarMappable:
     """One cell per trial, the best cell outlined in red, accuracies written in the cells of small grids."""
     rows, columns = np.searchsorted(reg_values, reg), np.searchsorted(lr_values, lr)
     grid = np.full((len(reg_values), len(lr_values)), np.nan)
@@ -111,7 +115,8 @@ def _draw_grid(axes: Axes, lr, reg, accuracy, lr_values, reg_values, norm: Norma
     return mesh
 
 
-def _draw_points(axes: Axes, lr, reg, accuracy, norm: Normalize):
+def _draw_points(axes: Axes, lr: np.ndarray, reg: np.ndarray, accuracy: np.ndarray,
+                 norm: Normalize) -> ScalarMappable:
     """One point per trial, the best one starred, diverged ones as grey crosses."""
     ok = np.isfinite(accuracy)
     axes.scatter(lr[~ok], reg[~ok], marker="x", s=50, color="0.6", linewidths=1.5)
@@ -148,7 +153,8 @@ def _panel_title(loss: str, trial: Mapping[str, Any] | None) -> str:
            f"λ = {short_number(trial['reg'])}"
 
 
-def _label_axes(axes: Axes, lr_values, lr_positions, reg_values, reg_positions) -> None:
+def _label_axes(axes: Axes, lr_values: Sequence[float], lr_positions: np.ndarray, reg_values: Sequence[float],
+                reg_positions: np.ndarray) -> None:
     for axis, values, positions in ((axes.xaxis, lr_values, lr_positions), (axes.yaxis, reg_values, reg_positions)):
         ticks, labels = _ticks(np.asarray(values, dtype=np.float64), positions)
         axis.set_ticks(ticks, labels)
