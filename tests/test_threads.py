@@ -26,16 +26,24 @@ def test_step_flops_counts_both_products_by_hand():
     assert FASHION_STEP == 2 * (2 * 256 * 784 * 10) == 8_028_160
 
 
-def test_a_small_step_gets_one_thread_with_one_core_busy_and_on_an_idle_machine():
+DIGITS_STEP = step_flops(256, 64, 10)       # a digits step: a tenth of a Fashion-MNIST one
+
+
+def test_a_tiny_step_gets_one_thread_even_on_an_idle_machine():
+    assert choose_threads(DIGITS_STEP, usable=2, others_busy=0.0) == 1
+    assert choose_threads(DIGITS_STEP, usable=16, others_busy=0.0) == 1
+
+
+def test_a_fashion_mnist_step_gets_two_threads_on_an_idle_machine_and_one_beside_a_busy_core():
+    assert choose_threads(FASHION_STEP, usable=2, others_busy=0.0) == 2
     assert choose_threads(FASHION_STEP, usable=2, others_busy=1.0) == 1
-    assert choose_threads(FASHION_STEP, usable=2, others_busy=0.0) == 1
-    assert choose_threads(FASHION_STEP, usable=16, others_busy=0.0) == 1
+    assert choose_threads(FASHION_STEP, usable=16, others_busy=0.0) == 4  # 8 MFLOP / 2 MFLOP per thread
 
 
 def test_a_large_step_gets_the_free_cpus_and_no_more():
     assert choose_threads(CIFAR100_STEP, usable=2, others_busy=0.0) == 2
     assert choose_threads(CIFAR100_STEP, usable=2, others_busy=1.0) == 1   # one core busy: never two threads
-    assert choose_threads(CIFAR100_STEP, usable=16, others_busy=0.0) == 6  # 315 MFLOP / 50 MFLOP per thread
+    assert choose_threads(CIFAR100_STEP, usable=16, others_busy=0.0) == 16  # 315 MFLOP: more than 16 threads' worth
     assert choose_threads(CIFAR100_STEP, usable=16, others_busy=13.2) == 3
 
 
