@@ -26,6 +26,7 @@ from linclass import model, train
 # 0.25 s, while the engine needs NumPy only. Name -> (module, attribute of it, or None for the module).
 _LAZY = {
     "LinearClassifier": ("linclass.estimator", "LinearClassifier"),
+    "MLPClassifier": ("linclass.nn.classifier", "MLPClassifier"),
     "load": ("linclass.estimator", "load"),
     "estimator": ("linclass.estimator", None),
     "persist": ("linclass.persist", None),
@@ -36,6 +37,7 @@ _LAZY = {
 if TYPE_CHECKING:  # the lazy names' types, for a type checker; "import x as x" marks a re-export
     from linclass import estimator as estimator, persist as persist, report as report, tune as tune
     from linclass.estimator import LinearClassifier as LinearClassifier
+    from linclass.nn.classifier import MLPClassifier as MLPClassifier
     from linclass.estimator import load as load
 
 __all__ = [

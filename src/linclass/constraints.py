@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["Constraint", "OneOf", "Real", "Integer", "Boolean", "OptionalOf", "Function", "refusal"]
+__all__ = ["Constraint", "OneOf", "Real", "Integer", "Boolean", "OptionalOf", "Function", "Sizes", "refusal"]
 
 
 def refusal(name: str, value: Any, constraint: "Constraint") -> str:
@@ -243,3 +243,22 @@ def declared(cls: type) -> dict[str, Hyperparameter]:
         result[item.name] = Hyperparameter(item.name, item.default, constraint, help,
                                            item.name if flag == OWN_NAME else flag, metavar, group)
     return result
+
+
+class Sizes(Constraint):
+    """A non-empty sequence of whole numbers of at least 1 (at most ``most`` of them), as ``100,50`` on
+    the command line: the sizes of a network's hidden layers."""
+
+    def __init__(self, most: int = 16) -> None:
+        self.most = most
+
+    def accepts(self, value: Any) -> bool:
+        if not isinstance(value, (tuple, list)) or not 1 <= len(value) <= self.most:
+            return False
+        return all(Integer(1).accepts(size) for size in value)
+
+    def describe(self) -> str:
+        return f"1 to {self.most} layer sizes, each an integer >= 1, e.g. (100,) or 100,50"
+
+    def _read(self, text: str) -> Any:
+        return tuple(int(part) for part in text.split(","))

@@ -21,7 +21,7 @@ import inspect
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -31,14 +31,18 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from linclass import losses
-from linclass.constraints import Boolean, Function, Real, declare, declared
+from linclass.constraints import Boolean, Function, Hyperparameter, Real, declare, declared
 from linclass.data.splits import split_indices
 from linclass.errors import DivergenceError, ModelFileError
 from linclass.model import init_weights, predict_indices, scores, training_layout
+from linclass.model_header import model_parameter_names
 from linclass.persist import read_model_file, write_model_file
 from linclass.train import HYPERPARAMETERS, TrainConfig, Trainer, new_history
 
-__all__ = ["LinearClassifier", "PARAMETERS", "load"]
+if TYPE_CHECKING:
+    from typing import Self
+
+__all__ = ["TrainedClassifier", "LinearClassifier", "PARAMETERS", "load"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ PARAMETERS = {**HYPERPARAMETERS, **declared(FitSettings)}
 """Every parameter of :class:`LinearClassifier`, declared once: the training run's, then the estimator's."""
 
 
-def _has_probabilities(clf: "LinearClassifier") -> bool:
+def _has_probabilities(clf: "TrainedClassifier") -> bool:
     """``predict_proba`` exists for the losses whose model is ``softmax(scores)`` (an SVM's scores are not
     probabilities)."""
     loss = losses.LOSSES.get(clf.loss) if isinstance(clf.loss, str) else None
@@ -73,57 +77,34 @@ def _has_probabilities(clf: "LinearClassifier") -> bool:
     return True
 
 
-def _parameters_doc() -> str:
-    return "\n".join(PARAMETERS[name].numpydoc() for name in PARAMETERS).replace("\n", "\n    ")
+class TrainedClassifier(ClassifierMixin, BaseEstimator):
+    """What a classifier trained by :class:`linclass.train.Trainer` is behind scikit-learn's contract:
+    fitting, warm starts, ``partial_fit``, prediction, and model files.
 
-
-class LinearClassifier(ClassifierMixin, BaseEstimator):
-    """A linear classifier ``f(x) = W x + b`` trained by mini-batch gradient descent.
-
-    Parameters
-    ----------
-    {parameters}
-
-    Every parameter after ``loss`` is keyword-only. Each is declared once, with its default and rule, in
-    :data:`PARAMETERS` (from :class:`linclass.train.TrainConfig` and :class:`FitSettings`), which this
-    list is written from.
-
-    Attributes
-    ----------
-    W_ : ndarray (K, D) float32
-        One row of weights per class (:func:`linclass.model.templates` shows them as images).
-    b_ : ndarray (K,) float32
-        One bias per class.
-    classes_ : ndarray (K,)
-        The class labels (any sortable labels, strings too); row k of ``W_`` belongs to ``classes_[k]``.
-    n_features_in_ : int
-        D.
-    history_ : dict
-        Losses and accuracies of the training run (format in :mod:`linclass.train`).
-    n_iter_ : int
-        The number of epochs run.
-    threads_ : linclass.threads.ThreadChoice
-        The BLAS thread count the last epoch trained with (None: as the environment set it) and why.
-    preprocessor_ : linclass.datasets.Preprocessor or None
-        Set by :meth:`load`: the preprocessing the model's inputs need, as it was saved (None when none
-        was); :meth:`save` saves it again unless given another.
-    metadata_ : dict
-        Set by :meth:`load`: the facts saved with the model (dataset, class names, image shape...).
+    A subclass declares its parameters (:attr:`PARAMETERS`) and the few facts of its model: the trainer of
+    its parameters (:meth:`_new_trainer`), the fitted attributes that show them (:meth:`_expose`) and
+    its scores (:meth:`_raw_scores`). :class:`LinearClassifier` and :class:`linclass.nn.MLPClassifier` are
+    the two.
     """
 
+    PARAMETERS: ClassVar[dict[str, Hyperparameter]] = {}
+    """The subclass's parameters, declared once (default, rule, help)."""
+    FITTED: ClassVar[tuple[str, ...]] = ()
+    """The fitted attributes that show the model's parameters."""
+
     def __init__(self, loss: str = losses.DEFAULT_LOSS, **parameters: Any) -> None:
-        unknown = sorted(set(parameters) - set(PARAMETERS))
+        unknown = sorted(set(parameters) - set(self.PARAMETERS))
         if unknown:
-            raise TypeError(f"LinearClassifier got an unexpected keyword argument {unknown[0]!r}; its parameters "
-                            f"are {', '.join(PARAMETERS)}")
+            raise TypeError(f"{type(self).__name__} got an unexpected keyword argument {unknown[0]!r}; its "
+                            f"parameters are {', '.join(self.PARAMETERS)}")
         self.loss = loss
-        for name, declaration in PARAMETERS.items():
+        for name, declaration in self.PARAMETERS.items():
             if name != "loss":
                 setattr(self, name, parameters.get(name, declaration.default))
 
     # -- training ------------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> "LinearClassifier":
-        """Learn ``W_`` and ``b_`` from training examples, starting from small random weights.
+    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> Self:
+        """Learn the model's parameters from training examples, starting from small random weights.
 
         Parameters
         ----------
@@ -139,7 +120,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self
         """
         config = self._config()
-        warm = bool(self.warm_start) and hasattr(self, "W_")
+        warm = bool(self.warm_start) and all(hasattr(self, name) for name in self.FITTED)
         X, y = self._training_data(X, y, reset=not warm)
         if warm:
             y_index = self._label_indices(y, "y")
@@ -166,7 +147,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         self.threads_ = self._trainer.thread_choice
         return self
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> "LinearClassifier":
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
         """Train one more epoch on ``X, y``, continuing from the current weights (online learning).
 
         Parameters
@@ -209,7 +190,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     # -- prediction ------------------------------------------------------------------------------------
     def decision_function(self, X: Any) -> np.ndarray:
-        """The class scores ``W x + b`` of each example.
+        """The class scores of each example (``W x + b`` for a linear classifier).
 
         Returns
         -------
@@ -228,7 +209,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     @available_if(_has_probabilities)
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities ``softmax(W x + b)``, (N, K) with rows summing to 1 (only for a
+        """Class probabilities, the softmax of the scores, (N, K) with rows summing to 1 (only for a
         loss whose record says it gives probabilities)."""
         class_scores = self._scores(X)
         class_scores -= class_scores.max(axis=1, keepdims=True)
@@ -251,7 +232,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         return write_model_file(path, header, arrays)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, max_memory: int | None = None) -> "LinearClassifier":
+    def load(cls, path: str | os.PathLike, max_memory: int | None = None) -> Self:
         """The classifier :meth:`save` wrote to ``path`` (any format version), fitted.
 
         With ``set_params(warm_start=True)`` its ``fit`` goes on with the training the file holds the state
@@ -263,13 +244,11 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         ModelFileError
             When the file is missing, foreign, of an unknown version, damaged or inconsistent.
         """
-        header, arrays = read_model_file(path, max_memory)
-        try:
-            return cls._from_state(header, arrays)
-        except ModelFileError:
-            raise
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelFileError(f"{path}: the model header is inconsistent ({error}); the file is damaged") from None
+        clf = load(path, max_memory)
+        if not isinstance(clf, cls):
+            raise ModelFileError(f"{path}: holds a {type(clf).__name__}, not a {cls.__name__}; load it with "
+                                 "linclass.load")
+        return clf
 
     def _to_state(self, preprocessor: Any = None, metadata: dict | None = None) -> tuple[dict, dict[str, np.ndarray]]:
         """The fitted classifier as a model file's header and arrays (fields in :mod:`linclass.model_header`).
@@ -282,10 +261,11 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         preprocessor = getattr(self, "preprocessor_", None) if preprocessor is None else preprocessor
         metadata = getattr(self, "metadata_", None) if metadata is None else metadata
         trainer = self._weights_trainer()
-        W, b = (self.W_, self.b_) if trainer is None else trainer.kept_weights()
-        arrays: dict[str, np.ndarray] = {"W": W, "b": b}
+        weights = self._weights()
+        arrays = weights if trainer is None else dict(zip(weights, trainer.kept_weights(), strict=True))
         feature_names = getattr(self, "feature_names_in_", None)
         header = {
+            "estimator": type(self).__name__,
             "hyperparameters": {name: value for name, value in self.get_params(deep=False).items()
                                 if not callable(value)},  # a callback cannot be saved
             "classes": _encode_classes(self.classes_, arrays),
@@ -300,15 +280,16 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         return header, arrays
 
     @classmethod
-    def _from_state(cls, header: dict, arrays: dict[str, np.ndarray]) -> "LinearClassifier":
+    def _from_state(cls, header: dict, arrays: dict[str, np.ndarray]) -> Self:
         """The fitted classifier of a model file's header and arrays, which :mod:`linclass.model_header` passed.
 
         Raises KeyError, TypeError or ValueError (a hyperparameter's, naming it) when they do not fit together.
         """
         from linclass.data.preprocess import Preprocessor
 
-        known = cls().get_params(deep=False)
-        clf = cls(**{name: value for name, value in header["hyperparameters"].items() if name in known})
+        settings: dict[str, Any] = {name: tuple(value) if isinstance(cls.PARAMETERS[name].default, tuple) else value
+                                    for name, value in header["hyperparameters"].items() if name in cls.PARAMETERS}
+        clf = cls(**settings)
         config = clf._config()  # every hyperparameter checked: ValueError naming the bad one
         clf.classes_ = _decode_classes(header["classes"], arrays)
         clf.n_features_in_ = int(header["n_features_in"])
@@ -320,13 +301,14 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         clf.preprocessor_ = None if state is None else Preprocessor.from_state_dict(_resolve_arrays(state, arrays))
         clf.metadata_ = header.get("metadata") or {}
         trainer_state = header.get("trainer")
+        weights = {name: arrays[name] for name in model_parameter_names(header, arrays)}
         if trainer_state is None:
-            clf.W_, clf.b_ = arrays["W"], arrays["b"]
+            clf._expose(clf._new_trainer(weights, config, None, clf.history_), with_trainer=False)
             return clf
         trainer_state = _resolve_arrays(trainer_state, arrays)
         optimizer_state = trainer_state["optimizer_state"]
         optimizer_state["state"] = {int(i): buffers for i, buffers in optimizer_state["state"].items()}  # JSON's keys
-        trainer = Trainer(training_layout(arrays["W"]), arrays["b"], config, history=clf.history_)
+        trainer = clf._new_trainer(weights, config, None, clf.history_)
         trainer.load_state_dict(trainer_state)
         clf._start(trainer)
         return clf
@@ -334,9 +316,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     # -- helpers -----------------------------------------------------------------------------------------
     def _config(self) -> TrainConfig:
         """The training settings from the hyperparameters, each checked (ValueError naming the bad one)."""
-        for name, declaration in PARAMETERS.items():
+        for name, declaration in self.PARAMETERS.items():
             declaration.check(getattr(self, name))
-        return TrainConfig(**{name: getattr(self, name) for name in HYPERPARAMETERS})
+        return TrainConfig(**{name: getattr(self, name) for name in HYPERPARAMETERS if name in self.PARAMETERS})
 
     def _training_data(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         """Training features as finite float32 (N, D) in C order, and class labels, checked."""
@@ -348,21 +330,41 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
     def _start_fresh(self, n_features: int, config: TrainConfig) -> None:
         """A trainer on small random weights; one generator seeded by ``seed`` draws them and the batches."""
         rng = np.random.default_rng(self.seed)
-        self._start(Trainer(*init_weights(len(self.classes_), n_features, rng), config, rng))
+        self._start(self._new_trainer(None, config, rng, None, n_features=n_features))
 
     def _start(self, trainer: Trainer) -> None:
         """Expose the trainer's live arrays as the fitted attributes (callbacks see every step)."""
-        self._trainer = trainer
-        self.W_, self.b_ = trainer.W.data, trainer.b.data
+        self._expose(trainer)
         self.history_ = trainer.history
 
     def _weights_trainer(self) -> Trainer | None:
-        """The trainer whose arrays ``W_`` and ``b_`` are (``fit`` and :meth:`load` make one), or None for
-        weights without the state of their training (set by hand, or of a file of format version 1)."""
+        """The trainer whose arrays the fitted attributes show (``fit`` and :meth:`load` make one), or None
+        for weights without the state of their training (set by hand, or of a file of format version 1)."""
         trainer = getattr(self, "_trainer", None)
-        if trainer is None or self.W_ is not trainer.W.data or self.b_ is not trainer.b.data:
+        if trainer is None or any(mine is not its for mine, its in
+                                  zip(self._weights().values(), trainer.parameter_arrays().values(), strict=True)):
             return None
         return trainer
+
+    # -- what a subclass says about its model ------------------------------------------------------------
+    def _new_trainer(self, weights: dict[str, np.ndarray] | None, config: TrainConfig,
+                     rng: np.random.Generator | None, history: dict | None, n_features: int = 0) -> Trainer:
+        """A trainer of this model: on ``weights`` (by parameter name), or on fresh random ones for
+        ``n_features`` inputs and ``classes_`` drawn from ``rng`` when None."""
+        raise NotImplementedError
+
+    def _expose(self, trainer: Trainer, with_trainer: bool = True) -> None:
+        """Show the trainer's live arrays as the fitted attributes (:attr:`FITTED`); keep the trainer to go
+        on training with unless ``with_trainer`` is False (weights without the state of their training)."""
+        raise NotImplementedError
+
+    def _weights(self) -> dict[str, np.ndarray]:
+        """The fitted parameters' arrays by name, in the trainer's order."""
+        raise NotImplementedError
+
+    def _raw_scores(self, X: np.ndarray) -> np.ndarray:
+        """The class scores (N, K) of checked features, in their dtype."""
+        raise NotImplementedError
 
     def _continue_with(self, config: TrainConfig) -> None:
         """A new trainer on the current weights and history (warm start, after loading or ``set_params``),
@@ -372,13 +374,13 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         history["stopped_early"] = False
         previous = self._weights_trainer()
         rng = np.random.default_rng(self.seed + len(history["epochs"])) if previous is None else None
-        trainer = Trainer(training_layout(self.W_), self.b_, config, rng, history=history)
+        trainer = self._new_trainer(self._weights(), config, rng, history)
         if previous is not None:
             trainer.load_state_dict(previous.state_dict())
         self._start(trainer)
 
     def _forget_fit(self) -> None:
-        for name in ("W_", "b_", "classes_", "history_", "n_iter_", "threads_", "_trainer", "n_features_in_",
+        for name in (*self.FITTED, "classes_", "history_", "n_iter_", "threads_", "_trainer", "n_features_in_",
                      "preprocessor_", "metadata_"):
             self.__dict__.pop(name, None)
 
@@ -392,7 +394,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), ensure_all_finite=False)
         _check_finite(X, "X")
-        return scores(X, self.W_, self.b_.astype(X.dtype))
+        return self._raw_scores(X)
 
     def _label_indices(self, y: np.ndarray, name: str) -> np.ndarray:
         """Each label's row in ``classes_``; a label the model does not know is a ValueError."""
@@ -422,6 +424,62 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         return X[train], y[train], X[val], y[val]
 
 
+class LinearClassifier(TrainedClassifier):
+    """A linear classifier ``f(x) = W x + b`` trained by mini-batch gradient descent.
+
+    Parameters
+    ----------
+    {parameters}
+
+    Every parameter after ``loss`` is keyword-only. Each is declared once, with its default and rule, in
+    :data:`PARAMETERS` (from :class:`linclass.train.TrainConfig` and :class:`FitSettings`), which this
+    list is written from.
+
+    Attributes
+    ----------
+    W_ : ndarray (K, D) float32
+        One row of weights per class (:func:`linclass.model.templates` shows them as images).
+    b_ : ndarray (K,) float32
+        One bias per class.
+    classes_ : ndarray (K,)
+        The class labels (any sortable labels, strings too); row k of ``W_`` belongs to ``classes_[k]``.
+    n_features_in_ : int
+        D.
+    history_ : dict
+        Losses and accuracies of the training run (format in :mod:`linclass.train`).
+    n_iter_ : int
+        The number of epochs run.
+    threads_ : linclass.threads.ThreadChoice
+        The BLAS thread count the last epoch trained with (None: as the environment set it) and why.
+    preprocessor_ : linclass.datasets.Preprocessor or None
+        Set by :meth:`load`: the preprocessing the model's inputs need, as it was saved (None when none
+        was); :meth:`save` saves it again unless given another.
+    metadata_ : dict
+        Set by :meth:`load`: the facts saved with the model (dataset, class names, image shape...).
+    """
+
+    PARAMETERS = PARAMETERS
+    FITTED = ("W_", "b_")
+
+    def _new_trainer(self, weights: dict[str, np.ndarray] | None, config: TrainConfig,
+                     rng: np.random.Generator | None, history: dict | None, n_features: int = 0) -> Trainer:
+        if weights is None:
+            assert rng is not None, "fresh weights are drawn from the run's generator"
+            return Trainer(*init_weights(len(self.classes_), n_features, rng), config, rng)
+        return Trainer(training_layout(weights["W"]), weights["b"], config, rng, history=history)
+
+    def _expose(self, trainer: Trainer, with_trainer: bool = True) -> None:
+        self.W_, self.b_ = trainer.W.data, trainer.b.data
+        if with_trainer:
+            self._trainer = trainer
+
+    def _weights(self) -> dict[str, np.ndarray]:
+        return {"W": self.W_, "b": self.b_}
+
+    def _raw_scores(self, X: np.ndarray) -> np.ndarray:
+        return scores(X, self.W_, self.b_.astype(X.dtype))
+
+
 def _check_finite(X: np.ndarray, name: str) -> None:
     """A one-line ValueError when ``X`` holds NaN or infinite values, naming how many and where.
 
@@ -439,9 +497,26 @@ def _check_finite(X: np.ndarray, name: str) -> None:
                          f"column {bad[0][1]}; drop or impute them: a linear classifier needs finite numbers")
 
 
-def load(path: str | os.PathLike, max_memory: int | None = None) -> LinearClassifier:
-    """``linclass.load``: the classifier saved at ``path`` (:meth:`LinearClassifier.load`)."""
-    return LinearClassifier.load(path, max_memory)
+def load(path: str | os.PathLike, max_memory: int | None = None) -> TrainedClassifier:
+    """``linclass.load``: the classifier saved at ``path``, a :class:`LinearClassifier` or a
+    :class:`linclass.nn.MLPClassifier`, as its file says."""
+    header, arrays = read_model_file(path, max_memory)
+    cls = estimator_class(str(header.get("estimator", LinearClassifier.__name__)))
+    try:
+        return cls._from_state(header, arrays)
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"{path}: the model header is inconsistent ({error}); the file is damaged") from None
+
+
+def estimator_class(name: str) -> type[TrainedClassifier]:
+    """The classifier class a model file's ``estimator`` field names."""
+    if name == "MLPClassifier":
+        from linclass.nn.classifier import MLPClassifier
+
+        return MLPClassifier
+    return LinearClassifier
 
 
 def _encode_classes(classes: np.ndarray, arrays: dict[str, np.ndarray]) -> dict:
@@ -490,9 +565,21 @@ def _check_two_classes(classes: np.ndarray) -> None:
                          "2 classes")
 
 
-LinearClassifier.__doc__ = (LinearClassifier.__doc__ or "").replace("{parameters}", _parameters_doc())
-LinearClassifier.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    + [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD if name == "loss"
-                         else inspect.Parameter.KEYWORD_ONLY, default=declaration.default)
-       for name, declaration in PARAMETERS.items()])
+def document_parameters(cls: type[TrainedClassifier]) -> None:
+    """Write ``cls``'s parameter list into its docstring and its signature, from :attr:`PARAMETERS`."""
+    docs = "\n".join(declaration.numpydoc() for declaration in cls.PARAMETERS.values()).replace("\n", "\n    ")
+    cls.__doc__ = (cls.__doc__ or "").replace("{parameters}", docs)
+
+    def __init__(self: TrainedClassifier, loss: str = losses.DEFAULT_LOSS, **parameters: Any) -> None:
+        TrainedClassifier.__init__(self, loss, **parameters)
+
+    __init__.__qualname__ = f"{cls.__name__}.__init__"
+    cls.__init__ = __init__  # type: ignore[method-assign]  # its own, to carry its own signature
+    cls.__init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD if name == "loss"
+                             else inspect.Parameter.KEYWORD_ONLY, default=declaration.default)
+           for name, declaration in cls.PARAMETERS.items()])
+
+
+document_parameters(LinearClassifier)

@@ -11,7 +11,10 @@ refused here, not met later as an allocation or a traceback.
 The fields (see :mod:`linclass.persist` for the file's layout)::
 
     format             "linclass-model"
-    arrays             [{"name", "dtype", "shape", "offset", "nbytes"}, ...]: W (K×D), b (K), ...
+    estimator          (format version 2) "LinearClassifier" (when absent) or "MLPClassifier"
+    arrays             [{"name", "dtype", "shape", "offset", "nbytes"}, ...]: the model's parameters —
+                       W (K×D) and b (K) of a linear classifier, or a network's layers in order,
+                       "0.weight" (H×D), "0.bias" (H), ..., the last of K rows — and the others
     hyperparameters    {name: JSON value}: the classifier's constructor arguments
     classes            {"kind": "str", "values": [K names]} or {"kind": "array", "array": "classes"}
     n_features_in      D
@@ -27,13 +30,15 @@ The fields (see :mod:`linclass.persist` for the file's layout)::
                                             "param_groups": [{"lr", ..., "params": [0, 1]}]},
                         "rng": {"bit_generator": "PCG64", "state": {"state", "inc"}, "has_uint32", "uinteger"},
                         "best": null or {"epoch", "accuracy", "epochs_without_gain"},
-                        "weights": null or {"W": array (K×D), "b": array (K)}}
-                       Parameter 0 is W, 1 is b: each buffer has the shape of its parameter.
+                        "weights": null or {parameter name: array}}
+                       Parameter i is the model's i-th (W then b; a network's layers in order): each
+                       buffer has the shape of its parameter.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +51,8 @@ ALIGNMENT = 8
 ARRAY_DTYPES = {"<f4": 4, "<f8": 8, "<i8": 8, "<i4": 4, "<u8": 8, "|u1": 1, "|b1": 1}
 FLOAT_DTYPES = ("<f4", "<f8")  # of the weights, statistics and buffers; labels may be of any
 ARRAY_NDIM = {"W": 2, "b": 1, "classes": 1}  # the others are checked where they are referred to
+ESTIMATORS = ("LinearClassifier", "MLPClassifier")
+LAYER_PARAMETER = re.compile(r"(\d+)\.(weight|bias)")
 MAX_ARRAY_NDIM = 2
 BIT_GENERATOR = "PCG64"  # numpy.random.default_rng's
 
@@ -59,12 +66,12 @@ def check_header(header: dict, data_size: int, path: Path) -> None:
     field.expect(header.get("format") == FORMAT_NAME, "format", header.get("format"), f'"{FORMAT_NAME}"')
     arrays = _check_arrays(header.get("arrays"), data_size, field)
     classes = _check_classes(header.get("classes"), arrays, field)
-    n_classes, n_features = arrays["W"]
-    field.expect(arrays["b"] == (n_classes,), "arrays.b.shape", list(arrays["b"]), f"[{n_classes}], one per class")
+    parameters = model_parameters(header, arrays, field)
+    n_classes, n_features = arrays[parameters[-2]][0], arrays[parameters[0]][1]
     field.expect(n_classes >= 2 and classes == n_classes, "classes", classes,
-                 f"{n_classes} classes (one per row of W), at least two")
+                 f"{n_classes} classes (one per row of the last weights), at least two")
     field.expect(header.get("n_features_in") == n_features and _is_int(header.get("n_features_in")),
-                 "n_features_in", header.get("n_features_in"), f"{n_features}, the columns of W")
+                 "n_features_in", header.get("n_features_in"), f"{n_features}, the columns of the first weights")
     _check_names(header.get("feature_names_in"), n_features, "feature_names_in", field, optional=True)
     field.expect(isinstance(header.get("hyperparameters"), dict) and all(
         isinstance(key, str) for key in header["hyperparameters"]), "hyperparameters",
@@ -72,7 +79,39 @@ def check_header(header: dict, data_size: int, path: Path) -> None:
     _check_history(header.get("history"), field)
     inputs = _check_preprocessor(header.get("preprocessor"), arrays, n_features, field)
     _check_metadata(header.get("metadata"), n_classes, inputs, field)
-    _check_trainer(header.get("trainer"), arrays, field)
+    _check_trainer(header.get("trainer"), arrays, parameters, field)
+
+
+def model_parameters(header: dict, arrays: dict[str, tuple[int, ...]], field: "_Field") -> list[str]:
+    """The names of the model's parameters in the order training holds them, their shapes checked to chain
+    (each layer's inputs the previous one's outputs, each bias one per output)."""
+    estimator = header.get("estimator", "LinearClassifier")
+    field.expect(estimator in ESTIMATORS, "estimator", estimator, f"one of {', '.join(ESTIMATORS)}")
+    layers = _layers(estimator, arrays)
+    field.expect(bool(layers) and all(w in arrays and b in arrays for w, b in layers), "arrays", sorted(arrays),
+                 'W and b' if estimator == "LinearClassifier" else 'the layers of a network, "0.weight", "0.bias", ...')
+    inputs = None
+    for weight, bias in layers:
+        field.expect(len(arrays[weight]) == 2 and (inputs is None or arrays[weight][1] == inputs),
+                     f"arrays.{weight}.shape", list(arrays[weight]),
+                     "a matrix" + ("" if inputs is None else f" of {inputs} columns, the outputs of the layer before"))
+        rows = arrays[weight][0]
+        field.expect(arrays[bias] == (rows,), f"arrays.{bias}.shape", list(arrays[bias]), f"[{rows}], one per row")
+        inputs = rows
+    return [name for layer in layers for name in layer]
+
+
+def model_parameter_names(header: dict, arrays: Any) -> list[str]:
+    """The names of a checked header's model parameters, in the order training holds them."""
+    return [name for layer in _layers(header.get("estimator", "LinearClassifier"), arrays) for name in layer]
+
+
+def _layers(estimator: str, arrays: Any) -> list[tuple[str, str]]:
+    """The (weight, bias) names of each layer: W and b, or a network's ``i.weight`` and ``i.bias`` in order."""
+    if estimator == "LinearClassifier":
+        return [("W", "b")]
+    indices = sorted({int(match[1]) for name in arrays if (match := LAYER_PARAMETER.fullmatch(name))})
+    return [(f"{i}.weight", f"{i}.bias") for i in indices]
 
 
 class _Field:
@@ -120,8 +159,6 @@ def _check_arrays(entries: Any, data_size: int, field: _Field) -> dict[str, tupl
         field.expect(_is_int(offset) and offset >= 0 and offset % ALIGNMENT == 0 and offset + nbytes <= data_size,
                      f"{where}.offset", offset, f"a multiple of {ALIGNMENT} within the {data_size} bytes of data")
         shapes[name] = tuple(shape)
-    for name in ("W", "b"):
-        field.expect(name in shapes, "arrays", sorted(shapes), f"an array named {name!r}")
     return shapes
 
 
@@ -223,14 +260,15 @@ def _check_reference(value: Any, arrays: dict[str, tuple[int, ...]], shape: tupl
                  list(arrays[reference]), str(list(shape)) if shape else "a vector's")
 
 
-def _check_trainer(state: Any, arrays: dict[str, tuple[int, ...]], field: _Field) -> None:
+def _check_trainer(state: Any, arrays: dict[str, tuple[int, ...]], names: list[str], field: _Field) -> None:
     """The training state: every buffer the shape of its parameter, the generator's state within its range."""
     if state is None:
         return
     field.expect(isinstance(state, dict), "trainer", state, "null or the state of a training run")
-    field.expect(state.get("optimizer") in OPTIMIZERS, "trainer.optimizer", state.get("optimizer"),
+    optimizer = state.get("optimizer")
+    field.expect(isinstance(optimizer, str) and optimizer in OPTIMIZERS, "trainer.optimizer", optimizer,
                  f"one of {', '.join(OPTIMIZERS)}")
-    parameters = {"0": arrays["W"], "1": arrays["b"]}
+    parameters = {str(index): arrays[name] for index, name in enumerate(names)}
     _check_optimizer_state(state.get("optimizer_state"), arrays, parameters, field)
     _check_rng(state.get("rng"), field)
     best = state.get("best")
@@ -243,11 +281,11 @@ def _check_trainer(state: Any, arrays: dict[str, tuple[int, ...]], field: _Field
         field.expect(_is_int(without_gain) and without_gain >= 0, "trainer.best.epochs_without_gain", without_gain,
                      "a count of epochs")
     weights = state.get("weights")
-    field.expect(weights is None or (isinstance(weights, dict) and set(weights) == {"W", "b"}), "trainer.weights",
-                 weights, 'null or {"W": array, "b": array}')
+    field.expect(weights is None or (isinstance(weights, dict) and set(weights) == set(names)), "trainer.weights",
+                 weights, f"null or {{{', '.join(repr(name) + ': array' for name in names)}}}")
     if weights is not None:
-        for name, index in (("W", "0"), ("b", "1")):
-            _check_reference(weights[name], arrays, parameters[index], f"trainer.weights.{name}", field)
+        for index, name in enumerate(names):
+            _check_reference(weights[name], arrays, parameters[str(index)], f"trainer.weights.{name}", field)
 
 
 def _check_optimizer_state(state: Any, arrays: dict[str, tuple[int, ...]], parameters: dict[str, tuple[int, ...]],
@@ -267,8 +305,8 @@ def _check_optimizer_state(state: Any, arrays: dict[str, tuple[int, ...]], param
                              "a reference to an array or a count of steps")
     groups = state.get("param_groups")
     field.expect(isinstance(groups, list) and len(groups) == 1 and isinstance(groups[0], dict)
-                 and groups[0].get("params") == [0, 1], "trainer.optimizer_state.param_groups", groups,
-                 'one group: [{..., "params": [0, 1]}]')
+                 and groups[0].get("params") == list(range(len(parameters))), "trainer.optimizer_state.param_groups",
+                 groups, f'one group: [{{..., "params": {list(range(len(parameters)))}}}]')
 
 
 def _check_rng(state: Any, field: _Field) -> None:

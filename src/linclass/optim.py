@@ -292,7 +292,7 @@ def make_optimizer(name: str, params: Iterable[Tensor], lr: float, momentum: flo
 
     ``momentum`` is used by "momentum" and "nesterov" only; Adam keeps its default betas.
     """
-    if name not in OPTIMIZERS:
+    if not isinstance(name, str) or name not in OPTIMIZERS:
         raise ValueError(f"optimizer={name!r} is not valid: expected one of {', '.join(map(repr, OPTIMIZERS))}")
     return OPTIMIZERS[name].build(params, lr, momentum)
 
@@ -420,7 +420,7 @@ def make_schedule(name: str, optimizer: Optimizer, **kwargs: Any) -> LRSchedule:
     ``gamma=0.1``), ``"exponential"`` (:class:`ExponentialLR`: ``gamma``), ``"cosine"``
     (:class:`CosineAnnealingLR`: ``T_max``, ``eta_min=0``).
     """
-    if name not in SCHEDULES:
+    if not isinstance(name, str) or name not in SCHEDULES:
         raise ValueError(f"lr_schedule={name!r} is not valid: expected one of {', '.join(map(repr, SCHEDULES))}")
     choice = SCHEDULES[name]
     if name == "constant":

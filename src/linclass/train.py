@@ -218,7 +218,13 @@ class Trainer:
         self.config = config
         self.W = Tensor(W, requires_grad=True)
         self.b = Tensor(b, requires_grad=True)
-        self.optimizer = OPTIMIZERS[config.optimizer].build([self.W, self.b], config.lr, config.momentum)
+        self._start({"W": self.W, "b": self.b}, rng, history)
+
+    def _start(self, parameters: dict[str, Tensor], rng: np.random.Generator | None, history: dict | None) -> None:
+        """What every trainer sets up, whatever it trains: optimizer, schedule, generator, history."""
+        config = self.config
+        self.parameters = parameters
+        self.optimizer = OPTIMIZERS[config.optimizer].build(list(parameters.values()), config.lr, config.momentum)
         self.schedule = schedule_for_run(config.lr_schedule, self.optimizer, config.epochs)
         self.rng = np.random.default_rng(config.seed) if rng is None else rng
         self.history = new_history() if history is None else history
@@ -229,7 +235,7 @@ class Trainer:
         losses_done = self.history["loss"]
         self._loss_limit = EXPLOSION_FACTOR * max(losses_done[0], 1.0) if losses_done else math.inf
         self._best: _BestWeights | None = None  # the best validation epoch so far, of fit with a validation set
-        self._resume_weights: tuple[np.ndarray, np.ndarray] | None = None  # see _keep_best_weights
+        self._resume_weights: dict[str, np.ndarray] | None = None  # see _keep_best_weights
         self._buffers: dict[str, np.ndarray] = {}
         self.thread_choice: ThreadChoice | None = None
         self._features = np.empty((0, 0), dtype=np.float32)  # the rows being trained on, for advice
@@ -274,8 +280,7 @@ class Trainer:
             self._best = self._first_candidate(X_val, y_val)
         best = self._best
         if self._resume_weights is not None:  # train on from where training stopped, not from the kept weights
-            np.copyto(self.W.data, self._resume_weights[0])
-            np.copyto(self.b.data, self._resume_weights[1])
+            _copy_arrays(self._resume_weights, self.parameter_arrays())
             self._resume_weights = None
         self._features = X
         threads = self._blas_threads(X)
@@ -296,10 +301,10 @@ class Trainer:
     def _first_candidate(self, X_val: np.ndarray, y_val: np.ndarray) -> "_BestWeights":
         """The best epoch's tracker of a fit without a state to go on from: when continuing a history, the
         starting weights are the candidate to beat."""
-        best = _BestWeights(self.W.data, self.b.data)
+        best = _BestWeights(self.parameter_arrays())
         epochs_done = len(self.history["epochs"])
         if epochs_done:
-            best.accuracy = accuracy(scores(X_val, self.W.data, self.b.data), y_val)
+            best.accuracy = accuracy(self.predict_scores(X_val), y_val)
             best.epoch = epochs_done
             if self.config.early_stopping and self.history["best_epoch"] is not None:
                 best.epoch = self.history["best_epoch"]  # an early-stopped fit left that epoch's weights
@@ -309,9 +314,9 @@ class Trainer:
         """End an early-stopped fit on the best epoch's weights; those of the last epoch are kept aside
         for the next fit to go on from (:meth:`state_dict` holds them)."""
         if not self._kept_last_epoch():
-            self._resume_weights = (self.W.data.copy(), self.b.data.copy())
+            self._resume_weights = {name: array.copy() for name, array in self.parameter_arrays().items()}
         assert self._best is not None, "early stopping tracks the best epoch"
-        self._best.restore(self.W.data, self.b.data)
+        self._best.restore(self.parameter_arrays())
 
     # -- what fit keeps, and what continues the run -----------------------------------------------------
     @property
@@ -322,12 +327,35 @@ class Trainer:
             return self._best.epoch
         return len(self.history["epochs"]) or None
 
-    def kept_weights(self) -> tuple[np.ndarray, np.ndarray]:
+    def kept_weights(self) -> tuple[np.ndarray, ...]:
         """``(W, b)`` of :attr:`kept_epoch`: what a checkpoint saves. The trainer's own arrays, or during an
         early-stopped fit those of its best epoch; not copies."""
         if self._best is not None and self._keeps_best():
-            return self._best.W, self._best.b
-        return self.W.data, self.b.data
+            return tuple(self._best.arrays.values())
+        return tuple(self.parameter_arrays().values())
+
+    # -- what a trainer of another model overrides: its scores, its penalized weights, its work per step ----
+    def forward(self, X: Tensor) -> Tensor:
+        """The scores of a batch as engine ops, for the autograd path: ``X Wᵀ + b``."""
+        return scores(X, self.W, self.b)
+
+    def predict_scores(self, X: np.ndarray) -> np.ndarray:
+        """The scores of ``X`` with the current weights, without a graph (validation accuracy)."""
+        return scores(X, self.W.data, self.b.data)
+
+    def _penalized(self) -> list[Tensor]:
+        """The parameters the penalty ``R`` applies to: ``W``, and ``b`` with ``regularize_bias``."""
+        return [self.W, self.b] if self.config.regularize_bias else [self.W]
+
+    def _step_flops(self, batch: int, features: int) -> float:
+        return step_flops(batch, features, len(self.b.data))
+
+    def _uses_fused_kernels(self) -> bool:
+        return self.config.solver == "fused"
+
+    def parameter_arrays(self) -> dict[str, np.ndarray]:
+        """The parameters' arrays by name (live, not copies)."""
+        return {name: parameter.data for name, parameter in self.parameters.items()}
 
     def _keeps_best(self) -> bool:
         return self.config.early_stopping and self._best is not None and self._best.epoch is not None
@@ -348,8 +376,7 @@ class Trainer:
         if self._kept_last_epoch():
             weights = None
         else:
-            W, b = self._resume_weights or (self.W.data, self.b.data)
-            weights = {"W": W.copy(), "b": b.copy()}
+            weights = {name: array.copy() for name, array in (self._resume_weights or self.parameter_arrays()).items()}
         return {"optimizer": self.config.optimizer, "optimizer_state": self.optimizer.state_dict(),
                 "rng": self.rng.bit_generator.state,
                 "best": None if self._best is None or self._best.epoch is None else self._best.state_dict(),
@@ -373,11 +400,11 @@ class Trainer:
         # The tracker's weights become this trainer's W and b: with early stopping they must be its epoch's
         # (else, as when the run did without early stopping, fit measures them as the first candidate).
         if best is not None and (not self.config.early_stopping or best["epoch"] == self.history.get("kept_epoch")):
-            self._best = _BestWeights(self.W.data, self.b.data)
+            self._best = _BestWeights(self.parameter_arrays())
             self._best.load_state_dict(best)
         weights = state["weights"]
-        self._resume_weights = None if weights is None else (_same_as(weights["W"], self.W.data, "W"),
-                                                             _same_as(weights["b"], self.b.data, "b"))
+        self._resume_weights = None if weights is None else \
+            {name: _same_as(weights.get(name), own, name) for name, own in self.parameter_arrays().items()}
 
     def _train_epochs(self, X: np.ndarray, y: np.ndarray, rows: ShuffledRows | None, X_val: np.ndarray | None,
                       y_val: np.ndarray | None, steps_left: int, best: "_BestWeights | None", threads: BlasThreads,
@@ -391,7 +418,7 @@ class Trainer:
             threads.revise()
             self.thread_choice = threads.choice
             steps_left -= per_epoch
-            stop = best is not None and best.update(record, self.W.data, self.b.data, config.patience)
+            stop = best is not None and best.update(record, self.parameter_arrays(), config.patience)
             self.history["best_epoch"] = None if best is None else best.epoch
             self.history["kept_epoch"] = self.kept_epoch
             if on_epoch_end is not None and on_epoch_end(record):
@@ -422,7 +449,7 @@ class Trainer:
 
     def _blas_threads(self, X: np.ndarray) -> BlasThreads:
         """The BLAS thread limit for steps on ``X``, applied now (see :mod:`linclass.threads`)."""
-        flops = step_flops(min(self.config.batch_size, len(X)), X.shape[1], len(self.b.data))
+        flops = self._step_flops(min(self.config.batch_size, len(X)), X.shape[1])
         threads = BlasThreads(self.config.threads, flops)
         threads.apply()
         self.thread_choice = threads.choice
@@ -436,7 +463,7 @@ class Trainer:
         started = time.perf_counter()
         learning_rate = self.optimizer.lr
         batches = self._batches(len(X), max_steps, order)
-        step = self._fused_epoch if config.solver == "fused" else self._autograd_epoch
+        step = self._fused_epoch if self._uses_fused_kernels() else self._autograd_epoch
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is caught by the divergence guard
             losses_before = len(self.history["loss"])
             correct, seen = step(X, y, batches)
@@ -445,7 +472,7 @@ class Trainer:
                   "loss": float(np.mean(epoch_losses)),
                   "train_accuracy": correct / seen,
                   "val_accuracy": None if X_val is None or y_val is None else
-                  accuracy(scores(X_val, self.W.data, self.b.data), y_val),
+                  accuracy(self.predict_scores(X_val), y_val),
                   "learning_rate": float(learning_rate),
                   "seconds": 0.0}
         self.schedule.step()
@@ -534,12 +561,11 @@ class Trainer:
         correct = seen = 0
         for idx in batches:
             yb = _rows(y, idx)
-            s = scores(Tensor(_rows(X, idx)), self.W, self.b)
+            s = self.forward(Tensor(_rows(X, idx)))
             total = data_loss(s, yb, **config.loss_options)
             if config.regularized:
-                total = total + config.reg * penalty(config.penalty, self.W, config.l1_ratio)
-                if config.regularize_bias:
-                    total = total + config.reg * penalty(config.penalty, self.b, config.l1_ratio)
+                for theta in self._penalized():
+                    total = total + config.reg * penalty(config.penalty, theta, config.l1_ratio)
             self.optimizer.zero_grad()
             total.backward()
             correct += int(np.count_nonzero(s.data.argmax(axis=1) == yb))
@@ -595,26 +621,24 @@ def _rows(array: np.ndarray, batch: range | np.ndarray) -> np.ndarray:
 class _BestWeights:
     """The weights of the epoch with the best validation accuracy so far, for early stopping."""
 
-    def __init__(self, W: np.ndarray, b: np.ndarray) -> None:
-        self.W, self.b = W.copy(), b.copy()
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = {name: array.copy() for name, array in arrays.items()}
         self.accuracy = -math.inf
         self.epoch: int | None = None
         self.epochs_without_gain = 0
 
-    def update(self, record: dict, W: np.ndarray, b: np.ndarray, patience: int) -> bool:
-        """Keep ``W``, ``b`` if this epoch beat the best; True once ``patience`` epochs brought no gain."""
+    def update(self, record: dict, arrays: dict[str, np.ndarray], patience: int) -> bool:
+        """Keep ``arrays`` if this epoch beat the best; True once ``patience`` epochs brought no gain."""
         if record["val_accuracy"] > self.accuracy:
             self.accuracy, self.epoch = record["val_accuracy"], record["epoch"]
-            np.copyto(self.W, W)
-            np.copyto(self.b, b)
+            _copy_arrays(arrays, self.arrays)
             self.epochs_without_gain = 0
         else:
             self.epochs_without_gain += 1
         return self.epochs_without_gain >= patience
 
-    def restore(self, W: np.ndarray, b: np.ndarray) -> None:
-        np.copyto(W, self.W)
-        np.copyto(b, self.b)
+    def restore(self, arrays: dict[str, np.ndarray]) -> None:
+        _copy_arrays(self.arrays, arrays)
 
     def state_dict(self) -> dict[str, Any]:
         """The tracker's numbers (its weights are the kept ones, saved as the model's)."""
@@ -623,6 +647,12 @@ class _BestWeights:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.epoch, self.accuracy = int(state["epoch"]), float(state["accuracy"])
         self.epochs_without_gain = int(state["epochs_without_gain"])
+
+
+def _copy_arrays(source: dict[str, np.ndarray], target: dict[str, np.ndarray]) -> None:
+    """Copy each array of ``source`` into the array of the same name in ``target``."""
+    for name, array in target.items():
+        np.copyto(array, source[name])
 
 
 def train(X: np.ndarray, y: np.ndarray, config: TrainConfig | None = None, X_val: np.ndarray | None = None,

@@ -21,9 +21,10 @@ def manual_seed(seed: int) -> np.random.Generator:
     return _generator
 
 
-def uniform(shape: tuple[int, ...], bound: float, dtype: np.dtype) -> np.ndarray:
-    """Values uniform in ``[-bound, bound)``."""
-    return _generator.uniform(-bound, bound, size=shape).astype(dtype)
+def uniform(shape: tuple[int, ...], bound: float, dtype: np.dtype,
+            generator: np.random.Generator | None = None) -> np.ndarray:
+    """Values uniform in ``[-bound, bound)``, from ``generator`` or else the one :func:`manual_seed` seeds."""
+    return (_generator if generator is None else generator).uniform(-bound, bound, size=shape).astype(dtype)
 
 
 def fan_in_bound(fan_in: int) -> float:

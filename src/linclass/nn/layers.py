@@ -18,15 +18,16 @@ class Linear(Module):
     """``y = x Wᵀ + b``: each of the ``out_features`` rows of W is a template a unit matches ``x`` with.
 
     W is ``out_features × in_features`` and b has ``out_features`` entries, both drawn uniform in
-    ``±1/√in_features`` (PyTorch's default; see :mod:`linclass.nn.init`).
+    ``±1/√in_features`` (PyTorch's default; see :mod:`linclass.nn.init`), from ``generator`` when given.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = np.float32) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = np.float32,
+                 generator: np.random.Generator | None = None) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         bound = init.fan_in_bound(in_features)
-        self.weight = Parameter(init.uniform((out_features, in_features), bound, np.dtype(dtype)))
-        self.bias = Parameter(init.uniform((out_features,), bound, np.dtype(dtype))) if bias else None
+        self.weight = Parameter(init.uniform((out_features, in_features), bound, np.dtype(dtype), generator))
+        self.bias = Parameter(init.uniform((out_features,), bound, np.dtype(dtype), generator)) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, self.weight, self.bias)
