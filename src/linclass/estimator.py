@@ -202,6 +202,10 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
             return class_scores[:, 1] - class_scores[:, 0]
         return class_scores
 
+    def class_scores(self, X: Any) -> np.ndarray:
+        """The score of every class, (N, K), whatever K is (``decision_function`` gives two classes' margin)."""
+        return self._scores(X)
+
     def predict(self, X: Any) -> np.ndarray:
         """The label of the highest-scoring class of each example."""
         indices = predict_indices(self._scores(X))

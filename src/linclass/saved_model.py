@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from linclass.errors import LinclassError
-from linclass.model import scores
 
 __all__ = ["SavedModel", "class_scores"]
 
@@ -37,11 +36,11 @@ class SavedModel:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SavedModel":
-        """The model in the file ``path`` (:meth:`linclass.LinearClassifier.load`) and its metadata."""
-        from linclass.estimator import LinearClassifier
+        """The model in the file ``path`` (:func:`linclass.load`: linear or a network) and its metadata."""
+        from linclass.estimator import load
 
         path = Path(path)
-        classifier = LinearClassifier.load(path)  # its history is not needed: a model copied out of its run works
+        classifier = load(path)  # its history is not needed: a model copied out of its run works
         metadata = dict(classifier.metadata_)
         preprocessor = classifier.preprocessor_
         classes = [str(name) for name in metadata.get("classes") or classifier.classes_]
@@ -66,17 +65,17 @@ class SavedModel:
         return np.asarray(examples, dtype=np.float32).reshape(len(examples), -1)
 
     def scores(self, examples: np.ndarray) -> np.ndarray:
-        """Class scores ``W x + b`` (N, K) of raw examples, in the order of :attr:`classes`."""
+        """Class scores (N, K) of raw examples, in the order of :attr:`classes`."""
         return class_scores(self.classifier, self.features(examples))
 
 
 def class_scores(clf: Any, features: np.ndarray) -> np.ndarray:
-    """The score ``w_k · x + b_k`` of every class k, (N, K).
+    """The score of every class k, (N, K): ``w_k · x + b_k`` for a linear classifier.
 
     ``decision_function`` gives a two-class model's single margin ``s_1 - s_0`` (scikit-learn's
     convention); a program showing every class wants every class's score, whatever K is.
     """
-    return scores(np.asarray(features, dtype=np.float32), clf.W_, clf.b_)
+    return clf.class_scores(np.asarray(features, dtype=np.float32))
 
 
 def _pair(value: Any) -> tuple[int, int] | None:

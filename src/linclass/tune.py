@@ -28,7 +28,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from linclass.errors import DivergenceError
-from linclass.estimator import LinearClassifier
+from linclass.estimator import LinearClassifier, TrainedClassifier
 from linclass.constraints import Integer, OneOf
 from linclass.losses import DEFAULT_LOSS
 from linclass.train import HYPERPARAMETERS
@@ -51,13 +51,13 @@ class SearchResult(NamedTuple):
         One per candidate, best validation accuracy first: ``loss``, ``lr``, ``reg``, ``val_accuracy``,
         ``train_accuracy`` (on the whole training set at the end), ``seconds``, ``epochs`` (run),
         ``status`` ("ok" or "diverged") and ``error`` (the divergence message or None).
-    best_model : LinearClassifier
+    best_model : LinearClassifier or MLPClassifier
         The model of the best trial (or, with ``refit=True``, one retrained with its hyperparameters on
         the training and validation sets together).
     """
 
     trials: list[dict]
-    best_model: LinearClassifier
+    best_model: TrainedClassifier
 
 
 def candidates(method: str = "grid", lr: Sequence[float] = DEFAULT_LR, reg: Sequence[float] = DEFAULT_REG,
@@ -99,7 +99,8 @@ def search(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: n
            method: str = "grid", lr: Sequence[float] = DEFAULT_LR, reg: Sequence[float] = DEFAULT_REG,
            loss: Sequence[str] = (DEFAULT_LOSS,), n_trials: int = 10, params: dict | None = None,
            n_jobs: int = 1, seed: int = 0, refit: bool = False,
-           on_trial_end: Callable[[dict], Any] | None = None) -> SearchResult:
+           on_trial_end: Callable[[dict], Any] | None = None, estimator: type[TrainedClassifier] = LinearClassifier,
+           hidden_layer_sizes: Sequence[Sequence[int]] | None = None) -> SearchResult:
     """Train one classifier per candidate on the training set and rank them by validation accuracy.
 
     Parameters
@@ -111,13 +112,18 @@ def search(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: n
     method, lr, reg, loss, n_trials, seed
         The candidates, as :func:`candidates` makes them.
     params : dict, optional
-        Other :class:`LinearClassifier` hyperparameters shared by every trial (e.g. ``{"epochs": 5}``).
+        Other hyperparameters of ``estimator`` shared by every trial (e.g. ``{"epochs": 5}``).
     n_jobs : int
         Trials run at the same time, in worker processes when > 1.
     refit : bool
         Retrain the best setting on training + validation data instead of keeping its trial's model.
     on_trial_end : callable, optional
         Called with each trial's record as it finishes (in candidate order), e.g. for progress.
+    estimator : class
+        What each trial trains: :class:`LinearClassifier`, or :class:`linclass.nn.MLPClassifier`.
+    hidden_layer_sizes : sequence of layer sizes, optional
+        A network's hidden layers to try, e.g. ``[(50,), (100,), (100, 50)]``: every candidate is tried
+        with each (``estimator`` must then be a network's).
 
     Returns
     -------
@@ -131,11 +137,14 @@ def search(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: n
     """
     Integer(1).check("n_jobs", n_jobs)
     settings = candidates(method, lr, reg, loss, n_trials, seed)
+    if hidden_layer_sizes is not None:
+        settings = [{**setting, "hidden_layer_sizes": sizes} for setting in settings
+                    for sizes in _layer_sizes(hidden_layer_sizes, estimator)]
     base = dict(params or {})
-    _check_params(base)
+    _check_params(base, estimator)
     data = (np.ascontiguousarray(X_train, dtype=np.float32), np.asarray(y_train),
             np.ascontiguousarray(X_val, dtype=np.float32), np.asarray(y_val))
-    jobs = [{**base, **setting} for setting in settings]
+    jobs: list[dict[str, Any]] = [{"estimator": estimator, "params": {**base, **setting}} for setting in settings]
     trials, models = [], []
     for trial, model in _run_all(jobs, data, n_jobs):
         if on_trial_end is not None:
@@ -149,12 +158,12 @@ def search(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: n
         raise DivergenceError(f"every trial diverged (the smallest learning rate was lr={smallest:g}): "
                               f"try smaller learning rates")
     if refit:
-        best_model = LinearClassifier(**jobs[order[0]]).fit(np.concatenate([data[0], data[2]]),
-                                                            np.concatenate([data[1], data[3]]))
+        best_model = estimator(**jobs[order[0]]["params"]).fit(np.concatenate([data[0], data[2]]),
+                                                               np.concatenate([data[1], data[3]]))
     return SearchResult([trials[i] for i in order], best_model)
 
 
-def evaluate(model: LinearClassifier, X_test: np.ndarray, y_test: np.ndarray) -> float:
+def evaluate(model: TrainedClassifier, X_test: np.ndarray, y_test: np.ndarray) -> float:
     """The test accuracy of the chosen model: the one look at the test set, after the search is over."""
     return float(model.score(X_test, y_test))
 
@@ -165,14 +174,18 @@ def format_table(trials: Iterable[dict], style: str = "markdown") -> str:
     ``style="markdown"`` gives a GitHub table; ``style="text"`` aligned plain columns.
     """
     OneOf(("markdown", "text")).check("style", style)
-    header = ["rank", "loss", "lr", "reg", "val accuracy", "train accuracy", "epochs", "seconds"]
-    rows = [[str(rank), trial["loss"], f"{trial['lr']:.3g}", f"{trial['reg']:.3g}",
+    trials = list(trials)
+    layers = any("hidden_layer_sizes" in trial for trial in trials)  # a network's search shows its layers
+    header = ["rank", "loss", *(["hidden"] * layers), "lr", "reg", "val accuracy", "train accuracy", "epochs",
+              "seconds"]
+    rows = [[str(rank), trial["loss"], *([",".join(map(str, trial.get("hidden_layer_sizes", ())))] * layers),
+             f"{trial['lr']:.3g}", f"{trial['reg']:.3g}",
              _percent(trial["val_accuracy"]) if trial["status"] == "ok" else "diverged",
              _percent(trial["train_accuracy"]) if trial["status"] == "ok" else "-",
              "-" if trial["epochs"] is None else str(trial["epochs"]), f"{trial['seconds']:.1f}"]
             for rank, trial in enumerate(trials, start=1)]
     if style == "markdown":
-        alignments = ["---" if name == "loss" else "---:" for name in header]  # numbers to the right
+        alignments = ["---" if name in ("loss", "hidden") else "---:" for name in header]  # numbers to the right
         return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, alignments, *rows])
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True))
@@ -183,7 +196,7 @@ def format_table(trials: Iterable[dict], style: str = "markdown") -> str:
 
 
 def _run_all(jobs: list[dict], data: tuple[np.ndarray, ...],
-             n_jobs: int) -> Iterable[tuple[dict, LinearClassifier | None]]:
+             n_jobs: int) -> Iterable[tuple[dict, TrainedClassifier | None]]:
     """Each job's (trial, model), in job order: here, or in ``n_jobs`` worker processes."""
     if n_jobs == 1 or len(jobs) == 1:
         return (_run_trial(job, data) for job in jobs)
@@ -204,15 +217,16 @@ def _start_worker(*data: np.ndarray) -> None:
     _worker_data = data
 
 
-def _run_trial_in_worker(job: dict) -> tuple[dict, LinearClassifier | None]:
+def _run_trial_in_worker(job: dict) -> tuple[dict, TrainedClassifier | None]:
     assert _worker_data is not None, "_start_worker gives every worker its data first"
     return _run_trial(job, _worker_data)
 
 
-def _run_trial(job: dict, data: tuple[np.ndarray, ...]) -> tuple[dict, LinearClassifier | None]:
+def _run_trial(job: dict, data: tuple[np.ndarray, ...]) -> tuple[dict, TrainedClassifier | None]:
     """Fit one candidate with one BLAS thread; its record and model (None if it diverged)."""
     X_train, y_train, X_val, y_val = data
-    clf = LinearClassifier(**job)
+    params = job["params"]
+    clf = job["estimator"](**params)
     started = time.perf_counter()
     with threadpool_limits(limits=1):
         try:
@@ -221,7 +235,8 @@ def _run_trial(job: dict, data: tuple[np.ndarray, ...]) -> tuple[dict, LinearCla
         except DivergenceError as exc:
             status, error = "diverged", str(exc)
         fitted = status == "ok"
-        trial = {"loss": job["loss"], "lr": job["lr"], "reg": job["reg"],
+        trial = {"loss": params["loss"], "lr": params["lr"], "reg": params["reg"],
+                 **({"hidden_layer_sizes": params["hidden_layer_sizes"]} if "hidden_layer_sizes" in params else {}),
                  "val_accuracy": clf.score(X_val, y_val) if fitted else None,
                  "train_accuracy": clf.score(X_train, y_train) if fitted else None,
                  "seconds": time.perf_counter() - started,
@@ -233,14 +248,26 @@ def _rank_value(trial: dict) -> float:
     return trial["val_accuracy"] if trial["status"] == "ok" else -1.0
 
 
-def _check_params(params: dict) -> None:
-    known = LinearClassifier().get_params(deep=False)
+def _check_params(params: dict, estimator: type[TrainedClassifier]) -> None:
+    known = estimator.PARAMETERS
     for name in params:
         if name not in known:
-            raise ValueError(f"params has {name!r}, which is not a LinearClassifier hyperparameter; "
+            raise ValueError(f"params has {name!r}, which is not a {estimator.__name__} hyperparameter; "
                              f"use some of {', '.join(sorted(known))}")
         if name in ("lr", "reg", "loss"):
             raise ValueError(f"params has {name!r}, which the search itself varies; give it as {name}=[...]")
+
+
+def _layer_sizes(choices: Sequence[Sequence[int]], estimator: type[TrainedClassifier]) -> list[tuple[int, ...]]:
+    """The hidden layers to try, each checked by its declaration; only a network has them."""
+    if "hidden_layer_sizes" not in estimator.PARAMETERS:
+        raise ValueError(f"hidden_layer_sizes=... searches a network's layers, and a {estimator.__name__} has "
+                         "none: pass estimator=linclass.MLPClassifier")
+    declaration = estimator.PARAMETERS["hidden_layer_sizes"]
+    sizes = [tuple(choice) if isinstance(choice, (list, tuple)) else choice for choice in choices]
+    if not sizes:
+        raise ValueError("hidden_layer_sizes=[] is not valid: expected at least one choice of layer sizes")
+    return [declaration.check(choice) for choice in sizes]
 
 
 def _values(name: str, values: Any, positive: bool = False) -> list:

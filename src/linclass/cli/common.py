@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Mapping, NoReturn
 
 import numpy as np
 
-from linclass.constraints import Boolean, Constraint, Hyperparameter, Integer, OneOf, Real
+from linclass.constraints import Boolean, Constraint, Hyperparameter, Integer, OneOf, Real, Sizes
 from linclass.errors import LinclassError
 
 if TYPE_CHECKING:
@@ -215,24 +215,47 @@ DATA_DEFAULTS = {"data": "digits", "root": None, "image_size": None, "val_fracti
 """The defaults of the options that choose and prepare the data (they are not the classifier's)."""
 
 
+MODELS = {"linear": ("linclass.estimator", "LinearClassifier", "a linear classifier, s = W x + b"),
+          "mlp": ("linclass.nn.classifier", "MLPClassifier",
+                  "a network of fully connected layers, s = W₂ σ(W₁ x + b₁) + b₂ (see --hidden)")}
+"""What ``--model`` chooses: the classifier class (module, name) and what it is."""
+NETWORK_ONLY = ("hidden", "activation")
+LINEAR_ONLY = ("solver",)  # a network's steps always run on the autograd engine
+
+
 def option_hyperparameters(group: str | None = None) -> list[Hyperparameter]:
-    """The hyperparameters the command line offers as options (those of ``group`` only, when given)."""
+    """The hyperparameters the command line offers as options (those of ``group`` only, when given): every
+    setting of the linear classifier, and those a network adds."""
+    from linclass.nn.network import NETWORK_PARAMETERS
     from linclass.train import HYPERPARAMETERS
 
-    return [item for item in HYPERPARAMETERS.values()
+    return [item for item in (*HYPERPARAMETERS.values(), *NETWORK_PARAMETERS.values())
             if item.flag is not None and (group is None or item.group == group)]
 
 
+def model_class(name: str) -> Any:
+    """The classifier class ``--model`` names (importing it: scikit-learn comes with it)."""
+    import importlib
+
+    module, attribute, _ = MODELS[name]
+    return getattr(importlib.import_module(module), attribute)
+
+
 def option_value(hyperparameter: Hyperparameter, value: Any) -> Any:
-    """A hyperparameter's value as the command line writes it: None among names is ``"none"``."""
+    """A hyperparameter's value as the command line writes it: None among names is ``"none"``, layer
+    sizes are ``"100,50"``."""
     if value is None and isinstance(hyperparameter.constraint, OneOf):
         return "none"
+    if isinstance(hyperparameter.constraint, Sizes) and value is not None:
+        return ",".join(str(size) for size in value)
     return value
 
 
 def option_type(hyperparameter: Hyperparameter) -> Callable[[str], Any]:
-    """An argparse type: the option's text read and checked by the hyperparameter's own rule."""
-    return constraint_type(hyperparameter.constraint)
+    """An argparse type: the option's text read and checked by the hyperparameter's own rule, and kept as
+    the command line writes it (:func:`option_value`), so that ``config.json`` reads back the same."""
+    convert = constraint_type(hyperparameter.constraint)
+    return lambda text: option_value(hyperparameter, convert(text))
 
 
 def add_hyperparameter_option(group: argparse._ActionsContainer, hyperparameter: Hyperparameter) -> None:
@@ -250,14 +273,20 @@ def add_hyperparameter_option(group: argparse._ActionsContainer, hyperparameter:
 
 
 def training_defaults() -> dict[str, Any]:
-    """The defaults of ``train`` and ``tune``: the data's, then every hyperparameter option's (by its flag)."""
-    return {**DATA_DEFAULTS, **{str(item.flag): option_value(item, item.default) for item in option_hyperparameters()}}
+    """The defaults of ``train`` and ``tune``: the data's, the model's, then every hyperparameter option's
+    (by its flag)."""
+    return {**DATA_DEFAULTS, "model": "linear",
+            **{str(item.flag): option_value(item, item.default) for item in option_hyperparameters()}}
 
 
 def classifier_parameters(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``LinearClassifier`` keyword arguments the command-line options ask for (``"none"`` read as None)."""
+    """The keyword arguments of the classifier ``--model`` names that the command-line options ask for
+    (``"none"`` read as None, ``"100,50"`` as layer sizes)."""
+    skipped = LINEAR_ONLY if options.get("model") == "mlp" else NETWORK_ONLY
     parameters = {}
     for item in option_hyperparameters():
+        if item.flag in skipped:
+            continue
         value = options.get(str(item.flag))
         parameters[item.name] = item.constraint.parse(value) if isinstance(value, str) else value
     return parameters
@@ -285,10 +314,14 @@ def data_options() -> argparse.ArgumentParser:
     return parent
 
 
-def hyperparameter_options(group: str) -> argparse.ArgumentParser:
-    """A parent parser with the options of the hyperparameters declared in ``group``."""
+def hyperparameter_options(group: str,
+                           first: Callable[[argparse._ArgumentGroup], Any] | None = None) -> argparse.ArgumentParser:
+    """A parent parser with the options of the hyperparameters declared in ``group`` (after those that
+    ``first`` adds to the group)."""
     parent = argparse.ArgumentParser(add_help=False)
     section = parent.add_argument_group(group)
+    if first is not None:
+        first(section)
     for hyperparameter in option_hyperparameters(group):
         add_hyperparameter_option(section, hyperparameter)
     return parent
@@ -300,8 +333,15 @@ def optimization_options() -> argparse.ArgumentParser:
 
 
 def model_options() -> argparse.ArgumentParser:
-    """The loss and the two hyperparameters that matter most (``--loss``, ``--reg``, ``--lr``)."""
-    return hyperparameter_options("model")
+    """``--model``, the loss and the two hyperparameters that matter most (``--loss``, ``--reg``, ``--lr``)."""
+    return hyperparameter_options("model", lambda group: group.add_argument(
+        "--model", choices=tuple(MODELS), help="; ".join(f"{name}: {what}" for name, (_, _, what) in MODELS.items())
+        + f" (default {training_defaults()['model']})"))
+
+
+def network_options() -> argparse.ArgumentParser:
+    """``--hidden``, ``--activation``: the layers of ``--model mlp``."""
+    return hyperparameter_options("network")
 
 
 def output_options() -> argparse.ArgumentParser:

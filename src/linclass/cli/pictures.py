@@ -42,8 +42,10 @@ class Split:
 
 
 # Drawing times relative to one another (Fashion-MNIST, 10 classes), to share the pictures out evenly.
-COSTS = {"history": 1.0, "templates": 1.2, "confusion": 1.0, "examples": 2.0, "loss_comparison": 1.2,
-         "regions": 2.5}
+COSTS = {"history": 1.0, "templates": 1.2, "unit_templates": 2.0, "confusion": 1.0, "examples": 2.0,
+         "loss_comparison": 1.2, "regions": 2.5}
+SHOWN_UNITS = 20
+"""The hidden units whose templates a network's report shows (the first ones)."""
 
 
 def model_pictures(run_dir: Path, clf: Any, split: Split, classes: Sequence[str],
@@ -67,8 +69,12 @@ def model_pictures(run_dir: Path, clf: Any, split: Split, classes: Sequence[str]
         pictures.append(Picture(key, path, draw, COSTS[key]))
 
     add("history", report.plot_history, clf.history_)
-    if is_image:
+    if is_image and hasattr(clf, "W_"):
         add("templates", report.plot_templates, clf.W_, tuple(image_shape), list(classes))
+    elif is_image:  # a network: its first layer's templates, one per hidden unit
+        units = clf.coefs_[0].T[:SHOWN_UNITS]
+        add("unit_templates", report.plot_templates, units, tuple(image_shape),
+            [f"unit {i}" for i in range(len(units))])
     matrix = report.confusion_matrix(split.labels, predicted, len(classes))
     add("confusion", report.plot_confusion_matrix, matrix, list(classes))
     if is_image:

@@ -72,11 +72,16 @@ def data_argument(name_or_path: str) -> str:
 
 
 def check_parameters(parameters: Mapping[str, Any]) -> None:
-    """Refuse settings that are fine one by one but not together (Nesterov without momentum), before any work."""
-    from linclass.train import TrainConfig
+    """Refuse settings that are fine one by one but not together (Nesterov without momentum), before any work:
+    those of the training run as :class:`linclass.train.TrainConfig` checks them, a network's by their rule."""
+    from linclass.nn.network import NETWORK_PARAMETERS
+    from linclass.train import HYPERPARAMETERS, TrainConfig
 
     try:
-        TrainConfig(**parameters)
+        TrainConfig(**{name: value for name, value in parameters.items() if name in HYPERPARAMETERS})
+        for name, value in parameters.items():
+            if name in NETWORK_PARAMETERS:
+                NETWORK_PARAMETERS[name].check(value)
     except ValueError as error:
         raise LinclassError(f"{error}") from None
 

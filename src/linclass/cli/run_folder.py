@@ -229,12 +229,12 @@ def read_history(run_dir: Path, history: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def load_model(path: Path) -> Any:
-    """``LinearClassifier.load(path)`` with the whole history, also for a run's model that keeps it beside
-    itself; a history of model format version 1 gets the kept epoch it did not record."""
-    from linclass.estimator import LinearClassifier
+    """:func:`linclass.load` with the whole history, also for a run's model that keeps it beside itself; a
+    history of model format version 1 gets the kept epoch it did not record."""
+    from linclass.estimator import load
     from linclass.train import kept_epoch_of
 
-    clf = LinearClassifier.load(path)
+    clf = load(path)
     if clf.history_:
         clf.history_ = read_history(Path(path).parent, clf.history_)
         if clf.history_.get("kept_epoch") is None:  # a history of model format version 1 does not record it

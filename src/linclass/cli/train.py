@@ -23,9 +23,8 @@ from typing import Any, NoReturn
 
 from linclass.cli import run_folder, signals
 from linclass.cli.common import (classifier_parameters, common_options, data_options, epoch_details,
-                                 fill_defaults, model_options, optimization_options, option_hyperparameters,
-                                 output_options, percent,
-                                 print_json, training_defaults)
+                                 fill_defaults, model_class, model_options, network_options, optimization_options,
+                                 option_hyperparameters, output_options, percent, print_json, training_defaults)
 from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, data_argument, model_metadata,
                                    prepare_data, write_run_report)
 from linclass.cli.progress import progress_display
@@ -39,7 +38,8 @@ RESUMABLE = ("epochs", "json", "quiet", "test", "debug", "resume", "root", "comm
 
 def option_parents() -> list[argparse.ArgumentParser]:
     """The options of ``train`` that set up a run: what ``config.json`` keeps and ``--resume`` reads back."""
-    return [common_options(), data_options(), model_options(), optimization_options(), output_options()]
+    return [common_options(), data_options(), model_options(), network_options(), optimization_options(),
+            output_options()]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -209,12 +209,10 @@ class TrainingRun:
     """
 
     def __init__(self, run_dir: Path, options: dict[str, Any], prepared: PreparedData, clf: Any = None) -> None:
-        from linclass.estimator import LinearClassifier
-
         self.run_dir, self.options, self.prepared = run_dir, options, prepared
         self.model_path = run_dir / run_folder.MODEL_NAME
         self.resumed = clf is not None
-        self.clf = clf if clf is not None else LinearClassifier(**classifier_parameters(options))
+        self.clf = clf if clf is not None else model_class(options["model"])(**classifier_parameters(options))
         self.progress = progress_display(options["epochs"], "epoch", options["quiet"])
         self.saved_epoch: int | None = self.clf.history_["kept_epoch"] if self.resumed else None  # the model file's
         self.seconds: dict[str, float] = dict(prepared.seconds)

@@ -14,20 +14,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from linclass.cli import run_folder
-from linclass.cli.common import (classifier_parameters, common_options, data_options, fill_defaults, list_of,
-                                 optimization_options, option_type, output_options, percent, positive_int,
-                                 print_json, training_defaults)
+from linclass.cli.common import (MODELS, add_hyperparameter_option, classifier_parameters, common_options,
+                                 data_options, fill_defaults, list_of, model_class, optimization_options,
+                                 option_type, option_value, output_options, percent, positive_int, print_json,
+                                 training_defaults)
 from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, model_metadata, prepare_data,
                                    write_run_report)
 from linclass.cli.progress import progress_display
 from linclass.errors import LinclassError
+from linclass.nn.network import NETWORK_PARAMETERS
 from linclass.train import HYPERPARAMETERS
 
 if TYPE_CHECKING:
     from linclass.tune import SearchResult
 
 TUNE_DEFAULTS: dict[str, Any] = {"search": "grid", "trials": 10, "jobs": 2, "lr": [0.01, 0.03, 0.1, 0.3],
-                                 "reg": [1e-5, 1e-4, 1e-3, 1e-2], "loss": [HYPERPARAMETERS["loss"].default]}
+                                 "reg": [1e-5, 1e-4, 1e-3, 1e-2], "loss": [HYPERPARAMETERS["loss"].default],
+                                 "hidden": [option_value(NETWORK_PARAMETERS["hidden_layer_sizes"],
+                                                         NETWORK_PARAMETERS["hidden_layer_sizes"].default)]}
 MAX_TRIALS = 10_000
 """The most settings ``--trials`` may ask for: every trial and its model are kept until the search ranks them."""
 TRIAL_COLUMNS = ("rank", "loss", "lr", "reg", "val_accuracy", "train_accuracy", "epochs", "seconds", "status")
@@ -50,6 +54,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         group.add_argument(f"--{name}", type=list_of(option_type(declaration)), metavar="LIST",
                            help=f"values of {name}, comma-separated, each {declaration.constraint.describe()}: "
                                 f"{declaration.help} (default {','.join(map(str, TUNE_DEFAULTS[name]))})")
+    group.add_argument("--model", choices=tuple(MODELS), help="what each trial trains: " + "; ".join(
+        f"{name}: {what}" for name, (_, _, what) in MODELS.items()) + " (default linear)")
+    hidden = NETWORK_PARAMETERS["hidden_layer_sizes"]
+    group.add_argument("--hidden", action="append", type=option_type(hidden), metavar="N[,N...]",
+                       help=f"with --model mlp, {hidden.help}, to try: once per choice, e.g. --hidden 50 --hidden "
+                            f"100,50 (default {TUNE_DEFAULTS['hidden'][0]})")
+    add_hyperparameter_option(group, NETWORK_PARAMETERS["activation"])
     group.add_argument("--trials", type=trial_count, metavar="N",
                        help=f"settings drawn by --search random (default 10, at most {MAX_TRIALS})")
     group.add_argument("--jobs", type=positive_int, metavar="N", help="trials trained at the same time (default 2)")
@@ -73,7 +84,10 @@ def run(args: argparse.Namespace) -> int:
     if options["search"] == "random" and 0 in options["reg"]:
         raise LinclassError("--reg: a random search draws λ log-uniformly, which cannot reach 0; give positive "
                             "values, or use --search grid")
-    shared = {key: value for key, value in classifier_parameters(options).items() if key not in ("loss", "lr", "reg")}
+    network = options["model"] == "mlp"
+    shared = {key: value for key, value in classifier_parameters(options).items()
+              if key not in ("loss", "lr", "reg", "hidden_layer_sizes")}
+    layer_choices = [NETWORK_PARAMETERS["hidden_layer_sizes"].constraint.parse(text) for text in options["hidden"]]
     check_parameters({**shared, "loss": options["loss"][0], "lr": options["lr"][0], "reg": options["reg"][0]})
     if options["out"] is not None:
         run_folder.check_new_run_dir(options["out"])
@@ -81,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     run_dir, made = run_folder.create_run_dir(options["out"], prepared.dataset.name, "tune")
     n_trials = options["trials"] if options["search"] == "random" else \
         len(options["loss"]) * len(options["lr"]) * len(options["reg"])
+    n_trials *= len(layer_choices) if network else 1
     progress = progress_display(n_trials, "trial", options["quiet"])
     finished: list[dict] = []
 
@@ -95,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
         result = tune.search(train.features, train.labels, val.features, val.labels, method=options["search"],
                              lr=options["lr"], reg=options["reg"], loss=options["loss"],
                              n_trials=options["trials"], params=shared, n_jobs=options["jobs"],
-                             seed=options["seed"], on_trial_end=on_trial_end)
+                             seed=options["seed"], on_trial_end=on_trial_end, estimator=model_class(options["model"]),
+                             hidden_layer_sizes=layer_choices if network else None)
     except BaseException:  # a search stopped before its end saved nothing: leave no empty folder
         if made:
             run_folder.remove_if_empty(run_dir)
@@ -109,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(tune.format_table(result.trials, style="text"))
         best = summary["best"]
-        print(f"\nbest: {best['loss']} lr={best['lr']:g} reg={best['reg']:g}: validation accuracy "
+        layers = f" hidden={','.join(map(str, best['hidden_layer_sizes']))}" if "hidden_layer_sizes" in best else ""
+        print(f"\nbest: {best['loss']}{layers} lr={best['lr']:g} reg={best['reg']:g}: validation accuracy "
               f"{percent(best['val_accuracy'])}" + (f", test accuracy {percent(summary['test_accuracy'])}"
                                                      if "test_accuracy" in summary else ""))
         print(f"  model:  {summary['model']}")
@@ -129,7 +146,9 @@ def finish(run_dir: Path, options: dict[str, Any], prepared: PreparedData, resul
                           metadata=model_metadata(prepared))
     run_folder.write_metrics(run_dir, clf.history_)
     ranked = [{"rank": rank, **trial} for rank, trial in enumerate(result.trials, start=1)]
-    run_folder.write_table(run_dir / run_folder.TRIALS_NAME, TRIAL_COLUMNS, ranked)
+    columns = TRIAL_COLUMNS[:2] + ("hidden_layer_sizes",) + TRIAL_COLUMNS[2:] if options["model"] == "mlp" \
+        else TRIAL_COLUMNS
+    run_folder.write_table(run_dir / run_folder.TRIALS_NAME, columns, ranked)
     heat_map = run_dir / "tune.png"
     report.plot_tune_heatmap(result.trials, path=heat_map)
     metrics = {"val_accuracy": best_trial["val_accuracy"], "train_accuracy": accuracy(clf, prepared.train)}

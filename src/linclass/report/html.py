@@ -48,6 +48,13 @@ FIGURES = {
         "vote for the class when the image is bright there. A linear classifier has one template per "
         "class, so it learns a kind of average of all the ways the class can look.",
     ),
+    "unit_templates": (
+        "What the hidden units look for",
+        "Each row of the first layer's weights W₁ reshaped into an image, one per hidden unit (the first "
+        "few): a unit's activation σ(w·x + b) is a template match between the image and this picture, as a "
+        "class score is in a linear classifier. The second layer then scores the classes from how well "
+        "each template matched, so a class can be recognised by several templates, not one average.",
+    ),
     "confusion": (
         "Confusion matrix",
         "Row i, column j: how many {split} images of true class i were predicted as class j. The diagonal "
@@ -148,8 +155,10 @@ def write_report(run_dir: str | os.PathLike, *, title: str, data_summary: Mappin
         ("metrics", "Results", _table(metrics)),
         ("history", FIGURES["history"][0], _figure_html("history", embedded) + _history_html(history)),
     ]
-    for key in ("tune", "templates", "confusion", "examples", "regions", "loss_comparison"):
-        if key in REQUIRED_FIGURES or key in embedded:
+    # A network's report shows its hidden units' templates in place of the classes' ones.
+    required = [key for key in REQUIRED_FIGURES if not (key == "templates" and "unit_templates" in embedded)]
+    for key in ("tune", "templates", "unit_templates", "confusion", "examples", "regions", "loss_comparison"):
+        if key in embedded or key in required:
             sections.append((key, FIGURES[key][0], _figure_html(key, embedded, split)))
     others = [key for key in embedded if key not in FIGURES]
     if others:
