@@ -144,3 +144,18 @@ def test_an_interrupted_fit_saved_loaded_and_continued_is_the_uninterrupted_one(
     assert resumed.n_iter_ == 6 and resumed.history_["loss"] == whole.history_["loss"]
     for ours, theirs in zip(resumed.coefs_ + resumed.intercepts_, whole.coefs_ + whole.intercepts_, strict=True):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_the_readmes_python_examples_print_the_accuracies_they_claim(capsys):
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## The classifier, from Python")[1].split("\n## ")[0]
+    blocks = [part.split("```")[0] for part in section.split("```python")[1:]]
+    namespace: dict = {}
+    claimed = []
+    for code in blocks:
+        claimed += [line.split("# ")[-1].split(": ")[-1] for line in code.splitlines() if line.startswith("print(")]
+        exec(compile(code, "README.md", "exec"), namespace)
+    printed = [f"{float(value):.3f}" for value in capsys.readouterr().out.split()]
+    assert len(blocks) == 2 and printed == claimed

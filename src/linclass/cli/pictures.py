@@ -72,9 +72,9 @@ def model_pictures(run_dir: Path, clf: Any, split: Split, classes: Sequence[str]
     if is_image and hasattr(clf, "W_"):
         add("templates", report.plot_templates, clf.W_, tuple(image_shape), list(classes))
     elif is_image:  # a network: its first layer's templates, one per hidden unit
-        units = clf.coefs_[0].T[:SHOWN_UNITS]
+        units = clf.coefs_[0].T
         add("unit_templates", report.plot_templates, units, tuple(image_shape),
-            [f"unit {i}" for i in range(len(units))])
+            [f"unit {i}" for i in range(len(units))], what="hidden unit", most=SHOWN_UNITS)
     matrix = report.confusion_matrix(split.labels, predicted, len(classes))
     add("confusion", report.plot_confusion_matrix, matrix, list(classes))
     if is_image:

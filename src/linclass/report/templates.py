@@ -50,7 +50,7 @@ def template_images(W: np.ndarray, image_shape: Sequence[int]) -> np.ndarray:
 
 
 def plot_templates(W: np.ndarray, image_shape: Sequence[int], class_names: Sequence[str],
-                   path: str | os.PathLike | None = None) -> Figure:
+                   path: str | os.PathLike | None = None, what: str = "class", most: int = MAX_TEMPLATES) -> Figure:
     """Show the learned weights of every class as a template image.
 
     Parameters
@@ -64,6 +64,11 @@ def plot_templates(W: np.ndarray, image_shape: Sequence[int], class_names: Seque
         Titles of the templates.
     path : path-like, optional
         Where to save the picture as a PNG.
+    what : str
+        What a row of ``W`` belongs to, for the title: ``"class"``, or ``"hidden unit"`` for the first
+        layer of a network.
+    most : int
+        The most templates shown (the first ones).
 
     Returns
     -------
@@ -73,7 +78,7 @@ def plot_templates(W: np.ndarray, image_shape: Sequence[int], class_names: Seque
     images = template_images(W, image_shape)
     if len(class_names) != len(images):
         raise ValueError(f"class_names has {len(class_names)} names for the {len(images)} rows of W")
-    shown = min(len(images), MAX_TEMPLATES)
+    shown = min(len(images), most)
     rows, columns = grid_shape(shown)
     with report_style():
         figure, grid = image_grid(rows, columns, cell=(1.7, 1.9), top=0.5, above=0.3)
@@ -84,8 +89,8 @@ def plot_templates(W: np.ndarray, image_shape: Sequence[int], class_names: Seque
             image = images[k].squeeze(axis=2) if images[k].ndim == 3 and images[k].shape[2] == 1 else images[k]
             axes.imshow(image, cmap="gray", vmin=0, vmax=255)
             axes.set_title(shorten(str(class_names[k]), 18), fontsize=10)
-        title = "Learned templates: each class's weights as an image (bright = large weight)"
+        title = f"Learned templates: each {what}'s weights as an image (bright = large weight)"
         if shown < len(images):
-            title += f"\nthe first {shown} of {len(images)} classes"
+            title += f"\nthe first {shown} of {len(images)} {what}s"
         figure.suptitle(title, fontsize=12 if columns >= 5 else 10)
         return finish(figure, path)
