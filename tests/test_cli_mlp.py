@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from PIL import Image
 
 import linclass as lc
 from linclass.cli.run_folder import load_model
+from conftest import need_fashion_mnist
 from test_cli_train import assert_one_line_error, assert_self_contained, linclass
 
 
@@ -75,3 +77,14 @@ def test_tune_searches_hidden_sizes(tmp_path):
     assert sorted(tuple(trial["hidden_layer_sizes"]) for trial in trials) == [(4,), (32,)]
     assert np.argmax([trial["val_accuracy"] for trial in trials]) == 0  # ranked best first
     assert type(lc.load(run_dir / "model.linclass")) is lc.MLPClassifier
+
+
+@pytest.mark.slow
+def test_a_default_network_run_reaches_88_percent_on_fashion_mnist_in_a_minute(tmp_path):
+    need_fashion_mnist()
+    started = time.perf_counter()
+    result = linclass("train", "--model", "mlp", "--data", "fashion-mnist", "--test", "--quiet", "--json",
+                      "--out", str(tmp_path / "run"), timeout=300)
+    seconds = time.perf_counter() - started
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["test_accuracy"] >= 0.88 and seconds < 60

@@ -16,7 +16,7 @@ from sklearn.utils.estimator_checks import check_estimator
 import linclass as lc
 from linclass.errors import ModelFileError
 from linclass.estimator import PARAMETERS
-from linclass.nn.network import build_network
+from linclass.nn.network import NETWORK_DEFAULTS, build_network
 from linclass.persist import read_model_file
 
 SKIPPED_BY_SCIKIT_LEARN = {"check_array_api_input", "check_classifier_data_not_an_array"}
@@ -46,7 +46,11 @@ def test_shares_the_linear_classifiers_declarations_and_adds_scikit_learns_names
     signature = inspect.signature(lc.MLPClassifier)
     assert list(signature.parameters)[:3] == ["loss", "hidden_layer_sizes", "activation"]
     for name, declaration in PARAMETERS.items():
-        if name != "solver":
+        if name in NETWORK_DEFAULTS:  # the same rule and help, a network's own start
+            ours = lc.MLPClassifier.PARAMETERS[name]
+            assert ours.constraint is declaration.constraint and ours.help == declaration.help
+            assert ours.default == NETWORK_DEFAULTS[name] != declaration.default
+        elif name != "solver":
             assert lc.MLPClassifier.PARAMETERS[name] is declaration  # the same declaration, not a copy
     assert "solver" not in signature.parameters
     assert lc.MLPClassifier().get_params()["hidden_layer_sizes"] == (100,)

@@ -26,7 +26,7 @@ def markdown() -> str:
     """The whole reference page."""
     from linclass.data.catalog import FORMATS
     from linclass.estimator import PARAMETERS
-    from linclass.nn.network import NETWORK_PARAMETERS
+    from linclass.nn.network import NETWORK_DEFAULTS, NETWORK_PARAMETERS
     from linclass.losses import LOSSES
     from linclass.optim import OPTIMIZERS, SCHEDULES
     from linclass.regularizers import PENALTIES
@@ -57,7 +57,8 @@ def markdown() -> str:
             ((f"`{item.name}`", "—" if item.flag is None else f"`--{item.flag.replace('_', '-')}`",
               f"`{item.default!r}`", item.constraint.describe(), item.help) for item in PARAMETERS.values())),
         "## A network's own (`MLPClassifier`, `linclass train --model mlp`)\n\nEvery other setting, but "
-        "`solver`, is the linear classifier's above.\n\n" + table(
+        "`solver`, is the linear classifier's above, with other defaults for "
+        + ", ".join(f"`{name}` (`{value!r}`)" for name, value in NETWORK_DEFAULTS.items()) + ".\n\n" + table(
             ("name", "option", "default", "allowed", "what"),
             ((f"`{item.name}`", f"`--{str(item.flag).replace('_', '-')}`", f"`{item.default!r}`",
               item.constraint.describe(), item.help) for item in NETWORK_PARAMETERS.values())),

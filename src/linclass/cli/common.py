@@ -262,8 +262,12 @@ def add_hyperparameter_option(group: argparse._ActionsContainer, hyperparameter:
     """``--flag`` for ``hyperparameter``, its help ending with its default."""
     flag = "--" + str(hyperparameter.flag).replace("_", "-")
     constraint, default = hyperparameter.constraint, option_value(hyperparameter, hyperparameter.default)
+    from linclass.nn.network import NETWORK_DEFAULTS
+
     shown = default is not None and not isinstance(constraint, Boolean)
-    help = hyperparameter.help.replace("%", "%%") + (f" (default {default})" if shown else "")
+    network = f"; {NETWORK_DEFAULTS[hyperparameter.name]} with --model mlp" if hyperparameter.name in NETWORK_DEFAULTS \
+        else ""
+    help = hyperparameter.help.replace("%", "%%") + (f" (default {default}{network})" if shown else "")
     if isinstance(constraint, Boolean):
         group.add_argument(flag, action="store_true", default=None, help=help)
     elif isinstance(constraint, OneOf):
@@ -272,11 +276,15 @@ def add_hyperparameter_option(group: argparse._ActionsContainer, hyperparameter:
         group.add_argument(flag, type=option_type(hyperparameter), metavar=hyperparameter.metavar, help=help)
 
 
-def training_defaults() -> dict[str, Any]:
+def training_defaults(model: str = "linear") -> dict[str, Any]:
     """The defaults of ``train`` and ``tune``: the data's, the model's, then every hyperparameter option's
-    (by its flag)."""
-    return {**DATA_DEFAULTS, "model": "linear",
-            **{str(item.flag): option_value(item, item.default) for item in option_hyperparameters()}}
+    (by its flag), a network's own where it has them (:data:`linclass.nn.network.NETWORK_DEFAULTS`)."""
+    from linclass.nn.network import NETWORK_DEFAULTS
+
+    own = NETWORK_DEFAULTS if model == "mlp" else {}
+    options = {str(item.flag): option_value(item, own.get(item.name, item.default))
+               for item in option_hyperparameters()}
+    return {**DATA_DEFAULTS, "model": model, **options}
 
 
 def classifier_parameters(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -357,7 +365,7 @@ def output_options() -> argparse.ArgumentParser:
 
 def fill_defaults(args: argparse.Namespace, defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The options of ``args`` as a dict, with ``defaults`` (:func:`training_defaults`) for those not given."""
-    defaults = training_defaults() if defaults is None else defaults
+    defaults = training_defaults(getattr(args, "model", None) or "linear") if defaults is None else defaults
     options = vars(args).copy()
     for key, value in defaults.items():
         if options.get(key) is None:

@@ -80,7 +80,7 @@ def trial_count(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from linclass import tune
 
-    options = fill_defaults(args, {**training_defaults(), **TUNE_DEFAULTS})
+    options = fill_defaults(args, {**training_defaults(args.model or "linear"), **TUNE_DEFAULTS})
     if options["search"] == "random" and 0 in options["reg"]:
         raise LinclassError("--reg: a random search draws λ log-uniformly, which cannot reach 0; give positive "
                             "values, or use --search grid")

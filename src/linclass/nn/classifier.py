@@ -18,17 +18,18 @@ import copy
 import numpy as np
 
 from linclass.estimator import PARAMETERS, TrainedClassifier, document_parameters
-from linclass.nn.network import NETWORK_PARAMETERS, NetworkTrainer, build_network
+from linclass.nn.network import NETWORK_DEFAULTS, NETWORK_PARAMETERS, NetworkTrainer, build_network
 from linclass.tensor import Tensor, no_grad
 from linclass.train import TrainConfig, Trainer
 
 __all__ = ["MLPClassifier", "MLP_PARAMETERS"]
 
 MLP_PARAMETERS = {"loss": PARAMETERS["loss"], **NETWORK_PARAMETERS,
-                  **{name: declaration for name, declaration in PARAMETERS.items()
-                     if name not in ("loss", "solver")}}
+                  **{name: declaration.with_default(NETWORK_DEFAULTS[name]) if name in NETWORK_DEFAULTS else declaration
+                     for name, declaration in PARAMETERS.items() if name not in ("loss", "solver")}}
 """The network's parameters: the loss, the layers, then every setting of the linear classifier but the
-solver (a network's steps always run on the autograd engine)."""
+solver (a network's steps always run on the autograd engine), with the defaults of
+:data:`linclass.nn.network.NETWORK_DEFAULTS` where a network starts elsewhere."""
 
 
 class MLPClassifier(TrainedClassifier):
