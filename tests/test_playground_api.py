@@ -20,8 +20,9 @@ with warnings.catch_warnings():  # Starlette announces a move from httpx to http
 import linclass as lc
 from linclass import losses, optim, regularizers
 from linclass.cli import main
+from linclass.nn.network import ACTIVATIONS
 from linclass.playground import create_app, requests
-from linclass.playground.presets import PLANE_LIMIT, PRESETS
+from linclass.playground.presets import PLANE_LIMIT, PRESETS, make_preset
 from linclass.playground.server import bind_loopback
 
 # CS231n's three training images (cat, car, frog) with their scores, as points in the plane:
@@ -53,6 +54,15 @@ def blobs(client):
             "W": rng.normal(size=(3, 2)).tolist(), "b": rng.normal(size=3).tolist()}
 
 
+def with_hidden(plane, units=5, activation="relu", seed=2):
+    """``plane`` with a seeded hidden layer of ``units`` units, and an output W of one column per unit."""
+    rng = np.random.default_rng(seed)
+    classes = len(plane["b"])
+    return {**plane, "hidden": {"W": rng.normal(size=(units, 2)).tolist(), "b": rng.normal(size=units).tolist(),
+                                "activation": activation},
+            "W": rng.normal(size=(classes, units)).tolist()}
+
+
 def post(client, path, payload):
     return client.post(path, content=json.dumps(payload), headers={"Content-Type": "application/json"})
 
@@ -77,6 +87,9 @@ def test_options_offer_the_library_losses_and_penalties(client):
     assert margin == {"svm", "squared_hinge", "one_vs_all", "crammer_singer"}
     assert options["default_loss"] == lc.LinearClassifier().loss
     assert [penalty["name"] for penalty in options["penalties"]] == list(regularizers.PENALTIES)
+    assert options["activations"] == list(ACTIVATIONS)
+    assert options["default_activation"] == lc.nn.MLPClassifier().activation
+    assert options["max_hidden_units"] == requests.MAX_HIDDEN_UNITS
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -91,10 +104,29 @@ def test_presets_are_seeded_labelled_and_inside_the_plane(client, name):
 
 
 def test_an_unknown_preset_or_bad_query_is_refused(client):
-    unknown = client.get("/api/preset/moons")
+    unknown = client.get("/api/preset/galaxies")
     assert unknown.status_code == 404 and "separable" in unknown.json()["error"]
     assert client.get("/api/preset/circles?classes=99").status_code == 422
     assert client.get("/api/preset/circles?per_class=ten").status_code == 422
+
+
+def test_two_class_xor_puts_opposite_quadrants_in_one_class():
+    points, labels = make_preset("xor", classes=2, per_class=25, seed=1)
+    quadrant_parity = (points[:, 0] * points[:, 1] < 0).astype(int)  # 0: x and y of one sign
+    assert np.array_equal(labels, quadrant_parity)
+    assert {tuple(np.sign(p)) for p in points} == {(1, 1), (-1, -1), (1, -1), (-1, 1)}
+
+
+@pytest.mark.parametrize("name", ["moons", "xor"])
+def test_a_line_cannot_fit_moons_or_xor_but_a_hidden_layer_can(client, name):
+    """The point of the two presets: many steps leave a linear classifier wrong somewhere, a network not."""
+    preset = client.get(f"/api/preset/{name}?classes=2&per_class=30&seed=0").json()
+    rng = np.random.default_rng(0)
+    plane = {"points": preset["points"], "labels": preset["labels"], "W": (0.1 * rng.normal(size=(2, 2))).tolist(),
+             "b": [0.0, 0.0], "loss": "svm", "lr": 0.02, "steps": 1000}
+    linear = post(client, "/api/step", plane).json()
+    network = post(client, "/api/step", with_hidden(plane, units=12, seed=0)).json()
+    assert linear["accuracy"] < 1 and network["accuracy"] == 1
 
 
 # ------------------------------------------------------------------------------------------ evaluation
@@ -139,25 +171,48 @@ def test_evaluate_without_points_has_no_data_loss(client):
 # ------------------------------------------------------------------------------------------ steps
 
 
+def linclass_model(plane):
+    """The plane's classifier on linclass's Tensors: its score function, its parameters (input side
+    first) and its weight matrices. Linear: ``x Wᵀ + b``; with a hidden layer, an ``lc.nn`` network."""
+    if plane.get("hidden") is None:
+        W = lc.tensor(np.array(plane["W"]), requires_grad=True)
+        b = lc.tensor(np.array(plane["b"]), requires_grad=True)
+        return (lambda X: X @ W.T + b), [W, b], [W]
+    hidden = plane["hidden"]
+    units, classes = len(hidden["W"]), len(plane["W"])
+    network = lc.nn.Sequential(lc.nn.Linear(2, units, dtype=np.float64), ACTIVATIONS[hidden["activation"]](),
+                               lc.nn.Linear(units, classes, dtype=np.float64))
+    network.load_state_dict({"0.weight": np.array(hidden["W"]), "0.bias": np.array(hidden["b"]),
+                             "2.weight": np.array(plane["W"]), "2.bias": np.array(plane["b"])})
+    return network, list(network.parameters()), [network[0].weight, network[2].weight]
+
+
 def linclass_steps(plane, loss, penalty, reg, delta, lr, batch_size, steps, seed):
-    """The same descent written directly with linclass's Tensors: fused loss, penalty, backward, SGD."""
+    """The same descent written directly with linclass's Tensors: fused loss, penalty of each weight matrix,
+    backward, SGD. Returns the parameters' values, input side first (``W, b`` or ``W_h, b_h, W, b``)."""
     X, y = np.array(plane["points"]), np.array(plane["labels"])
-    W = lc.tensor(np.array(plane["W"]), requires_grad=True)
-    b = lc.tensor(np.array(plane["b"]), requires_grad=True)
-    optimizer = optim.SGD([W, b], lr=lr)
+    scores_of, parameters, weights = linclass_model(plane)
+    optimizer = optim.SGD(parameters, lr=lr)
     rng = np.random.default_rng(seed)  # the playground draws rng.choice(N, batch, replace=False) per step
     penalties = {"l1": regularizers.l1, "l2": regularizers.l2}
     for _ in range(steps):
         rows = np.arange(len(X)) if batch_size is None else rng.choice(len(X), size=batch_size, replace=False)
-        scores = lc.tensor(X[rows]) @ W.T + b
+        scores = scores_of(lc.tensor(X[rows]))
         margin = {"delta": delta} if "delta" in losses.LOSSES[loss].options else {}
         total = losses.LOSSES[loss].fused(scores, y[rows], **margin)
         if penalty is not None:
-            total = total + reg * penalties[penalty](W)
+            for W in weights:
+                total = total + reg * penalties[penalty](W)
         optimizer.zero_grad()
         total.backward()
         optimizer.step()
-    return W.data, b.data
+    return [parameter.data for parameter in parameters]
+
+
+def answered_parameters(answer):
+    """The parameters of a step's answer, input side first, as :func:`linclass_steps` returns them."""
+    hidden = [answer["hidden"]["W"], answer["hidden"]["b"]] if "hidden" in answer else []
+    return [*hidden, answer["W"], answer["b"]]
 
 
 @pytest.mark.parametrize("loss", list(losses.LOSSES))
@@ -197,6 +252,67 @@ def test_full_batch_steps_match_pytorch(client, blobs, torch, loss):
         optimizer.step()
     np.testing.assert_allclose(answer["W"], W.detach().numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(answer["b"], b.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss", list(losses.LOSSES))
+@pytest.mark.parametrize("activation, penalty, batch_size", [("relu", None, None), ("tanh", "l2", None),
+                                                            ("logistic", "l1", 7)])
+def test_n_steps_of_a_network_equal_n_steps_with_lc_nn(client, blobs, loss, activation, penalty, batch_size):
+    plane = with_hidden(blobs, activation=activation)
+    settings = dict(loss=loss, penalty=penalty, reg=0.05, delta=1.5, lr=0.05, batch_size=batch_size, steps=12, seed=4)
+    answer = post(client, "/api/step", {**plane, **settings}).json()
+    expected = linclass_steps(plane, **settings)
+    assert answer["hidden"]["activation"] == activation
+    for got, want in zip(answered_parameters(answer), expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    assert not np.allclose(answer["hidden"]["W"], plane["hidden"]["W"])  # the hidden layer trains too
+    after = post(client, "/api/evaluate", {**plane, "W": answer["W"], "b": answer["b"], "hidden": answer["hidden"],
+                                           "loss": loss, "penalty": penalty, "reg": 0.05, "delta": 1.5}).json()
+    assert answer["total_loss"] == pytest.approx(after["total_loss"])  # a step answers for the new weights
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_a_network_is_evaluated_as_lc_nn_computes_it(client, blobs, activation):
+    plane = {**with_hidden(blobs, activation=activation), "loss": "svm", "delta": 1.5, "penalty": "l2", "reg": 0.3}
+    answer = post(client, "/api/evaluate", plane).json()
+    network, _, weights = linclass_model(plane)
+    scores = network(lc.tensor(np.array(plane["points"])))
+    data_loss = losses.LOSSES["svm"].fused(scores, np.array(plane["labels"]), delta=1.5).item()
+    reg_loss = 0.3 * sum(regularizers.l2(W).item() for W in weights)
+    np.testing.assert_allclose([p["scores"] for p in answer["per_point"]], scores.data, rtol=1e-10, atol=1e-12)
+    assert answer["data_loss"] == pytest.approx(data_loss, rel=1e-10)
+    assert answer["reg_loss"] == pytest.approx(reg_loss, rel=1e-10)
+    assert answer["total_loss"] == pytest.approx(data_loss + reg_loss, rel=1e-10)
+    predicted = scores.data.argmax(axis=1)
+    assert [p["predicted"] for p in answer["per_point"]] == predicted.tolist()
+    assert answer["accuracy"] == pytest.approx(np.mean(predicted == np.array(plane["labels"])))
+    assert answer["hidden"] == plane["hidden"]
+
+
+@pytest.mark.parametrize("loss", ["softmax", "svm"])
+def test_full_batch_steps_of_a_network_match_pytorch(client, blobs, torch, loss):
+    steps, lr, reg, delta = 15, 0.1, 0.02, 1.0
+    plane = with_hidden(blobs, activation="relu")
+    answer = post(client, "/api/step", {**plane, "loss": loss, "penalty": "l2", "reg": reg, "delta": delta,
+                                        "lr": lr, "steps": steps}).json()
+    X, y = torch.tensor(plane["points"]), torch.tensor(plane["labels"])
+    units, classes = len(plane["hidden"]["W"]), len(plane["W"])
+    network = torch.nn.Sequential(torch.nn.Linear(2, units), torch.nn.ReLU(), torch.nn.Linear(units, classes))
+    with torch.no_grad():
+        for parameter, value in zip(network.parameters(), answered_parameters(plane), strict=True):
+            parameter.copy_(torch.tensor(value))
+    optimizer = torch.optim.SGD(network.parameters(), lr=lr)
+    for _ in range(steps):
+        scores = network(X)
+        if loss == "softmax":
+            data_loss = torch.nn.functional.cross_entropy(scores, y)
+        else:  # PyTorch divides the sum over classes by their number; the lecture's loss does not
+            data_loss = classes * torch.nn.functional.multi_margin_loss(scores, y, margin=delta)
+        optimizer.zero_grad()
+        (data_loss + reg * sum((layer.weight**2).sum() for layer in (network[0], network[2]))).backward()
+        optimizer.step()
+    for got, want in zip(answered_parameters(answer), network.parameters(), strict=True):
+        np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_gradient_descent_lowers_the_loss(client, blobs):
@@ -245,6 +361,22 @@ BAD_REQUESTS = {
     "too many points": (lambda p: {**p, "points": [[0.0, 0.0]] * (requests.MAX_POINTS + 1),
                                    "labels": [0] * (requests.MAX_POINTS + 1)}, 413, "5001 points"),
     "diverging steps": (lambda p: {**p, "lr": 900.0, "steps": 200, "penalty": "l2", "reg": 1.0}, 422, "diverged"),
+    "hidden not an object": (lambda p: {**p, "hidden": [[1, 2]]}, 422, "hidden must be null or an object"),
+    "unknown field of hidden": (lambda p: {**with_hidden(p), "hidden": {**with_hidden(p)["hidden"], "units": 5}},
+                                422, "unknown field 'hidden.units'"),
+    "no hidden weights": (lambda p: {**with_hidden(p), "hidden": {"b": [0.0]}}, 422, "hidden.W must be a list"),
+    "too many hidden units": (lambda p: with_hidden(p, units=requests.MAX_HIDDEN_UNITS + 1), 422,
+                              "hidden.W must be a list of 1 to 16 rows (one per hidden unit) of 2 numbers"),
+    "hidden row of three": (lambda p: {**with_hidden(p), "hidden": {**with_hidden(p)["hidden"], "W": [[1, 2, 3]]}},
+                            422, "hidden.W must be"),
+    "hidden b of wrong length": (lambda p: {**with_hidden(p), "hidden": {**with_hidden(p)["hidden"], "b": [0.0]}},
+                                 422, "hidden.b must be a list of 5 numbers, one per hidden unit"),
+    "unknown activation": (lambda p: with_hidden(p, activation="sine"), 422,
+                           "hidden.activation='sine' is not valid: expected one of 'relu'"),
+    "W of two columns after a hidden layer": (lambda p: {**with_hidden(p), "W": p["W"]}, 422,
+                                              "W must be a list of 2 to 10 rows (one per class) of 5 numbers "
+                                              "(one per hidden unit)"),
+    "diverging network": (lambda p: {**with_hidden(p), "lr": 900.0, "steps": 200}, 422, "diverged"),
 }
 
 
@@ -253,7 +385,7 @@ def test_bad_request_gets_a_clear_json_error(client, blobs, name):
     change, status, phrase = BAD_REQUESTS[name]
     answer = post(client, "/api/step", change(_valid(blobs)))
     assert answer.status_code == status
-    assert phrase in answer.json()["error"]
+    assert phrase in answer.json()["error"] and "\n" not in answer.json()["error"]
     assert post(client, "/api/step", _valid(blobs)).status_code == 200  # the server carries on
 
 
@@ -275,6 +407,11 @@ def test_a_number_beyond_float64_is_refused(client, blobs):
     body = json.dumps({**_valid(blobs), "W": [[123.0, 0.0]] + blobs["W"][1:]}).replace("123.0", "1e400")
     answer = client.post("/api/step", content=body.encode(), headers={"Content-Type": "application/json"})
     assert answer.status_code == 422 and "W holds a number too large" in answer.json()["error"]
+    plane = with_hidden(_valid(blobs))
+    plane["hidden"]["W"][0][0] = 123.0
+    body = json.dumps(plane).replace("123.0", "1e400")
+    answer = client.post("/api/step", content=body.encode(), headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422 and "hidden.W holds a number too large" in answer.json()["error"]
 
 
 def test_an_oversized_body_is_refused_before_it_is_parsed(client):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
+import statistics
 
 import pytest
 
@@ -135,3 +138,53 @@ def test_the_loss_curve_is_logarithmic_only_when_the_losses_span_more_than_a_fac
                          "return py(70) < py(1) && py(1) < py(0.01); })()")
     narrow = "[{total: 8, data: 7}, {total: 0.5, data: 0}]"  # a zero loss has no logarithm: linear from 0
     assert page.evaluate(f"curveScale({narrow}, 10, 164)[1]") == pytest.approx([0, 4.2, 8.4])
+
+
+def shown_accuracy(page) -> int:
+    """The training accuracy the page shows, in percent ("63 %")."""
+    return int(page.text_content("#accuracy").split()[0])
+
+
+def corner_classes(page) -> dict[tuple[int, int], int]:
+    """The class whose colour a screenshot of the plane shows near each corner, (±4.5, ±4.5): 0 where it is
+    red (class 0's region), 1 where it is blue (class 1's); the median of a small patch skips lines."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(page.locator("#plot").screenshot())).convert("RGB")
+    side = image.width - 2  # the canvas inside its 1-pixel border
+    classes = {}
+    for corner in itertools.product((1, -1), repeat=2):
+        column, row = (1 + (0.5 + 0.45 * corner[0]) * side, 1 + (0.5 - 0.45 * corner[1]) * side)
+        patch = [image.getpixel((round(column) + dx, round(row) + dy)) for dx in range(-3, 4) for dy in range(-3, 4)]
+        red, _, blue = (statistics.median(channel) for channel in zip(*patch, strict=True))
+        classes[corner] = 0 if red > blue else 1
+    return classes
+
+
+def test_a_line_cannot_learn_xor_and_a_hidden_layer_can(page):
+    """On two-class XOR a linear classifier stays wrong however long it trains; switching on a hidden layer
+    of 8 units and playing reaches 100 %, and the regions bend into the quadrants' pattern."""
+    page.select_option("#classes", "2")
+    page.select_option("#preset", "xor")
+    page.wait_for_function("() => window.playground.points.length === 24 && window.playground.W.length === 2")
+    page.select_option("#steps-per-update", "25")
+    for steps in range(25, 225, 25):
+        page.click("#step")
+        page.wait_for_function(f"() => document.getElementById('step-count').textContent === '{steps}'")
+    assert shown_accuracy(page) <= 75
+    xor_pattern = {(1, 1): 0, (-1, -1): 0, (1, -1): 1, (-1, 1): 1}
+    assert corner_classes(page) != xor_pattern  # a half-plane per class cannot show it
+
+    page.check("#model-hidden")
+    page.wait_for_function("() => window.playground.hidden !== null && window.playground.hidden.W.length === 8")
+    assert page.is_hidden("#sliders") and page.is_visible("#network-caption") and page.is_hidden("#linear-caption")
+    assert json.loads(page.get_attribute("#plot", "data-lines")) == []
+    page.click("#play")
+    page.wait_for_function("() => document.getElementById('accuracy').textContent === '100 %'", timeout=30_000)
+    page.click("#play")
+    page.wait_for_timeout(300)  # a step on its way when paused still lands
+    assert shown_accuracy(page) == 100
+    assert corner_classes(page) == xor_pattern
+    result = page.evaluate("window.playground.result")
+    shown_classes = page.evaluate("window.playground.points.map(([x, y]) => classAt(x, y))")
+    assert shown_classes == [point["predicted"] for point in result["per_point"]]  # regions as the server scores

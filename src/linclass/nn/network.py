@@ -53,16 +53,17 @@ network reached 86.9% on Fashion-MNIST in 20 epochs, with these 88.6%."""
 
 
 def build_network(n_features: int, hidden_layer_sizes: tuple[int, ...], n_classes: int, activation: str,
-                  generator: np.random.Generator | None = None) -> Sequential:
+                  generator: np.random.Generator | None = None, dtype: Any = np.float32) -> Sequential:
     """``Linear → σ → ... → Linear``: ``n_features`` inputs, a hidden layer per size, ``n_classes`` scores.
 
-    The layers start as PyTorch's do (uniform in ``±1/√fan_in``), drawn from ``generator`` when given.
+    The layers start as PyTorch's do (uniform in ``±1/√fan_in``), drawn from ``generator`` when given,
+    and hold their parameters in ``dtype``.
     """
     sizes = [n_features, *hidden_layer_sizes]
     layers: list[Module] = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-        layers += [Linear(fan_in, fan_out, generator=generator), ACTIVATIONS[activation]()]
-    layers.append(Linear(sizes[-1], n_classes, generator=generator))
+        layers += [Linear(fan_in, fan_out, dtype=dtype, generator=generator), ACTIVATIONS[activation]()]
+    layers.append(Linear(sizes[-1], n_classes, dtype=dtype, generator=generator))
     return Sequential(*layers)
 
 

@@ -2,8 +2,9 @@
 
 Each class is a line in the plane (its zero score) with an arrow along its normal ``w_k``; scores grow
 away from the line. Picking a loss, a margin, a penalty and a learning rate and pressing play runs
-gradient descent — computed on the server by linclass itself — and the lines move. Start it with
-``linclass playground``.
+gradient descent — computed on the server by linclass itself — and the lines move. Where no line can
+separate the classes (moons, circles, XOR), a hidden layer of up to 16 units bends the boundary, and the
+steps train both layers by backpropagation on the engine. Start it with ``linclass playground``.
 """
 
 from linclass.playground.app import create_app

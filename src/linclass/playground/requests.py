@@ -1,7 +1,15 @@
 """Read and check the JSON a page sends: every refusal names the field, what is wrong and what to send.
 
 A request is refused (never half-used) when its JSON is malformed, holds NaN or Infinity, has a field
-of the wrong type or shape, names an unknown loss or penalty, or asks for more than the limits below.
+of the wrong type or shape, names an unknown loss, penalty or activation, or asks for more than the
+limits below.
+
+A plane's classifier is linear unless the request carries a hidden layer::
+
+    "hidden": {"W": [[w1, w2], ...], "b": [...], "activation": "relu"}    (H rows of W, H biases)
+
+and then ``W`` has a column per hidden unit (K × H) instead of one per coordinate (K × 2).
+"hidden": null, or no such field, is the linear classifier.
 """
 
 from __future__ import annotations
@@ -13,17 +21,21 @@ from typing import Any
 
 import numpy as np
 
-from linclass.playground.state import Plane, Training
+from linclass.constraints import Hyperparameter
+from linclass.nn.network import NETWORK_PARAMETERS
+from linclass.playground.state import HiddenLayer, Plane, Training
 from linclass.train import HYPERPARAMETERS
 
 MAX_POINTS = 5000
 MAX_CLASSES = 10
+MAX_HIDDEN_UNITS = 16
 MAX_STEPS = 1000
 MAX_LR = 1e3
 MAX_BODY_BYTES = 1_000_000  # 5000 points with their labels take about 200 kB
 FLOAT64_DIGITS = len(str(int(sys.float_info.max)))  # 309: an integer of fewer digits always fits in a float64
 
-PLANE_FIELDS = ("points", "labels", "W", "b", "loss", "delta", "penalty", "reg")
+PLANE_FIELDS = ("points", "labels", "W", "b", "loss", "delta", "penalty", "reg", "hidden")
+HIDDEN_FIELDS = ("W", "b", "activation")
 TRAINING_FIELDS = ("lr", "batch_size", "steps", "seed")
 
 
@@ -56,16 +68,18 @@ def parse_plane(payload: dict[str, Any], allowed: tuple[str, ...] = PLANE_FIELDS
     unknown = sorted(set(payload) - set(allowed))
     if unknown:
         raise RequestError(f"unknown field {unknown[0]!r}; the fields are {', '.join(allowed)}")
-    W = _matrix(payload, "W", rows=(2, MAX_CLASSES), columns=2)
+    hidden = _hidden(payload.get("hidden"))
+    W = _matrix(payload.get("W"), "W", rows=(2, MAX_CLASSES), columns=2 if hidden is None else len(hidden.W),
+                columns_are="" if hidden is None else " (one per hidden unit)")
     classes = len(W)
-    b = _vector(payload, "b", length=classes)
+    b = _vector(payload.get("b"), "b", length=classes)
     points = _points(payload)
     labels = _labels(payload, len(points), classes)
     penalty = payload.get("penalty")
     settings = {"loss": _setting(payload, "loss"), "delta": float(_setting(payload, "delta")),
                 "penalty": None if penalty == "none" else _setting(payload, "penalty", default=None),
                 "reg": float(_setting(payload, "reg", default=0.0))}
-    return Plane(points=points, labels=labels, W=W, b=b, **settings)
+    return Plane(points=points, labels=labels, W=W, b=b, hidden=hidden, **settings)
 
 
 def parse_training(payload: dict[str, Any], n_points: int) -> Training:
@@ -86,15 +100,36 @@ def parse_training(payload: dict[str, Any], n_points: int) -> Training:
     return Training(lr=lr, batch_size=batch_size, steps=steps, seed=seed)
 
 
+def _hidden(value: Any) -> HiddenLayer | None:
+    """The hidden layer of field ``hidden``; None (a linear classifier) when it is null."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise RequestError(f"hidden must be null or an object with fields {', '.join(HIDDEN_FIELDS)}, "
+                           f"not {type(value).__name__}")
+    unknown = sorted(set(value) - set(HIDDEN_FIELDS))
+    if unknown:
+        raise RequestError(f"unknown field 'hidden.{unknown[0]}'; the fields of hidden are {', '.join(HIDDEN_FIELDS)}")
+    W = _matrix(value.get("W"), "hidden.W", rows=(1, MAX_HIDDEN_UNITS), columns=2, row_is="hidden unit")
+    b = _vector(value.get("b"), "hidden.b", length=len(W), of="hidden unit", rows_of="hidden.W")
+    declaration = NETWORK_PARAMETERS["activation"]
+    activation = _checked(declaration, value.get("activation", declaration.default), prefix="hidden.")
+    return HiddenLayer(W=W, b=b, activation=activation)
+
+
 def _setting(payload: dict[str, Any], name: str, default: Any = "declared") -> Any:
     """A field that is a hyperparameter, checked by its declaration (:data:`linclass.train.HYPERPARAMETERS`);
     absent, it takes ``default`` (the declared default unless given)."""
     declaration = HYPERPARAMETERS[name]
-    value = payload.get(name, declaration.default if default == "declared" else default)
+    return _checked(declaration, payload.get(name, declaration.default if default == "declared" else default))
+
+
+def _checked(declaration: Hyperparameter, value: Any, prefix: str = "") -> Any:
+    """``value`` checked by ``declaration``; its refusal names the field, after ``prefix`` (``hidden.``)."""
     try:
         return declaration.check(value)
     except ValueError as error:
-        raise RequestError(str(error)) from None
+        raise RequestError(prefix + str(error)) from None
 
 
 def _integer_of(text: str) -> int | float:
@@ -121,18 +156,17 @@ def _integer(payload: dict[str, Any], field: str, low: int, high: int, default: 
     return value
 
 
-def _vector(payload: dict[str, Any], field: str, length: int) -> np.ndarray:
-    value = payload.get(field)
+def _vector(value: Any, field: str, length: int, of: str = "class", rows_of: str = "W") -> np.ndarray:
     if not isinstance(value, list) or len(value) != length:
-        raise RequestError(f"{field} must be a list of {length} numbers, one per class (W has {length} rows)")
+        raise RequestError(f"{field} must be a list of {length} numbers, one per {of} ({rows_of} has {length} rows)")
     if not all(_is_number(v) for v in value):
         raise RequestError(f"{field} must hold numbers only")
     return _finite(np.array(value, dtype=np.float64), field)
 
 
-def _matrix(payload: dict[str, Any], field: str, rows: tuple[int, int], columns: int) -> np.ndarray:
-    value = payload.get(field)
-    shape_hint = f"a list of {rows[0]} to {rows[1]} rows (one per class) of {columns} numbers"
+def _matrix(value: Any, field: str, rows: tuple[int, int], columns: int, row_is: str = "class",
+            columns_are: str = "") -> np.ndarray:
+    shape_hint = f"a list of {rows[0]} to {rows[1]} rows (one per {row_is}) of {columns} numbers{columns_are}"
     if not isinstance(value, list) or not rows[0] <= len(value) <= rows[1]:
         raise RequestError(f"{field} must be {shape_hint}")
     if not all(isinstance(row, list) and len(row) == columns and all(_is_number(v) for v in row) for row in value):

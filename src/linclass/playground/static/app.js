@@ -1,5 +1,6 @@
-// The playground page: it holds the state (points, labels, W, b, settings), draws it, and asks the
-// server (linclass) for the losses and for gradient-descent steps. The server keeps no state.
+// The playground page: it holds the state (points, labels, W, b, the hidden layer if any, settings),
+// draws it, and asks the server (linclass) for the losses and for gradient-descent steps. The server
+// keeps no state.
 
 const PALETTE = ["#e03131", "#1971c2", "#2f9e44", "#f08c00", "#9c36b5",
                  "#0c8599", "#c2255c", "#5c940d", "#495057", "#e8590c"];
@@ -7,6 +8,13 @@ const REGION_TINT = 0.22;      // how much of a class colour shows in its region
 const POINT_RADIUS = 6;        // CSS pixels
 const GRAB_RADIUS = 11;        // a click this close to a point grabs it
 const SLIDER_LIMIT = {w: 5, b: 8};
+// The hidden units' nonlinearities σ by the names the server offers (linclass.nn.network.ACTIVATIONS),
+// for drawing the regions of a network.
+const ACTIVATION_FUNCTIONS = {
+  relu: (z) => Math.max(0, z),
+  tanh: Math.tanh,
+  logistic: (z) => 1 / (1 + Math.exp(-z)),
+};
 // A formula as linclass's loss records write it ("s_{y_i}", "s_j"), with its subscripts set as such.
 function formulaHtml(text) {
   const escaped = text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -21,6 +29,8 @@ const state = {
   limit: 5,                 // the plane shown is [-limit, limit]²
   points: [], labels: [],
   W: [], b: [],
+  hidden: null,             // the hidden layer {W: H×2, b: H, activation}, or null: then W is K×2, else K×H
+  maxHiddenUnits: 16,
   classes: 3,
   newClass: 0,
   loss: null, marginLosses: new Set(), losses: {},   // the loss records, by name, from /api/options
@@ -48,7 +58,7 @@ async function getJSON(url, body) {
 
 function planeRequest() {
   return {
-    points: state.points, labels: state.labels, W: state.W, b: state.b,
+    points: state.points, labels: state.labels, W: state.W, b: state.b, hidden: state.hidden,
     loss: state.loss, delta: readNumber("delta", 1), penalty: state.penalty, reg: readNumber("reg", 0),
   };
 }
@@ -108,6 +118,7 @@ function takeStep(answer) {
   }
   state.W = answer.W;
   state.b = answer.b;
+  state.hidden = answer.hidden || null;
   state.stepCount += answer.steps;
   state.history.push({step: state.stepCount, total: answer.total_loss, data: answer.data_loss});
   if (state.history.length > 5000) state.history.splice(0, state.history.length - 5000);
@@ -132,14 +143,51 @@ function mulberry32(seed) {   // a small seeded generator: the page starts the s
   };
 }
 
+// New weights for the chosen model: a linear classifier's lines anywhere in the plane, or a network
+// started as lc.nn.Linear starts its layers (PyTorch's default: uniform in ±1/√fan_in).
 function randomizeWeights() {
   const random = mulberry32(state.randomSeed++);
   const uniform = (a) => (2 * random() - 1) * a;
-  state.W = Array.from({length: state.classes}, () => [uniform(2), uniform(2)]);
-  state.b = Array.from({length: state.classes}, () => uniform(1.5));
+  const matrix = (rows, columns, a) => Array.from({length: rows}, () => Array.from({length: columns}, () => uniform(a)));
+  const vector = (length, a) => Array.from({length}, () => uniform(a));
+  if ($("model-hidden").checked) {
+    const units = hiddenUnits();
+    state.hidden = {W: matrix(units, 2, Math.SQRT1_2), b: vector(units, Math.SQRT1_2), activation: $("activation").value};
+    state.W = matrix(state.classes, units, 1 / Math.sqrt(units));
+    state.b = vector(state.classes, 1 / Math.sqrt(units));
+  } else {
+    state.hidden = null;
+    state.W = matrix(state.classes, 2, 2);
+    state.b = vector(state.classes, 1.5);
+  }
   state.stepCount = 0;
+  showModel();
   buildSliders();
   edited({resetCurve: true});
+}
+
+function hiddenUnits() {  // the units asked for, kept to 1..the server's limit
+  const units = Math.max(1, Math.min(state.maxHiddenUnits, Math.round(readNumber("hidden-units", 8))));
+  $("hidden-units").value = String(units);
+  return units;
+}
+
+// Show what makes sense for the model: sliders and class lines for a linear one, the layers' sizes for a network.
+function showModel() {
+  const hidden = state.hidden;
+  $("hidden-units").disabled = $("activation").disabled = !$("model-hidden").checked;
+  $("linear-caption").hidden = $("linear-weights").hidden = hidden !== null;
+  $("network-caption").hidden = $("network-weights").hidden = hidden === null;
+  $("randomized").innerHTML = hidden ? "all" : "<i>W</i>, <i>b</i>";
+  const penalty = hidden ? "λ(<i>R</i>(<i>W</i><sub>1</sub>) + <i>R</i>(<i>W</i><sub>2</sub>))" : "λ<i>R</i>(<i>W</i>)";
+  document.querySelectorAll(".penalty-term").forEach((term) => { term.innerHTML = penalty; });
+  if (!hidden) return;
+  const [units, classes] = [hidden.W.length, state.W.length];
+  const count = units * 2 + units + classes * units + classes;
+  $("network-shapes").innerHTML = `<i>W</i><sub>1</sub> is ${units}×2 and <b>b</b><sub>1</sub> has ${units} numbers: ` +
+    `one row and one bias per hidden unit, whose output is ${hidden.activation}(<b>w</b>·<b>x</b> + <i>b</i>). ` +
+    `<i>W</i><sub>2</sub> is ${classes}×${units} and <b>b</b><sub>2</sub> has ${classes}: ` +
+    `each class scores the hidden units' outputs. ${count} numbers in all.`;
 }
 
 async function loadPreset() {
@@ -265,19 +313,34 @@ function prepareCanvas(canvas) {
 
 const regionCells = document.createElement("canvas");  // one cell per two CSS pixels, scaled up when drawn
 
+// The class scores of a point (x, y), as the server computes them: W x + b, or W σ(W₁ x + b₁) + b
+// through the hidden layer (a forward pass of the network, cheap for 2 → H → K).
+function scorer() {
+  const {W, b, hidden} = state;
+  if (!hidden) return (x, y) => W.map((w, k) => w[0] * x + w[1] * y + b[k]);
+  const sigma = ACTIVATION_FUNCTIONS[hidden.activation];
+  return (x, y) => {
+    const h = hidden.W.map((w, j) => sigma(w[0] * x + w[1] * y + hidden.b[j]));
+    return W.map((w, k) => w.reduce((sum, weight, j) => sum + weight * h[j], b[k]));
+  };
+}
+
+function argmax(values) {
+  let best = 0;
+  for (let k = 1; k < values.length; k++) if (values[k] > values[best]) best = k;
+  return best;
+}
+window.classAt = (x, y) => argmax(scorer()(x, y));  // the class a region shows, for the browser tests
+
 function drawRegions(context, size) {
   const pixels = Math.max(1, Math.round(size / 2));  // two CSS pixels per cell is plenty for a region
   const image = context.createImageData(pixels, pixels);
-  const {W, b} = state;
+  const scores = scorer();
   for (let row = 0; row < pixels; row++) {
     const y = state.limit - (row + 0.5) / pixels * 2 * state.limit;
     for (let col = 0; col < pixels; col++) {
       const x = (col + 0.5) / pixels * 2 * state.limit - state.limit;
-      let best = 0, bestScore = -Infinity;
-      for (let k = 0; k < W.length; k++) {
-        const score = W[k][0] * x + W[k][1] * y + b[k];
-        if (score > bestScore) { bestScore = score; best = k; }
-      }
+      const best = argmax(scores(x, y));
       const [r, g, bl] = REGION_RGB[best % REGION_RGB.length];
       const offset = 4 * (row * pixels + col);
       image.data[offset] = r; image.data[offset + 1] = g; image.data[offset + 2] = bl; image.data[offset + 3] = 255;
@@ -341,7 +404,22 @@ function drawArrow(context, [x1, y1], [x2, y2], color) {
   context.closePath(); context.fill();
 }
 
+// Where each hidden unit's input is zero: thin dashed lines, the only places a ReLU network's boundary bends.
+function drawHiddenLines(context) {
+  context.save();
+  context.strokeStyle = "rgba(33, 37, 41, 0.45)"; context.lineWidth = 1; context.setLineDash([5, 4]);
+  state.hidden.W.forEach((w, j) => {
+    const segment = zeroScoreSegment(w, state.hidden.b[j]);
+    if (!segment) return;
+    const [ax, ay] = toPixel(segment[0], segment[1]), [bx, by] = toPixel(segment[2], segment[3]);
+    context.beginPath(); context.moveTo(ax, ay); context.lineTo(bx, by); context.stroke();
+  });
+  context.restore();
+  plot.dataset.lines = "[]";  // no class has a line of its own
+}
+
 function drawLines(context) {
+  if (state.hidden) { drawHiddenLines(context); return; }
   const segments = [];
   state.W.forEach((w, k) => {
     const color = PALETTE[k % PALETTE.length];
@@ -546,6 +624,7 @@ function sliderValue(kind, k, j) {
 function buildSliders() {
   const box = $("sliders");
   box.innerHTML = "";
+  if (state.hidden) return;  // a network's rows draw no lines to move
   for (let k = 0; k < state.classes; k++) {
     const group = document.createElement("div");
     group.className = "slider-group";
@@ -613,6 +692,17 @@ function wireControls(options) {
   state.losses = Object.fromEntries(options.losses.map((l) => [l.name, l]));
   state.loss = options.default_loss;
   state.limit = options.plane_limit;
+  state.maxHiddenUnits = options.max_hidden_units;
+  $("hidden-units").max = String(options.max_hidden_units);
+  $("activation").innerHTML = options.activations.map((name) => `<option>${name}</option>`).join("");
+  $("activation").value = options.default_activation;
+  for (const id of ["model-linear", "model-hidden", "hidden-units"]) $(id).addEventListener("change", randomizeWeights);
+  $("activation").addEventListener("change", () => {
+    if (!state.hidden) return;
+    state.hidden.activation = $("activation").value;
+    showModel();
+    edited({resetCurve: true});
+  });
   buildChoices("loss-choices", "loss", options.losses.map((l) => ({value: l.name, title: l.title})), state.loss,
     (value) => { state.loss = value; showLossSettings(); edited({resetCurve: true}); });
   const penalties = [{value: "none", title: "none"}, ...options.penalties.map((p) => ({value: p.name, title: p.title}))];
@@ -635,6 +725,7 @@ function wireControls(options) {
     }
   });
   showLossSettings();
+  showModel();
 }
 
 async function start() {
