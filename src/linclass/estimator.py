@@ -202,6 +202,12 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
             return class_scores[:, 1] - class_scores[:, 0]
         return class_scores
 
+    def _html_repr(self) -> str:
+        """scikit-learn's estimator diagram, then (once fitted) the templates and the learning curves."""
+        from linclass.report.notebook import figures_html
+
+        return super()._html_repr() + figures_html(self)
+
     def class_scores(self, X: Any) -> np.ndarray:
         """The score of every class, (N, K), whatever K is (``decision_function`` gives two classes' margin)."""
         return self._scores(X)

@@ -4,7 +4,8 @@ Values flow left to right: leaves (inputs and parameters) in blue, operations in
 PyTorch's ``grad_fn.name()`` (``MulBackward0``), the output in green, constants in white. Each box
 shows its value and, for a leaf that requires grad, the gradient after ``backward()``: numbers as
 numbers, arrays by their shape. :func:`to_dot` gives Graphviz's DOT text; :func:`draw` writes it to a
-``.dot`` file and renders an SVG, PNG or PDF with Graphviz's ``dot`` program when it is installed.
+``.dot`` file and renders an SVG, PNG or PDF with Graphviz's ``dot`` program when it is installed;
+:func:`show` gives a :class:`Drawing`, which a notebook displays inline as SVG.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -141,17 +142,55 @@ def draw(tensor: Tensor, path: str | os.PathLike, names: Mapping[str, Tensor] | 
 
 def _render(dot_path: Path, image: Path, format: str) -> None:
     """Render ``dot_path`` to ``image`` with Graphviz's ``dot``, never leaving half an image."""
-    program = shutil.which("dot")
-    if program is None:
+    if shutil.which("dot") is None:
         raise LinclassError(
             f"Graphviz's dot not found: apt-get install graphviz (the graph is in {dot_path}; "
             f"then run: dot -T{format} {dot_path} -o {image})"
         )
+    write_atomically(image, _run_dot(dot_path.read_bytes(), format, str(dot_path)))
+
+
+def _run_dot(dot: bytes, format: str, what: str) -> bytes:
+    """Graphviz's rendering of the DOT text ``dot`` as ``format`` (``what`` names it in errors)."""
+    program = shutil.which("dot")
+    if program is None:
+        raise LinclassError(f"Graphviz's dot not found: apt-get install graphviz to render {what}")
     try:
-        result = subprocess.run([program, f"-T{format}", str(dot_path)], capture_output=True, timeout=120)
+        result = subprocess.run([program, f"-T{format}"], input=dot, capture_output=True, timeout=120)
     except subprocess.TimeoutExpired:
-        raise LinclassError(f"Graphviz's dot took over 120 s to render {dot_path}; draw a smaller graph") from None
+        raise LinclassError(f"Graphviz's dot took over 120 s to render {what}; draw a smaller graph") from None
     if result.returncode != 0:
         message = (result.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-        raise LinclassError(f"Graphviz's dot could not render {dot_path} as {format}: {message}")
-    write_atomically(image, result.stdout)
+        raise LinclassError(f"Graphviz's dot could not render {what} as {format}: {message}")
+    return result.stdout
+
+
+class Drawing:
+    """The graph behind a tensor, drawn when shown: a notebook displays it inline as SVG.
+
+    ``dot`` is its DOT text; :meth:`svg` renders it with Graphviz. Without Graphviz a notebook shows the
+    DOT text and says how to get the picture.
+    """
+
+    def __init__(self, tensor: Tensor, names: Mapping[str, Tensor] | None = None) -> None:
+        self.dot = to_dot(tensor, names)
+
+    def svg(self) -> str:
+        """The picture as SVG text (LinclassError when Graphviz's ``dot`` is missing or fails)."""
+        return _run_dot(self.dot.encode(), "svg", "the graph").decode()
+
+    def _repr_svg_(self) -> str | None:
+        return self.svg() if shutil.which("dot") else None
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        if shutil.which("dot"):
+            return {"image/svg+xml": self.svg(), "text/plain": repr(self)}
+        return {"text/plain": f"{self.dot}\n(apt-get install graphviz to see this graph drawn)"}
+
+    def __repr__(self) -> str:
+        return f"<graph of {self.dot.count(' -> ')} edges; display it in a notebook, or graph.draw() it to a file>"
+
+
+def show(tensor: Tensor, names: Mapping[str, Tensor] | None = None) -> Drawing:
+    """The graph behind ``tensor`` as a :class:`Drawing`: the last line of a notebook cell shows it."""
+    return Drawing(tensor, names)
