@@ -73,3 +73,15 @@ def test_random_search_over_two_losses_prints_a_table(tmp_path):
     test_accuracy = clf.score(clf.preprocessor_.transform(data.X_test), data.y_test)
     assert best.endswith(f"test accuracy {test_accuracy:.1%}")
     np.testing.assert_array_equal(clf.classes_, np.arange(10))
+
+
+def test_cross_validation_ranks_by_the_mean_over_folds(tmp_path):
+    run_dir = tmp_path / "cv"
+    result = linclass("tune", "--cv", "3", "--lr", "0.1", "--reg", "1e-4,1", "--epochs", "3", "--out", str(run_dir),
+                      "--json")
+    assert result.returncode == 0, result.stderr
+    trials = json.loads(result.stdout)["trials"]
+    assert [trial["folds"] for trial in trials] == [3, 3] and all(trial["val_accuracy_std"] >= 0 for trial in trials)
+    assert trials[0]["val_accuracy"] >= trials[1]["val_accuracy"]
+    header = (run_dir / "trials.csv").read_text().splitlines()[0].split(",")
+    assert header[header.index("val_accuracy") + 1] == "val_accuracy_std"

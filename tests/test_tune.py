@@ -133,3 +133,36 @@ def test_the_table_lists_trials_best_first(result):
 def test_bad_search_arguments_are_refused(digits, arguments, message):
     with pytest.raises(ValueError, match=message):
         tune.search(*digits, **arguments)
+
+
+def test_cross_validation_picks_what_grid_search_cv_picks_with_the_same_means():
+    from sklearn.model_selection import GridSearchCV
+
+    from linclass.tune import stratified_folds
+
+    data = lc.datasets.load("digits")
+    X = lc.datasets.Preprocessor(center="standardize").fit_transform(data.X_train)
+    y = data.y_train
+    grid = {"lr": [0.003, 0.03], "reg": [1e-4, 1e-1]}
+    ours = tune.search(X, y, cv=5, **grid, params={"epochs": 4}, n_jobs=2)
+    theirs = GridSearchCV(lc.LinearClassifier(epochs=4), grid, cv=stratified_folds(y, 5, seed=0)).fit(X, y)
+    assert {key: ours.trials[0][key] for key in grid} == theirs.best_params_
+    means = {(p["lr"], p["reg"]): m for p, m in zip(theirs.cv_results_["params"], theirs.cv_results_["mean_test_score"],
+                                                   strict=True)}
+    for trial in ours.trials:
+        assert trial["val_accuracy"] == pytest.approx(means[trial["lr"], trial["reg"]], abs=1e-12)
+        assert trial["folds"] == 5 and trial["val_accuracy_std"] > 0
+    refit = lc.LinearClassifier(epochs=4, **{key: ours.trials[0][key] for key in grid}).fit(X, y)
+    np.testing.assert_array_equal(ours.best_model.W_, refit.W_)  # the best setting, trained on all the data
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (dict(cv=1), "cv=1 is not valid: expected an integer >= 2"),
+    (dict(cv=500), "cv=500 is not valid: the rarest class has"),
+])
+def test_bad_cross_validation_is_refused(arguments, message):
+    data = lc.datasets.load("digits")
+    with pytest.raises(ValueError, match=message):
+        tune.search(data.X_train.reshape(len(data.X_train), -1), data.y_train, **arguments)
+    with pytest.raises(ValueError, match="a validation set .* or cv=K folds"):
+        tune.search(data.X_train.reshape(len(data.X_train), -1), data.y_train)

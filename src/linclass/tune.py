@@ -11,6 +11,12 @@ decade gets the same share of trials, as in CS231n's validation grids).
 Trials can run in parallel processes (``n_jobs``). Every trial, in a worker or not, runs with BLAS limited
 to one thread, so the results do not depend on ``n_jobs``.
 
+With ``cv=K`` there is no validation set: as the lecture says, "train parameters and (cross) validate
+hyperparameters". The training data is cut into K stratified folds (scikit-learn's ``StratifiedKFold``,
+shuffled with ``seed``); each candidate trains K times, on all folds but one, and is ranked by the mean
+accuracy on the held-out folds (its ``val_accuracy``, with ``val_accuracy_std`` over the folds); the best
+setting is then trained again on all the training data. Folds run in parallel like trials.
+
 >>> result = search(X_train, y_train, X_val, y_val, lr=[1e-3, 1e-2], reg=[1e-4, 1e-3], loss=list(LOSSES))
 >>> print(format_table(result.trials))
 >>> test_accuracy = evaluate(result.best_model, X_test, y_test)      # once, at the end
@@ -95,20 +101,22 @@ def candidates(method: str = "grid", lr: Sequence[float] = DEFAULT_LR, reg: Sequ
             for _ in range(n_trials)]
 
 
-def search(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, *,
+def search(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray | None = None,
+           y_val: np.ndarray | None = None, *,
            method: str = "grid", lr: Sequence[float] = DEFAULT_LR, reg: Sequence[float] = DEFAULT_REG,
            loss: Sequence[str] = (DEFAULT_LOSS,), n_trials: int = 10, params: dict | None = None,
            n_jobs: int = 1, seed: int = 0, refit: bool = False,
            on_trial_end: Callable[[dict], Any] | None = None, estimator: type[TrainedClassifier] = LinearClassifier,
-           hidden_layer_sizes: Sequence[Sequence[int]] | None = None) -> SearchResult:
+           hidden_layer_sizes: Sequence[Sequence[int]] | None = None, cv: int | None = None) -> SearchResult:
     """Train one classifier per candidate on the training set and rank them by validation accuracy.
 
     Parameters
     ----------
     X_train, y_train : arrays
         The training set (features, e.g. from a fitted Preprocessor).
-    X_val, y_val : arrays
-        The validation set that ranks the candidates. There is no test set argument, on purpose.
+    X_val, y_val : arrays, optional
+        The validation set that ranks the candidates (leave them out with ``cv``). There is no test set
+        argument, on purpose.
     method, lr, reg, loss, n_trials, seed
         The candidates, as :func:`candidates` makes them.
     params : dict, optional
@@ -124,6 +132,9 @@ def search(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: n
     hidden_layer_sizes : sequence of layer sizes, optional
         A network's hidden layers to try, e.g. ``[(50,), (100,), (100, 50)]``: every candidate is tried
         with each (``estimator`` must then be a network's).
+    cv : int >= 2, optional
+        Rank the candidates by stratified ``cv``-fold cross-validation on the training data instead of a
+        validation set; the best setting is refit on all of it (see the module docstring).
 
     Returns
     -------
@@ -142,11 +153,23 @@ def search(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: n
                     for sizes in _layer_sizes(hidden_layer_sizes, estimator)]
     base = dict(params or {})
     _check_params(base, estimator)
-    data = (np.ascontiguousarray(X_train, dtype=np.float32), np.asarray(y_train),
-            np.ascontiguousarray(X_val, dtype=np.float32), np.asarray(y_val))
-    jobs: list[dict[str, Any]] = [{"estimator": estimator, "params": {**base, **setting}} for setting in settings]
+    if (cv is None) == (X_val is None or y_val is None):
+        raise ValueError("give a validation set (X_val, y_val) or cv=K folds of the training data, not both")
+    X_train, y_train = np.ascontiguousarray(X_train, dtype=np.float32), np.asarray(y_train)
+    folds: list[tuple[np.ndarray, np.ndarray] | None]
+    data: tuple[np.ndarray, ...]
+    if cv is None:
+        data = (X_train, y_train, np.ascontiguousarray(X_val, dtype=np.float32), np.asarray(y_val))
+        folds = [None]
+    else:
+        data = (X_train, y_train)
+        folds = list(stratified_folds(y_train, Integer(2).check("cv", cv), seed))
+    jobs: list[dict[str, Any]] = [{"estimator": estimator, "params": {**base, **setting}, "fold": fold}
+                                  for setting in settings for fold in folds]
     trials, models = [], []
-    for trial, model in _run_all(jobs, data, n_jobs):
+    results = iter(_run_all(jobs, data, n_jobs))
+    for _ in settings:
+        trial, model = _mean_over_folds([next(results) for _ in folds])
         if on_trial_end is not None:
             on_trial_end(trial)
         trials.append(trial)
@@ -157,9 +180,11 @@ def search(X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: n
         smallest = min(setting["lr"] for setting in settings)
         raise DivergenceError(f"every trial diverged (the smallest learning rate was lr={smallest:g}): "
                               f"try smaller learning rates")
-    if refit:
-        best_model = estimator(**jobs[order[0]]["params"]).fit(np.concatenate([data[0], data[2]]),
-                                                               np.concatenate([data[1], data[3]]))
+    if cv is not None:  # a fold's model saw part of the data: the best setting learns from all of it
+        best_model = estimator(**jobs[order[0] * len(folds)]["params"]).fit(X_train, y_train)
+    elif refit:
+        X_all, y_all = (np.concatenate([part, data[i + 2]]) for i, part in enumerate(data[:2]))
+        best_model = estimator(**jobs[order[0]]["params"]).fit(X_all, y_all)
     return SearchResult([trials[i] for i in order], best_model)
 
 
@@ -180,7 +205,7 @@ def format_table(trials: Iterable[dict], style: str = "markdown") -> str:
               "seconds"]
     rows = [[str(rank), trial["loss"], *([",".join(map(str, trial.get("hidden_layer_sizes", ())))] * layers),
              f"{trial['lr']:.3g}", f"{trial['reg']:.3g}",
-             _percent(trial["val_accuracy"]) if trial["status"] == "ok" else "diverged",
+             _percent(trial["val_accuracy"]) + _spread(trial) if trial["status"] == "ok" else "diverged",
              _percent(trial["train_accuracy"]) if trial["status"] == "ok" else "-",
              "-" if trial["epochs"] is None else str(trial["epochs"]), f"{trial['seconds']:.1f}"]
             for rank, trial in enumerate(trials, start=1)]
@@ -190,6 +215,11 @@ def format_table(trials: Iterable[dict], style: str = "markdown") -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True))
                      for row in [header, *rows])
+
+
+def _spread(trial: dict) -> str:
+    """`` ± 1.2`` points: the standard deviation of a cross-validated accuracy over its folds."""
+    return f" ± {100 * trial['val_accuracy_std']:.1f}" if trial.get("val_accuracy_std") is not None else ""
 
 
 # -- running trials -------------------------------------------------------------------------------------
@@ -222,9 +252,42 @@ def _run_trial_in_worker(job: dict) -> tuple[dict, TrainedClassifier | None]:
     return _run_trial(job, _worker_data)
 
 
+def stratified_folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (training rows, held-out rows) of each of ``k`` stratified folds, shuffled by ``seed``: scikit-learn's
+    ``StratifiedKFold(k, shuffle=True, random_state=seed)``, so that ``GridSearchCV`` can be given the same."""
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = np.unique(y, return_counts=True)[1]
+    if counts.min() < k:
+        raise ValueError(f"cv={k} is not valid: the rarest class has {counts.min()} examples, fewer than the folds")
+    return list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+
+
+def _mean_over_folds(results: list[tuple[dict, TrainedClassifier | None]]) -> tuple[dict, TrainedClassifier | None]:
+    """One candidate's record over its folds: mean (and spread) of the accuracies; diverged if any fold did."""
+    trials = [trial for trial, _ in results]
+    if len(trials) == 1:
+        return results[0]
+    trial = dict(trials[0], folds=len(trials), seconds=sum(t["seconds"] for t in trials))
+    diverged = [t for t in trials if t["status"] != "ok"]
+    if diverged:
+        trial.update(status="diverged", error=diverged[0]["error"], val_accuracy=None, train_accuracy=None,
+                     val_accuracy_std=None, epochs=None)
+        return trial, None
+    accuracies = [t["val_accuracy"] for t in trials]
+    trial.update(val_accuracy=float(np.mean(accuracies)), val_accuracy_std=float(np.std(accuracies)),
+                 train_accuracy=float(np.mean([t["train_accuracy"] for t in trials])))
+    return trial, results[0][1]
+
+
 def _run_trial(job: dict, data: tuple[np.ndarray, ...]) -> tuple[dict, TrainedClassifier | None]:
-    """Fit one candidate with one BLAS thread; its record and model (None if it diverged)."""
-    X_train, y_train, X_val, y_val = data
+    """Fit one candidate (on one fold) with one BLAS thread; its record and model (None if it diverged)."""
+    if job.get("fold") is None:
+        X_train, y_train, X_val, y_val = data
+    else:
+        X, y = data
+        train, held_out = job["fold"]
+        X_train, y_train, X_val, y_val = X[train], y[train], X[held_out], y[held_out]
     params = job["params"]
     clf = job["estimator"](**params)
     started = time.perf_counter()

@@ -13,14 +13,17 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from linclass.cli import run_folder
 from linclass.cli.common import (MODELS, add_hyperparameter_option, classifier_parameters, common_options,
-                                 data_options, fill_defaults, list_of, model_class, optimization_options,
-                                 option_type, option_value, output_options, percent, positive_int, print_json,
-                                 training_defaults)
+                                 constraint_type, data_options, fill_defaults, list_of, model_class,
+                                 optimization_options, option_type, option_value, output_options, percent,
+                                 positive_int, print_json, training_defaults)
 from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, model_metadata, prepare_data,
                                    write_run_report)
 from linclass.cli.progress import progress_display
+from linclass.constraints import Integer
 from linclass.errors import LinclassError
 from linclass.nn.network import NETWORK_PARAMETERS
 from linclass.train import HYPERPARAMETERS
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 
 TUNE_DEFAULTS: dict[str, Any] = {"search": "grid", "trials": 10, "jobs": 2, "lr": [0.01, 0.03, 0.1, 0.3],
                                  "reg": [1e-5, 1e-4, 1e-3, 1e-2], "loss": [HYPERPARAMETERS["loss"].default],
+                                 "cv": None,
                                  "hidden": [option_value(NETWORK_PARAMETERS["hidden_layer_sizes"],
                                                          NETWORK_PARAMETERS["hidden_layer_sizes"].default)]}
 MAX_TRIALS = 10_000
@@ -61,6 +65,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help=f"with --model mlp, {hidden.help}, to try: once per choice, e.g. --hidden 50 --hidden "
                             f"100,50 (default {TUNE_DEFAULTS['hidden'][0]})")
     add_hyperparameter_option(group, NETWORK_PARAMETERS["activation"])
+    group.add_argument("--cv", type=constraint_type(Integer(2)), metavar="K",
+                       help="rank the settings by stratified K-fold cross-validation on the training data (its "
+                            "training and validation parts together) instead of on the validation part; the best "
+                            "setting is then trained on all of it")
     group.add_argument("--trials", type=trial_count, metavar="N",
                        help=f"settings drawn by --search random (default 10, at most {MAX_TRIALS})")
     group.add_argument("--jobs", type=positive_int, metavar="N", help="trials trained at the same time (default 2)")
@@ -105,9 +113,14 @@ def run(args: argparse.Namespace) -> int:
         progress.update(len(finished), f"best validation accuracy {percent(best)}")
 
     train, val = prepared.train, prepared.val
+    data: tuple[np.ndarray, ...]
+    if options["cv"] is None:
+        data = (train.features, train.labels, val.features, val.labels)
+    else:  # every labelled example the search may use: the folds are cut from all of them
+        data = (np.concatenate([train.features, val.features]), np.concatenate([train.labels, val.labels]))
     start = time.perf_counter()
     try:
-        result = tune.search(train.features, train.labels, val.features, val.labels, method=options["search"],
+        result = tune.search(*data, method=options["search"], cv=options["cv"],
                              lr=options["lr"], reg=options["reg"], loss=options["loss"],
                              n_trials=options["trials"], params=shared, n_jobs=options["jobs"],
                              seed=options["seed"], on_trial_end=on_trial_end, estimator=model_class(options["model"]),
@@ -146,13 +159,16 @@ def finish(run_dir: Path, options: dict[str, Any], prepared: PreparedData, resul
                           metadata=model_metadata(prepared))
     run_folder.write_metrics(run_dir, clf.history_)
     ranked = [{"rank": rank, **trial} for rank, trial in enumerate(result.trials, start=1)]
-    columns = TRIAL_COLUMNS[:2] + ("hidden_layer_sizes",) + TRIAL_COLUMNS[2:] if options["model"] == "mlp" \
-        else TRIAL_COLUMNS
+    columns: tuple[str, ...] = TRIAL_COLUMNS[:2] + ("hidden_layer_sizes",) + TRIAL_COLUMNS[2:] \
+        if options["model"] == "mlp" else TRIAL_COLUMNS
+    if options["cv"] is not None:
+        columns = columns[:columns.index("val_accuracy") + 1] + ("val_accuracy_std",) + \
+            columns[columns.index("val_accuracy") + 1:]
     run_folder.write_table(run_dir / run_folder.TRIALS_NAME, columns, ranked)
     heat_map = run_dir / "tune.png"
     report.plot_tune_heatmap(result.trials, path=heat_map)
     metrics = {"val_accuracy": best_trial["val_accuracy"], "train_accuracy": accuracy(clf, prepared.train)}
-    shown = prepared.val
+    shown = prepared.val if options["cv"] is None else prepared.train  # with --cv the model trained on both
     if options["test"]:
         shown = prepared.test_split()
         metrics["test_accuracy"] = accuracy(clf, shown)
@@ -167,7 +183,8 @@ def finish(run_dir: Path, options: dict[str, Any], prepared: PreparedData, resul
                                   "epochs", "early_stopping", "val_fraction", "center", "seed")}}
     if options["search"] == "random":
         search_space["trials"] = options["trials"]
-    best = {key: best_trial[key] for key in ("loss", "lr", "reg", "val_accuracy", "train_accuracy")}
+    best = {key: best_trial[key] for key in ("loss", "hidden_layer_sizes", "lr", "reg", "val_accuracy",
+                                             "val_accuracy_std", "train_accuracy") if key in best_trial}
     report_path = write_run_report(
         run_dir, title=f"linclass tune on {prepared.dataset.name}", clf=clf, prepared=prepared, shown=shown,
         hyperparameters={**search_space, "best": f"{best['loss']}, lr {best['lr']:g}, λ {best['reg']:g}"},
