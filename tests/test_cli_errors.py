@@ -24,6 +24,7 @@ def files(tmp_path_factory):
         (root / name).mkdir()
         (root / name / "model.linclass").write_bytes(model.read_bytes())
         (root / name / "config.json").write_text(config)
+    (root / "folder.onnx").mkdir()
     Image.new("RGB", (4, 4)).save(root / "picture.png")
     (root / "picture.png").rename(root / "png.linclass")
     (root / "truncated.linclass").write_bytes(model.read_bytes()[:-100])
@@ -86,6 +87,15 @@ CASES = {
     "predict: missing image": (["predict", "{root}/run", "{root}/missing.png"], "missing.png: file not found"),
     "predict: an image that cannot be read": (["predict", "{root}/run", "{root}/digit.png", "{root}/text.png"],
                                               "text.png: not an image Pillow can read"),
+    "export: missing model": (["export", "{root}/missing.linclass", "--onnx", "{root}/model.onnx"],
+                              "missing.linclass: no such run folder or model file"),
+    "export: --onnx not an .onnx file": (["export", "{root}/run", "--onnx", "{root}/model.txt"],
+                                         "--onnx {root}/model.txt: give a file ending in .onnx"),
+    "export: --onnx a folder": (["export", "{root}/run", "--onnx", "{root}/folder.onnx"],
+                                "--onnx {root}/folder.onnx: is a folder; give the name of the file to write"),
+    "export: --onnx in a folder that does not exist": (["export", "{root}/run", "--onnx", "{root}/nowhere/m.onnx"],
+                                                       "the folder {root}/nowhere does not exist; create it first"),
+    "export: no --onnx": (["export", "{root}/run"], "the following arguments are required: --onnx"),
     "resume: a changed setting": (["train", "--resume", "{root}/run", "--lr", "0.5"],
                                   "--lr: --resume continues a run with its own settings"),
     "resume: nothing left to do": (["train", "--resume", "{root}/run"], "already trained for 5 of 5 epochs"),

@@ -22,6 +22,10 @@ class DivergenceError(LinclassError, FloatingPointError):
     """Training diverged (the loss became NaN, infinite or exploded)."""
 
 
+class MissingExtraError(LinclassError, ImportError):
+    """A feature needs a package of an optional extra that is not installed; the message names the extra."""
+
+
 def printable(text: str) -> str:
     """``text`` safe to print as one line: control characters (line breaks, a terminal's escape sequences)
     written as Python escapes, so that a file or folder name cannot redraw the terminal or add lines."""

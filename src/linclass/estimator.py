@@ -260,6 +260,14 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
                                  "linclass.load")
         return clf
 
+    def to_onnx(self, path: str | os.PathLike, preprocessor: Any = None) -> Path:
+        """Write the model to ``path`` as an ONNX graph with its preprocessing: raw examples in, ``label``
+        and ``probabilities`` (or ``scores``) out (:func:`linclass.export.onnx.to_onnx`; the ``onnx`` extra).
+        ``preprocessor`` defaults to the model's own ``preprocessor_`` when it was loaded from a file."""
+        from linclass.export.onnx import to_onnx
+
+        return to_onnx(self, path, preprocessor)
+
     def _to_state(self, preprocessor: Any = None, metadata: dict | None = None) -> tuple[dict, dict[str, np.ndarray]]:
         """The fitted classifier as a model file's header and arrays (fields in :mod:`linclass.model_header`).
 

@@ -94,7 +94,7 @@ class Preprocessor:
         out = np.empty((len(X), n_features + self.bias_trick), dtype=np.float32)
         features = out[:, :n_features]
         features[...] = X.reshape(len(X), n_features)
-        shift, factor = self._affine()
+        shift, factor = self.affine()
         features -= shift
         features *= factor
         if self.bias_trick:
@@ -142,7 +142,7 @@ class Preprocessor:
                 setattr(preprocessor, key, values)
         return preprocessor
 
-    def _affine(self) -> tuple[np.ndarray | float, np.ndarray | float]:
+    def affine(self) -> tuple[np.ndarray | float, np.ndarray | float]:
         """``shift`` and ``factor`` of the map ``(x − shift) · factor`` that scaling and centering compose."""
         width = self.high - self.low
         shift = self.low if self.mean is None else self.low + width * self.mean
