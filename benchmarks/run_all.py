@@ -2,6 +2,8 @@
 
 1. the training benchmark (``training.py``): linclass's fused and autograd paths, a hand-written NumPy
    loop, PyTorch and scikit-learn on Fashion-MNIST, with the machine's own figures and a plot;
+   and its MLP section (``mlp.py``): one hidden layer of 100 ReLU units, trained by linclass's
+   ``MLPClassifier``, linclass's own ``lc.nn`` loop, PyTorch and scikit-learn;
 2. cold start (``cold_start.py``): whole processes of a 1-epoch and a 15-epoch fit, for linclass, the
    NumPy loop and PyTorch;
 3. a busy machine (``busy_machine.py``): the same training with one CPU-bound process beside it;
@@ -13,7 +15,7 @@ The results replace the part of docs/performance.md between its two ``benchmark 
 the plot goes beside it as ``docs/performance-training.png``. Each target the project set is checked
 and printed as met or missed.
 
-    python benchmarks/run_all.py            # the full run: about 10 minutes on 2 cores
+    python benchmarks/run_all.py            # the full run: about 12 minutes on 2 cores
     python benchmarks/run_all.py --quick    # a quick check (writes nothing unless --docs is given)
 """
 
@@ -33,7 +35,9 @@ from statistics import median
 
 import busy_machine
 import cold_start
+import mlp
 import training
+from mlp_contenders import ESTIMATOR, PYTORCH
 
 HERE = Path(__file__).resolve().parent
 DOCS = HERE.parent / "docs" / "performance.md"
@@ -124,6 +128,7 @@ def small_op_ratios(engine_table: str) -> dict[str, float]:
 class Sections:
     """The sections measured besides the training table, each with the load average around it."""
 
+    mlp: training.Results
     cold: cold_start.ColdStart
     busy: list[busy_machine.BusyRuns]
     cli: list[CliRun] | str
@@ -178,6 +183,11 @@ def targets(results: training.Results, sections: Sections) -> list[str]:
         if contender.memory is not None:
             check(f"peak memory of {contender.name} training / float32 training array",
                   contender.memory.times_array(results.train_array_bytes), 2.5)
+    networks = {c.name: c for c in sections.mlp.contenders}
+    estimator = networks[ESTIMATOR]
+    check(f"MLP: {ESTIMATOR} per epoch / PyTorch", ratio(estimator, networks[PYTORCH]), 1.0)
+    check(f"MLP: peak memory of {ESTIMATOR} training / float32 training array",
+          None if estimator.memory is None else estimator.memory.times_array(sections.mlp.train_array_bytes), 2.5)
     cold = {runs.name: runs for runs in sections.cold.runs}
     if "linclass fused" in cold and "NumPy loop" in cold:
         check("cold start: linclass's setup in a fresh process (15-epoch fit less its epochs)",
@@ -237,6 +247,12 @@ def results_markdown(results: training.Results, sections: Sections, command: str
         training.table(results),
         "",
         f"![test accuracy against training seconds]({PLOT_NAME})",
+        "",
+        "### Training: Fashion-MNIST, a network with one hidden layer",
+        "",
+        mlp.settings_line(sections.mlp) + ".",
+        "",
+        mlp.table(sections.mlp),
         "",
         "### Cold start: a fresh process per fit",
         "",
@@ -300,11 +316,12 @@ def main() -> None:
 
     results = training.run(args.quick)
     loads: dict[str, tuple[float, float]] = {}
+    networks = measured(loads, "MLP", lambda: mlp.run(args.quick))
     cold = measured(loads, "cold start", lambda: cold_start.run(args.quick))
     busy = measured(loads, "busy machine", lambda: busy_machine.run(args.quick))
     cli = measured(loads, "linclass train", lambda: cli_end_to_end(args.quick))
     engine_table = measured(loads, "engine overhead", lambda: engine_overhead(args.quick))
-    block = results_markdown(results, Sections(cold, busy, cli, engine_table, loads), command)
+    block = results_markdown(results, Sections(networks, cold, busy, cli, engine_table, loads), command)
     print(block)
     if docs is not None:
         docs.parent.mkdir(parents=True, exist_ok=True)

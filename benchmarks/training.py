@@ -23,6 +23,9 @@ How it is measured:
     python benchmarks/training.py                 # full run: a few minutes on 2 cores
     python benchmarks/training.py --quick         # 3 epochs, 2 repeats, scikit-learn on 5000 examples
     python benchmarks/training.py --no-sklearn    # the mini-batch contenders only
+
+The machinery (interleaved timing, fresh processes for memory and scikit-learn, the table) takes the
+contenders as a :class:`Benchmark`, so that another model's benchmark (``mlp.py``) is measured the same way.
 """
 
 from __future__ import annotations
@@ -40,11 +43,12 @@ import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import median
+from typing import Callable
 
 import numpy as np
 
 import machine
-from training_contenders import (MINIBATCH_CONTENDERS, SKLEARN_NAMES, Problem, Settings, load_problem,
+from training_contenders import (MINIBATCH_CONTENDERS, SKLEARN_NAMES, Problem, Settings, Train, load_problem,
                                  sklearn_estimators, subset)
 
 TARGET_ACCURACY = 0.84
@@ -59,11 +63,36 @@ class Plan:
     repeats: int
     sklearn_examples: int | None  # None: the whole training set
 
-    @classmethod
-    def make(cls, quick: bool) -> Plan:
-        if quick:
-            return cls(Settings(epochs=3), repeats=2, sklearn_examples=5000)
-        return cls(Settings(), repeats=5, sklearn_examples=None)
+    @property
+    def summary(self) -> str:
+        """The plan in a few words, for ``--help``."""
+        examples = "all" if self.sklearn_examples is None else self.sklearn_examples
+        return f"{self.settings.epochs} epochs, {self.repeats} repeats, scikit-learn on {examples} examples"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """What the machinery of this module measures: the contenders, the plans, and the script whose
+    ``--child NAME`` trains one contender in a fresh process (for its memory, and scikit-learn's time)."""
+
+    script: Path
+    minibatch: dict[str, Train]
+    sklearn: Callable[[Problem, Settings, int], dict[str, object]]  # (problem, settings, examples) -> estimators
+    sklearn_names: tuple[str, ...]
+    full: Plan
+    quick: Plan
+    libraries: tuple[str, ...]  # imported by a mini-batch child before training, so none counts as training memory
+    sklearn_epochs: bool = False  # whether a scikit-learn fit's ``n_iter_`` counts epochs (it gives s / epoch)
+
+    def plan(self, quick: bool) -> Plan:
+        return self.quick if quick else self.full
+
+
+LINEAR = Benchmark(Path(__file__).resolve(), MINIBATCH_CONTENDERS, sklearn_estimators, SKLEARN_NAMES,
+                   full=Plan(Settings(), repeats=5, sklearn_examples=None),
+                   quick=Plan(Settings(epochs=3), repeats=2, sklearn_examples=5000),
+                   libraries=("torch", "linclass.estimator"))  # ``import linclass`` alone leaves out scikit-learn
+"""The linear classifier's benchmark: the contenders of ``training_contenders.py``."""
 
 
 @dataclass
@@ -108,11 +137,15 @@ class Contender:
     memory: Memory | None = None
     note: str = ""
     whole_fit: bool = False  # a scikit-learn fit: one point, not a curve
+    fit_epochs: int | None = None  # a whole fit's epochs, where its estimator counts them
 
     @property
     def seconds_per_epoch(self) -> float | None:
+        """The median epoch over all runs; a whole fit's seconds over its epochs, where it counts them."""
+        if self.whole_fit:
+            return self.runs[0].seconds[-1] / self.fit_epochs if self.runs and self.fit_epochs else None
         epochs = [s for run in self.runs for s in run.epoch_seconds]
-        return median(epochs) if epochs and not self.whole_fit else None
+        return median(epochs) if epochs else None
 
     @property
     def total_seconds(self) -> float | None:
@@ -138,11 +171,11 @@ class Contender:
 @dataclass
 class Results:
     plan: Plan
-    machine: machine.MachineFigures
-    machine_text: str
     train_array_bytes: int
     contenders: list[Contender]
     others_cpu: float | None = None  # the share of the machine's CPU time other processes used meanwhile
+    machine: machine.MachineFigures | None = None  # measured with the linear benchmark
+    machine_text: str = ""
 
 
 # -- timing mini-batch contenders --------------------------------------------------------------------------
@@ -165,7 +198,7 @@ def time_run(train, problem: Problem, settings: Settings) -> Run:
     return run
 
 
-def time_interleaved(names: list[str], problem: Problem, plan: Plan) -> dict[str, list[Run] | str]:
+def time_interleaved(contenders: dict[str, Train], problem: Problem, plan: Plan) -> dict[str, list[Run] | str]:
     """Every repeat runs every contender once, starting one further along the list each time.
 
     One untimed epoch of each comes first. Repeat r runs every contender with seed r, so that medians
@@ -174,11 +207,12 @@ def time_interleaved(names: list[str], problem: Problem, plan: Plan) -> dict[str
     A contender that cannot run (its library missing, linclass's classifier not there yet) gives the
     one-line reason instead of runs.
     """
+    names = list(contenders)
     outcomes: dict[str, list[Run] | str] = {name: [] for name in names}
     warm_up = replace(plan.settings, epochs=1)
     for name in names:  # untimed: first-use costs (library initialization, fresh pages) are paid here
         try:
-            time_run(MINIBATCH_CONTENDERS[name], problem, warm_up)
+            time_run(contenders[name], problem, warm_up)
         except (ImportError, AttributeError, TypeError) as error:
             outcomes[name] = f"not run: {type(error).__name__}: {error}"
     for repeat in range(plan.repeats):
@@ -187,7 +221,7 @@ def time_interleaved(names: list[str], problem: Problem, plan: Plan) -> dict[str
             if isinstance(outcomes[name], str):
                 continue
             try:
-                outcomes[name].append(time_run(MINIBATCH_CONTENDERS[name], problem, settings))
+                outcomes[name].append(time_run(contenders[name], problem, settings))
             except (ImportError, AttributeError, TypeError) as error:
                 outcomes[name] = f"not run: {type(error).__name__}: {error}"
             print(f"  repeat {repeat + 1}/{plan.repeats}: {name} done", file=sys.stderr, flush=True)
@@ -225,34 +259,36 @@ def peak_bytes(method: str) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def child_main(name: str, quick: bool) -> None:
+def child_main(benchmark: Benchmark, name: str, quick: bool) -> None:
     """Train ``name`` once in this fresh process; print one JSON line with its memory (and time)."""
-    plan = Plan.make(quick)
+    plan = benchmark.plan(quick)
     problem = load_problem()
     warnings.simplefilter("ignore")  # scikit-learn's ConvergenceWarning at its default max_iter
-    if name in SKLEARN_NAMES:
+    if name in benchmark.sklearn_names:
         problem = subset(problem, plan.sklearn_examples)
-        estimator = sklearn_estimators(problem, plan.settings, len(problem.X_train))[name]
+        estimator = benchmark.sklearn(problem, plan.settings, len(problem.X_train))[name]
     else:  # every library a contender could import, so that no child counts an import as training memory
-        for module in ("torch", "linclass.estimator"):  # ``import linclass`` alone leaves out scikit-learn
+        for module in benchmark.libraries:
             importlib.import_module(module)
     before = resident_bytes("VmRSS") or 0
     method = reset_peak()
     result: dict = {}
-    if name in SKLEARN_NAMES:
+    if name in benchmark.sklearn_names:
         start = time.perf_counter()
         estimator.fit(problem.X_train, problem.y_train)
         result["seconds"] = time.perf_counter() - start
         result["accuracy"] = float(np.mean(estimator.predict(problem.X_test) == problem.y_test))
+        if benchmark.sklearn_epochs:
+            result["epochs"] = int(estimator.n_iter_)
     else:
-        MINIBATCH_CONTENDERS[name](problem, plan.settings, lambda predict: None)
+        benchmark.minibatch[name](problem, plan.settings, lambda predict: None)
     result.update(before=before, peak=peak_bytes(method), method=method)
     print(json.dumps(result))
 
 
-def run_child(name: str, quick: bool) -> dict | str:
-    """Run :func:`child_main` in a fresh Python; its JSON result, or the reason it failed."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", name] + (["--quick"] if quick else [])
+def run_child(benchmark: Benchmark, name: str, quick: bool) -> dict | str:
+    """Run :func:`child_main` in a fresh Python (the benchmark's script); its JSON result, or the reason it failed."""
+    command = [sys.executable, str(benchmark.script), "--child", name] + (["--quick"] if quick else [])
     finished = subprocess.run(command, capture_output=True, text=True)
     if finished.returncode != 0:
         lines = finished.stderr.strip().splitlines() or ["(no error output)"]
@@ -288,17 +324,12 @@ def others_share(before: tuple[float, float, float] | None, after: tuple[float, 
 # -- the whole benchmark -------------------------------------------------------------------------------
 
 
-def run(quick: bool = False, sklearn: bool = True) -> Results:
-    """Measure the machine and every contender (scikit-learn's only when ``sklearn``); see the module
-    docstring for how."""
-    plan = Plan.make(quick)
-    cpu_before = cpu_seconds()
-    problem = load_problem()
-    print("measuring the machine", file=sys.stderr, flush=True)
-    figures = machine.measure(problem.X_train, problem.n_classes)
-    names = list(MINIBATCH_CONTENDERS)
+def measure(benchmark: Benchmark, problem: Problem, quick: bool, sklearn: bool = True) -> list[Contender]:
+    """Every contender of ``benchmark`` (scikit-learn's only when ``sklearn``); see the module docstring for how."""
+    plan = benchmark.plan(quick)
+    names = list(benchmark.minibatch)
     print(f"timing {', '.join(names)}: {plan.repeats} interleaved repeats", file=sys.stderr, flush=True)
-    outcomes = time_interleaved(names, problem, plan)
+    outcomes = time_interleaved(benchmark.minibatch, problem, plan)
     contenders = []
     for name in names:
         contender = Contender(name)
@@ -307,26 +338,41 @@ def run(quick: bool = False, sklearn: bool = True) -> Results:
         else:
             contender.runs = outcomes[name]
             print(f"memory of {name}", file=sys.stderr, flush=True)
-            child = run_child(name, quick)
+            child = run_child(benchmark, name, quick)
             if isinstance(child, str):
                 contender.note = "memory " + child
             else:
                 contender.memory = Memory(child["before"], child["peak"], child["method"])
         contenders.append(contender)
-    for name in SKLEARN_NAMES if sklearn else ():
+    for name in benchmark.sklearn_names if sklearn else ():
         print(f"fitting {name}", file=sys.stderr, flush=True)
         contender = Contender(name, whole_fit=True)
-        child = run_child(name, quick)
+        child = run_child(benchmark, name, quick)
         if isinstance(child, str):
             contender.note = child
         else:
             contender.runs = [Run([child["seconds"]], [child["accuracy"]])]
+            contender.fit_epochs = child.get("epochs")
             contender.memory = Memory(child["before"], child["peak"], child["method"])
             if plan.sklearn_examples is not None:
                 contender.note = f"fitted on {plan.sklearn_examples} examples"
         contenders.append(contender)
-    return Results(plan, figures, machine.describe(figures, problem.X_train), problem.X_train.nbytes, contenders,
-                   others_share(cpu_before, cpu_seconds()))
+    return contenders
+
+
+def run(quick: bool = False, sklearn: bool = True, benchmark: Benchmark = LINEAR,
+        machine_figures: bool = True) -> Results:
+    """Measure the machine (with ``machine_figures``) and every contender of ``benchmark`` (scikit-learn's
+    only when ``sklearn``)."""
+    cpu_before = cpu_seconds()
+    problem = load_problem()
+    figures = None
+    if machine_figures:
+        print("measuring the machine", file=sys.stderr, flush=True)
+        figures = machine.measure(problem.X_train, problem.n_classes)
+    contenders = measure(benchmark, problem, quick, sklearn)
+    return Results(benchmark.plan(quick), problem.X_train.nbytes, contenders, others_share(cpu_before, cpu_seconds()),
+                   figures, "" if figures is None else machine.describe(figures, problem.X_train))
 
 
 # -- reporting -------------------------------------------------------------------------------------------
@@ -340,20 +386,23 @@ def _ratio(value: float | None, reference: float | None) -> str:
     return "—" if value is None or not reference else f"{value / reference:.2f}×"
 
 
-def table(results: Results) -> str:
-    """The results as a markdown table, ratios against the NumPy loop and PyTorch per epoch."""
+def table(results: Results, references: tuple[str, ...] = ("NumPy loop", "PyTorch"),
+          time_to_target: bool = True) -> str:
+    """The results as a markdown table: seconds per epoch as multiples of each reference contender's, and
+    (with ``time_to_target``) the seconds to :data:`TARGET_ACCURACY`."""
     by_name = {c.name: c for c in results.contenders}
-    numpy_epoch = by_name["NumPy loop"].seconds_per_epoch
-    torch_epoch = by_name["PyTorch"].seconds_per_epoch
-    lines = [f"| contender | s / epoch | × NumPy loop | × PyTorch | s to {TARGET_ACCURACY:.0%} | total s | "
-             "test accuracy | memory added (MB) | peak × array | note |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    reference_epochs = [by_name[name].seconds_per_epoch for name in references]
+    target_header = [f"s to {TARGET_ACCURACY:.0%}"] if time_to_target else []
+    headers = (["contender", "s / epoch"] + [f"× {name}" for name in references] + target_header
+               + ["total s", "test accuracy", "memory added (MB)", "peak × array", "note"])
+    alignments = ["---"] + ["---:"] * (len(headers) - 2) + ["---"]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(alignments) + "|"]
     for c in results.contenders:
         epoch = c.seconds_per_epoch
         memory = c.memory
         peak = None if memory is None else memory.times_array(results.train_array_bytes)
-        cells = [c.name, _seconds(epoch, 4), _ratio(epoch, numpy_epoch), _ratio(epoch, torch_epoch),
-                 _seconds(c.seconds_to_target, 2), _seconds(c.total_seconds, 2),
+        cells = [c.name, _seconds(epoch, 4), *(_ratio(epoch, reference) for reference in reference_epochs),
+                 *([_seconds(c.seconds_to_target, 2)] if time_to_target else []), _seconds(c.total_seconds, 2),
                  "—" if c.final_accuracy is None else f"{c.final_accuracy:.2%}",
                  "—" if memory is None else f"{memory.added / MB:.0f}",
                  "—" if peak is None else f"{peak:.2f}",
@@ -362,10 +411,10 @@ def table(results: Results) -> str:
     return "\n".join(lines)
 
 
-def settings_line(results: Results) -> str:
-    """The recipe, the repeats, and how busy other work kept the machine's cores."""
+def settings_line(results: Results, model: str = "softmax") -> str:
+    """The model and recipe, the repeats, and how busy other work kept the machine's cores."""
     s = results.plan.settings
-    return (f"softmax, reg {s.reg}, lr {s.lr}, momentum {s.momentum}, batch {s.batch_size}, {s.epochs} epochs; "
+    return (f"{model}, reg {s.reg}, lr {s.lr}, momentum {s.momentum}, batch {s.batch_size}, {s.epochs} epochs; "
             f"{results.plan.repeats} interleaved repeats; training array {results.train_array_bytes / MB:.0f} MB; "
             + ("other processes' CPU use unknown" if results.others_cpu is None else
                f"other processes used {results.others_cpu:.0%} of the machine's CPU time meanwhile"))
@@ -401,14 +450,14 @@ def plot(results: Results, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 epochs, 2 repeats, scikit-learn on 5000 examples")
+    parser.add_argument("--quick", action="store_true", help=LINEAR.quick.summary)
     parser.add_argument("--plot", type=Path, default=Path("training_accuracy.png"),
                         help="where to write the accuracy-against-time plot (PNG)")
     parser.add_argument("--no-sklearn", action="store_true", help="leave out the scikit-learn fits (minutes)")
     parser.add_argument("--child", metavar="CONTENDER", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child_main(args.child, args.quick)
+        child_main(LINEAR, args.child, args.quick)
         return
     results = run(args.quick, sklearn=not args.no_sklearn)
     plot(results, args.plot)

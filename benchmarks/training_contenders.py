@@ -13,12 +13,14 @@ regularization matched to ours where their objective allows it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
 
 Predict = Callable[[np.ndarray], np.ndarray]
 OnEpoch = Callable[[Predict], None]
+Train = Callable[["Problem", "Settings", OnEpoch], None]
+"""A mini-batch contender: ``train(problem, settings, on_epoch)``."""
 
 
 @dataclass(frozen=True)
@@ -99,23 +101,32 @@ def numpy_loop(problem: Problem, settings: Settings, on_epoch: OnEpoch) -> None:
 
 
 def pytorch(problem: Problem, settings: Settings, on_epoch: OnEpoch) -> None:
-    """``nn.Linear`` + ``nn.CrossEntropyLoss`` + ``optim.SGD(momentum)`` on the CPU with 2 threads.
-
-    The arrays are shared with NumPy (``torch.from_numpy``, no copy); batches are gathered by indexing
-    a tensor with a ``randperm`` slice, PyTorch's fastest in-memory way (a ``DataLoader`` over a
-    ``TensorDataset`` collates example by example and is several times slower). ``weight_decay =
-    2·reg`` on the weight alone is the gradient of ``reg · ΣW²``.
-    """
+    """``nn.Linear`` + ``nn.CrossEntropyLoss`` + ``optim.SGD(momentum)`` on the CPU with 2 threads, trained
+    by :func:`pytorch_loop` from zero weights."""
     import torch
 
     torch.set_num_threads(2)
     torch.manual_seed(settings.seed)
-    X, y = torch.from_numpy(problem.X_train), torch.from_numpy(problem.y_train)
-    model = torch.nn.Linear(X.shape[1], problem.n_classes)
+    model = torch.nn.Linear(problem.X_train.shape[1], problem.n_classes)
     torch.nn.init.zeros_(model.weight)
     torch.nn.init.zeros_(model.bias)
-    optimizer = torch.optim.SGD([{"params": [model.weight], "weight_decay": 2 * settings.reg},
-                                 {"params": [model.bias]}], lr=settings.lr, momentum=settings.momentum)
+    pytorch_loop(model, problem, settings, on_epoch)
+
+
+def pytorch_loop(model: Any, problem: Problem, settings: Settings, on_epoch: OnEpoch) -> None:
+    """Train a ``torch.nn`` model with the shared recipe: cross-entropy, ``optim.SGD(momentum)``.
+
+    The arrays are shared with NumPy (``torch.from_numpy``, no copy); batches are gathered by indexing
+    a tensor with a ``randperm`` slice, PyTorch's fastest in-memory way (a ``DataLoader`` over a
+    ``TensorDataset`` collates example by example and is several times slower). ``weight_decay =
+    2·reg`` on the weights alone is the gradient of ``reg · ΣW²``.
+    """
+    import torch
+
+    X, y = torch.from_numpy(problem.X_train), torch.from_numpy(problem.y_train)
+    weights, biases = weights_and_biases(model.named_parameters())
+    optimizer = torch.optim.SGD([{"params": weights, "weight_decay": 2 * settings.reg}, {"params": biases}],
+                                lr=settings.lr, momentum=settings.momentum)
     loss_function = torch.nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(settings.seed)
 
@@ -134,7 +145,17 @@ def pytorch(problem: Problem, settings: Settings, on_epoch: OnEpoch) -> None:
         on_epoch(predict)
 
 
-def linclass_classifier(solver: str, threads: int | None = None) -> Callable[[Problem, Settings, OnEpoch], None]:
+P = TypeVar("P")  # a parameter of some library's network
+
+
+def weights_and_biases(named_parameters: Iterable[tuple[str, P]]) -> tuple[list[P], list[P]]:
+    """The weight matrices (penalized) and the biases (not), from a module's ``named_parameters()``."""
+    parameters = list(named_parameters)
+    return ([p for name, p in parameters if name.endswith("weight")],
+            [p for name, p in parameters if not name.endswith("weight")])
+
+
+def linclass_classifier(solver: str, threads: int | None = None) -> Train:
     """``lc.LinearClassifier(solver=solver, threads=threads)`` with the shared settings; epochs reported by its
     callback. ``threads=None`` lets linclass choose the BLAS thread count."""
 
@@ -152,7 +173,7 @@ def linclass_classifier(solver: str, threads: int | None = None) -> Callable[[Pr
     return train
 
 
-MINIBATCH_CONTENDERS: dict[str, Callable[[Problem, Settings, OnEpoch], None]] = {
+MINIBATCH_CONTENDERS: dict[str, Train] = {
     "linclass fused": linclass_classifier("fused"),
     "linclass autograd": linclass_classifier("autograd"),
     "NumPy loop": numpy_loop,
