@@ -555,24 +555,33 @@ class Trainer:
         return self._buffers["scores"], self._buffers["dW"], self._buffers["db"]
 
     def _autograd_epoch(self, X: np.ndarray, y: np.ndarray, batches: Iterator[range | np.ndarray]) -> tuple[int, int]:
-        """The epoch's steps on Tensors: composed loss, ``backward()``, optimizer step."""
-        config = self.config
-        data_loss = losses.LOSSES[config.loss].composed
+        """The epoch's steps on Tensors: the objective's graph, ``backward()``, optimizer step."""
         correct = seen = 0
         for idx in batches:
             yb = _rows(y, idx)
             s = self.forward(Tensor(_rows(X, idx)))
-            total = data_loss(s, yb, **config.loss_options)
-            if config.regularized:
-                for theta in self._penalized():
-                    total = total + config.reg * penalty(config.penalty, theta, config.l1_ratio)
+            total = self._objective(s, yb)
             self.optimizer.zero_grad()
             total.backward()
+            loss = total.item() + self._penalty_by_kernel()
             correct += int(np.count_nonzero(s.data.argmax(axis=1) == yb))
             seen += len(idx)
-            self._record_loss(total.item())
+            self._record_loss(loss)
             self.optimizer.step()
         return correct, seen
+
+    def _objective(self, scores: Tensor, y: np.ndarray) -> Tensor:
+        """The lecture's loss composed of engine ops plus ``λ R``, as one graph: every gradient by backprop."""
+        config = self.config
+        total = losses.LOSSES[config.loss].composed(scores, y, **config.loss_options)
+        if config.regularized:
+            for theta in self._penalized():
+                total = total + config.reg * penalty(config.penalty, theta, config.l1_ratio)
+        return total
+
+    def _penalty_by_kernel(self) -> float:
+        """``λ R`` added after ``backward()`` by the penalty's kernel, when it is not in the graph: 0 here."""
+        return 0.0
 
     def _record_loss(self, loss: float) -> None:
         """Append an iteration's loss; raise DivergenceError if it is NaN, infinite or exploding."""

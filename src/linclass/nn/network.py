@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from linclass.constraints import OneOf, Sizes, declare, declared
+from linclass.losses import LOSSES
 from linclass.nn.layers import Linear, ReLU, Sequential, Sigmoid, Tanh
 from linclass.nn.module import Module
 from linclass.tensor import Tensor, no_grad
@@ -76,8 +77,11 @@ def network_flops(batch: int, network: Module) -> float:
 class NetworkTrainer(Trainer):
     """:class:`linclass.train.Trainer` for a network: the same loop, the network's forward as the scores.
 
-    Every step runs on the autograd engine (there is no fused kernel for a network). The penalty
-    ``λ R`` applies to every layer's weight matrix, and to the biases too with ``regularize_bias``.
+    Every step backpropagates through the network on the autograd engine, from the loss's fused op (one
+    node, its kernel's gradient) rather than the composed formula the linear autograd path checks; the
+    penalty ``λ R`` of every layer's weight matrix (and of the biases too with ``regularize_bias``) is added
+    by its kernel after ``backward()``, as the fused path adds it, rather than drawn as a graph of
+    ~10⁵ weights every step.
     """
 
     def __init__(self, network: Module, config: TrainConfig, rng: np.random.Generator | None = None,
@@ -96,6 +100,16 @@ class NetworkTrainer(Trainer):
     def _penalized(self) -> list[Tensor]:
         return [parameter for name, parameter in self.parameters.items()
                 if name.endswith("weight") or self.config.regularize_bias]
+
+    def _objective(self, scores: Tensor, y: np.ndarray) -> Tensor:
+        config = self.config
+        return LOSSES[config.loss].fused(scores, y, **config.loss_options)
+
+    def _penalty_by_kernel(self) -> float:
+        if not self.config.regularized:
+            return 0.0
+        return sum(self._add_penalty(theta.data, theta.grad.data) for theta in self._penalized()
+                   if theta.grad is not None)
 
     def _step_flops(self, batch: int, features: int) -> float:
         return network_flops(batch, self.network)
