@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import socket
 import warnings
 import webbrowser
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,7 +23,7 @@ import linclass as lc
 from linclass import losses, optim, regularizers
 from linclass.cli import main
 from linclass.nn.network import ACTIVATIONS
-from linclass.playground import create_app, requests
+from linclass.playground import create_app, load_weights, requests, state
 from linclass.playground.presets import PLANE_LIMIT, PRESETS, make_preset
 from linclass.playground.server import bind_loopback
 
@@ -326,6 +328,35 @@ def test_mini_batches_are_seeded(client, blobs):
     first, again = (post(client, "/api/step", {**settings, "seed": 8}).json() for _ in range(2))
     other = post(client, "/api/step", {**settings, "seed": 9}).json()
     assert first["W"] == again["W"] and first["W"] != other["W"]
+
+
+def test_a_weights_file_loads_back_as_arrays_that_score_as_the_server_does(client, blobs, tmp_path):
+    """The page exports the plane's fields without the points; load_weights reads them into float64 arrays,
+    and with the points put back they score every point as /api/evaluate does."""
+    plane = with_hidden({**blobs, "loss": "svm", "penalty": "l1", "reg": 0.1}, units=4, activation="tanh")
+    path = tmp_path / "weights.json"
+    path.write_text(json.dumps({name: value for name, value in plane.items() if name not in ("points", "labels")}))
+    loaded = load_weights(path)
+    assert loaded.W.shape == (3, 4) and loaded.b.shape == (3,) and loaded.hidden.W.shape == (4, 2)
+    assert loaded.W.tolist() == plane["W"] and loaded.hidden.b.tolist() == plane["hidden"]["b"]
+    assert (loaded.loss, loaded.penalty, loaded.reg, loaded.hidden.activation) == ("svm", "l1", 0.1, "tanh")
+    assert len(loaded.points) == 0
+    served = post(client, "/api/evaluate", plane).json()
+    points = np.array(plane["points"])
+    assert np.allclose(state.scores(replace(loaded, points=points)), [p["scores"] for p in served["per_point"]])
+
+
+@pytest.mark.parametrize("content, phrase", [
+    ("{\"W\": [[1, 2]], \"b\": [0]}", f"W must be a list of 2 to {requests.MAX_CLASSES} rows"),
+    ("[1, 2]", "must be a JSON object"),
+    ("{\"W\": [[1, 2], [3, 4]], \"b\": [0, 1], \"bias\": 1}", "unknown field 'bias'"),
+])
+def test_a_bad_weights_file_is_one_line_naming_it(tmp_path, content, phrase):
+    path = tmp_path / "weights.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))}: .*{re.escape(phrase)}") as raised:
+        load_weights(path)
+    assert "\n" not in str(raised.value)
 
 
 # ------------------------------------------------------------------------------------------ refusals

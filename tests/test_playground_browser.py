@@ -6,10 +6,15 @@ import io
 import itertools
 import json
 import statistics
+from dataclasses import replace
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import linclass as lc
+from linclass.playground import load_weights, requests, state
+from linclass.playground.presets import PLANE_LIMIT
 
 from conftest import need_module, need_program
 
@@ -188,3 +193,94 @@ def test_a_line_cannot_learn_xor_and_a_hidden_layer_can(page):
     result = page.evaluate("window.playground.result")
     shown_classes = page.evaluate("window.playground.points.map(([x, y]) => classAt(x, y))")
     assert shown_classes == [point["predicted"] for point in result["per_point"]]  # regions as the server scores
+
+
+# ------------------------------------------------------------------------------------------ files and seeds
+
+WEIGHTS = "(({W, b, hidden}) => ({W, b, hidden}))(window.playground)"
+
+
+def csv_of(points, labels) -> str:
+    return "x,y,label\n" + "".join(f"{x!r},{y!r},{label}\n" for (x, y), label in zip(points, labels, strict=True))
+
+
+def downloaded(page, button: str) -> tuple[str, str]:
+    """The name and text of the file that clicking ``button`` downloads."""
+    with page.expect_download() as info:
+        page.click(button)
+    return info.value.suggested_filename, Path(info.value.path()).read_text()
+
+
+def test_points_load_from_a_csv_and_the_trained_weights_export_as_the_server_evaluates_them(page, tmp_path):
+    rng = np.random.default_rng(4)
+    points, labels = rng.uniform(-4, 4, size=(18, 2)).tolist(), [i % 4 for i in range(18)]  # 4 classes; the page had 3
+    path = tmp_path / "four.csv"
+    path.write_text(csv_of(points, labels))
+    page.set_input_files("#points-file", str(path))
+    page.wait_for_function("() => window.playground.points.length === 18 && window.playground.W.length === 4")
+    assert page.text_content("#file-status") == "Loaded 18 points of 4 classes from four.csv."
+    assert page.evaluate("window.playground.points") == points and page.evaluate("window.playground.labels") == labels
+    assert page.input_value("#classes") == "4" and page.locator("#new-class-3").count() == 1
+
+    page.select_option("#steps-per-update", "5")
+    page.click("#step")
+    page.wait_for_function("() => document.getElementById('step-count').textContent === '5'")
+    name, text = downloaded(page, "#export-weights")
+    exported, shown = json.loads(text), page.evaluate(WEIGHTS)
+    assert name == "weights.json" and exported["hidden"] is None
+    assert np.shape(exported["W"]) == (4, 2) and np.shape(exported["b"]) == (4,)
+    assert (exported["W"], exported["b"]) == (shown["W"], shown["b"])
+    assert exported["loss"] == lc.LinearClassifier().loss and exported["penalty"] == "l2"
+    weights_file = tmp_path / name
+    weights_file.write_text(text)
+    plane = replace(load_weights(weights_file), points=np.array(points), labels=np.array(labels))
+    served = page.evaluate("window.playground.result")  # the server's answer to the last step
+    assert state.evaluate(plane)["per_point"] == served["per_point"]
+    assert state.evaluate(plane)["total_loss"] == served["total_loss"]
+
+    name, text = downloaded(page, "#save-csv")
+    assert name == "points.csv" and text.splitlines()[0] == "x,y,label"
+    saved = [line.split(",") for line in text.splitlines()[1:]]
+    assert [[float(x), float(y)] for x, y, _ in saved] == points and [int(k) for *_, k in saved] == labels
+
+
+def test_a_bad_points_file_is_one_line_and_leaves_the_points_as_they_were(page, tmp_path):
+    before = page.evaluate("[window.playground.points, window.playground.labels, window.playground.W]")
+    limit, top, most = PLANE_LIMIT, requests.MAX_CLASSES - 1, requests.MAX_POINTS
+    bad_files = {
+        "columns.csv": ("a,b,c\n1,2,0\n", 'columns.csv: the first line must be the header x,y,label, not "a,b,c"'),
+        "word.csv": ("x,y,label\n1,2,0\n1,two,1\n", 'word.csv line 3: y is "two", not a finite number'),
+        "label.csv": ("x,y,label\n1,2,0\n1,2,1.5\n", f"label.csv line 3: the label 1.5 is not a class 0 to {top}"),
+        "far.json": (json.dumps({"points": [[1, 2], [9, 0]], "labels": [0, 1]}),
+                     f"far.json point 1: (9, 0) lies outside the plane [-{limit:g}, {limit:g}]²; "
+                     "scale the points to fit (they are not clipped)"),
+        "many.csv": (csv_of([[0.5, 0.5]] * (most + 1), [0] * (most + 1)),
+                     f"many.csv holds {most + 1} points; the playground takes at most {most}"),
+    }
+    for name, (content, message) in bad_files.items():
+        (tmp_path / name).write_text(content)
+        page.set_input_files("#points-file", str(tmp_path / name))
+        page.wait_for_function(f"() => document.getElementById('file-status').textContent === {json.dumps(message)}")
+        assert "error" in page.get_attribute("#file-status", "class")
+        assert page.evaluate("[window.playground.points, window.playground.labels, window.playground.W]") == before
+
+
+def test_reset_with_the_same_seed_starts_from_the_same_weights_and_another_seed_does_not(page):
+    def reset(seed: int) -> dict:
+        page.fill("#seed", str(seed))
+        page.click("#reset")
+        page.wait_for_function("() => document.getElementById('step-count').textContent === '0'")
+        return page.evaluate(WEIGHTS)
+
+    assert page.input_value("#seed") == "1" and page.evaluate(WEIGHTS) == reset(1)  # the page starts from its seed
+    for model in ("linear", "hidden"):
+        page.check(f"#model-{model}")
+        first = reset(7)
+        page.click("#step")
+        page.wait_for_function("() => document.getElementById('step-count').textContent === '1'")
+        assert page.evaluate(WEIGHTS) != first
+        assert reset(7) == first
+        assert reset(8)["W"] != first["W"]
+        page.click("#randomize")
+        assert page.input_value("#seed") == "9" and page.evaluate(WEIGHTS) == reset(9)
+    assert np.shape(first["hidden"]["W"]) == (8, 2) and np.shape(first["W"]) == (3, 8)

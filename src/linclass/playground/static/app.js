@@ -40,7 +40,7 @@ const state = {
   stepCount: 0,
   playing: false,
   version: 0,               // bumped by every edit, so that an answer for an older state is dropped
-  randomSeed: 1,
+  maxClasses: null, maxPoints: null,   // the server's limits, from /api/options
   hoverRow: null,
 };
 window.playground = state;  // for the curious (and for the browser tests)
@@ -134,7 +134,7 @@ function edited({resetCurve = false} = {}) {
   render();
 }
 
-function mulberry32(seed) {   // a small seeded generator: the page starts the same way every time
+function mulberry32(seed) {   // a small seeded generator: the same seed, the same numbers
   return () => {
     seed = (seed + 0x6D2B79F5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
@@ -143,10 +143,20 @@ function mulberry32(seed) {   // a small seeded generator: the page starts the s
   };
 }
 
-// New weights for the chosen model: a linear classifier's lines anywhere in the plane, or a network
-// started as lc.nn.Linear starts its layers (PyTorch's default: uniform in ±1/√fan_in).
-function randomizeWeights() {
-  const random = mulberry32(state.randomSeed++);
+const MAX_SEED = 2 ** 32 - 1;  // mulberry32 keeps 32 bits of its seed
+
+function readSeed() {  // the seed asked for, kept to a whole number in 0..MAX_SEED
+  const seed = Math.max(0, Math.min(MAX_SEED, Math.round(readNumber("seed", 0))));
+  $("seed").value = String(seed);
+  return seed;
+}
+
+// The chosen model's starting weights, drawn from the seed in the seed field: a linear classifier's lines
+// anywhere in the plane, or a network started as lc.nn.Linear starts its layers (PyTorch's default:
+// uniform in ±1/√fan_in). The same seed and model always give the same weights; the step count and
+// the curve start again.
+function resetWeights() {
+  const random = mulberry32(readSeed());
   const uniform = (a) => (2 * random() - 1) * a;
   const matrix = (rows, columns, a) => Array.from({length: rows}, () => Array.from({length: columns}, () => uniform(a)));
   const vector = (length, a) => Array.from({length}, () => uniform(a));
@@ -164,6 +174,13 @@ function randomizeWeights() {
   showModel();
   buildSliders();
   edited({resetCurve: true});
+}
+
+// Randomize: the next seed, and the weights it gives.
+function nextSeed() {
+  const seed = readSeed();
+  $("seed").value = String(seed === MAX_SEED ? 0 : seed + 1);
+  resetWeights();
 }
 
 function hiddenUnits() {  // the units asked for, kept to 1..the server's limit
@@ -195,20 +212,27 @@ async function loadPreset() {
   const url = `/api/preset/${$("preset").value}?classes=${classes}&per_class=${$("per-class").value}&seed=0`;
   try {
     const preset = await getJSON(url);
-    state.points = preset.points;
-    state.labels = preset.labels;
-    if (classes !== state.classes || state.W.length !== classes) {
-      state.classes = classes;
-      state.newClass = Math.min(state.newClass, classes - 1);
-      buildClassPicker();
-      randomizeWeights();
-      return;
-    }
-    state.stepCount = 0;
-    edited({resetCurve: true});
+    setPoints(preset.points, preset.labels, classes);
   } catch (error) {
     showStatus(error.message, true);
   }
+}
+
+// New data of `classes` classes: the weights start again from the seed when the number of classes
+// changes (W needs a row per class), and keep training from where they are otherwise.
+function setPoints(points, labels, classes) {
+  state.points = points;
+  state.labels = labels;
+  if (classes !== state.classes || state.W.length !== classes) {
+    state.classes = classes;
+    $("classes").value = String(classes);
+    state.newClass = Math.min(state.newClass, classes - 1);
+    buildClassPicker();
+    resetWeights();
+    return;
+  }
+  state.stepCount = 0;
+  edited({resetCurve: true});
 }
 
 function setPlaying(playing) {
@@ -216,6 +240,142 @@ function setPlaying(playing) {
   $("play").textContent = playing ? "❚❚ Pause" : "▶ Play";
   $("play").setAttribute("aria-pressed", String(playing));
   if (playing) pump();
+}
+
+// ---------------------------------------------------------------- points and weights as files
+//
+// Points load from a file the user picks and save as a download, in either of two forms:
+//   CSV   the header x,y,label, then one point a line:  1.5,-0.25,2
+//   JSON  {"points": [[x, y], ...], "labels": [...]}    (the fields the API takes; others are ignored)
+// The labels are whole numbers 0..K-1 and K, the number of classes, is the largest label plus one (at
+// least 2, at most the server's max_classes). A file is checked whole before anything changes: a point
+// outside the plane, a label out of range or too many points refuse the file (nothing is clipped), and
+// the current points stay as they were.
+
+const MAX_FILE_BYTES = 2_000_000;  // several times what max_points rows of full-precision numbers take
+const CSV_HEADER = "x,y,label";
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;  // what a CSV cell holding a number looks like
+
+// The {points, labels} that `text`, the contents of the file `name`, holds; an Error of one line if it
+// holds no such thing.
+function parsePointsFile(name, text) {
+  const format = name.toLowerCase().split(".").pop();
+  if (text.trim() === "") fail(`${name} is empty`);
+  const rows = format === "csv" ? csvRows(name, text)
+    : format === "json" ? jsonRows(name, text)
+    : fail(`${name}: choose a .csv or .json file`);
+  if (rows.length === 0) fail(`${name} holds no points`);
+  if (rows.length > state.maxPoints) {
+    fail(`${name} holds ${counted(rows.length, "point")}; the playground takes at most ${state.maxPoints}`);
+  }
+  const points = [], labels = [];
+  for (const {where, x, y, label} of rows) {
+    const place = `${name} ${where}`;
+    for (const [field, value] of [["x", x], ["y", y]]) {
+      if (!Number.isFinite(value)) fail(`${place}: ${field} is ${shown(value)}, not a finite number`);
+    }
+    if (Math.abs(x) > state.limit || Math.abs(y) > state.limit) {
+      fail(`${place}: (${x}, ${y}) lies outside the plane [-${state.limit}, ${state.limit}]²; ` +
+           "scale the points to fit (they are not clipped)");
+    }
+    if (!Number.isInteger(label) || label < 0 || label >= state.maxClasses) {
+      fail(`${place}: the label ${shown(label)} is not a class 0 to ${state.maxClasses - 1}`);
+    }
+    points.push([x, y]);
+    labels.push(label);
+  }
+  return {points, labels};
+}
+
+function fail(message) { throw new Error(message); }
+
+const counted = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
+function shown(value) {  // a value as a message quotes it: numbers as numbers, the rest as JSON, cut short
+  const text = typeof value === "number" ? String(value) : JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+// The number of classes of a file's labels: the largest label plus one, and at least two.
+const classesOf = (labels) => Math.max(2, ...labels.map((label) => label + 1));
+
+// A CSV file's rows as {where, x, y, label}: the numbers read, or the cell's text where it is none.
+function csvRows(name, text) {
+  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
+  const header = lines[0].split(",").map((cell) => cell.trim().toLowerCase()).join(",");
+  if (header !== CSV_HEADER) fail(`${name}: the first line must be the header ${CSV_HEADER}, not ${shown(lines[0])}`);
+  const cellValue = (cell) => DECIMAL.test(cell.trim()) ? Number(cell) : cell.trim();
+  const rows = [];
+  lines.forEach((line, i) => {
+    if (i === 0 || line.trim() === "") return;
+    const cells = line.split(",");
+    if (cells.length !== 3) fail(`${name} line ${i + 1}: ${cells.length} values; write x,y,label`);
+    const [x, y, label] = cells.map(cellValue);
+    rows.push({where: `line ${i + 1}`, x, y, label});
+  });
+  return rows;
+}
+
+// A JSON file's rows as {where, x, y, label}, in the same form as csvRows gives them.
+function jsonRows(name, text) {
+  let data;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    fail(`${name} is not JSON: ${error.message}`);
+  }
+  const form = '{"points": [[x, y], ...], "labels": [...]}';
+  if (data === null || typeof data !== "object" || !Array.isArray(data.points) || !Array.isArray(data.labels)) {
+    fail(`${name} must hold an object ${form}`);
+  }
+  if (data.points.length !== data.labels.length) {
+    fail(`${name} holds ${counted(data.points.length, "point")} but ${counted(data.labels.length, "label")}; ` +
+         "give one label per point");
+  }
+  return data.points.map((point, i) => {
+    if (!Array.isArray(point) || point.length !== 2) fail(`${name} point ${i}: ${shown(point)} is not an [x, y] pair`);
+    return {where: `point ${i}`, x: point[0], y: point[1], label: data.labels[i]};
+  });
+}
+
+async function loadPointsFile(file) {
+  try {
+    if (file.size > MAX_FILE_BYTES) fail(`${file.name} is ${file.size} bytes; a file of points is at most ${MAX_FILE_BYTES}`);
+    const {points, labels} = parsePointsFile(file.name, await file.text());
+    const classes = classesOf(labels);
+    setPoints(points, labels, classes);
+    showFileStatus(`Loaded ${counted(points.length, "point")} of ${classes} classes from ${file.name}.`);
+  } catch (error) {
+    showFileStatus(error.message, true);
+  }
+}
+
+function pointsCsv() {
+  return [CSV_HEADER, ...state.points.map(([x, y], i) => `${x},${y},${state.labels[i]}`)].join("\n") + "\n";
+}
+
+function pointsJson() {
+  return JSON.stringify({points: state.points, labels: state.labels});
+}
+
+// The classifier in the API's field names (W, b, hidden, and the loss it was trained by): with the
+// points added, the file is a request /api/evaluate takes; linclass.playground.load_weights reads it.
+function weightsJson() {
+  const {points, labels, ...classifier} = planeRequest();
+  return JSON.stringify(classifier, null, 1);
+}
+
+function download(name, text, type) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], {type}));
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 0);  // once the download has started
+}
+
+function showFileStatus(message, isError = false) {
+  $("file-status").textContent = message;
+  $("file-status").classList.toggle("error", isError);
 }
 
 // ---------------------------------------------------------------- the plane: coordinates and mouse
@@ -693,10 +853,15 @@ function wireControls(options) {
   state.loss = options.default_loss;
   state.limit = options.plane_limit;
   state.maxHiddenUnits = options.max_hidden_units;
+  state.maxClasses = options.max_classes;
+  state.maxPoints = options.max_points;
+  $("classes").innerHTML = Array.from({length: options.max_classes - 1}, (_, i) => `<option>${i + 2}</option>`).join("");
+  $("classes").value = String(state.classes);
   $("hidden-units").max = String(options.max_hidden_units);
+  $("seed").max = String(MAX_SEED);
   $("activation").innerHTML = options.activations.map((name) => `<option>${name}</option>`).join("");
   $("activation").value = options.default_activation;
-  for (const id of ["model-linear", "model-hidden", "hidden-units"]) $(id).addEventListener("change", randomizeWeights);
+  for (const id of ["model-linear", "model-hidden", "hidden-units"]) $(id).addEventListener("change", resetWeights);
   $("activation").addEventListener("change", () => {
     if (!state.hidden) return;
     state.hidden.activation = $("activation").value;
@@ -715,9 +880,19 @@ function wireControls(options) {
     setPlaying(false);
     edited({resetCurve: true});
   });
+  $("load-points").addEventListener("click", () => $("points-file").click());
+  $("points-file").addEventListener("change", async () => {
+    const file = $("points-file").files[0];
+    if (file) await loadPointsFile(file);
+    $("points-file").value = "";  // so that choosing the same file again loads it again
+  });
+  $("save-csv").addEventListener("click", () => download("points.csv", pointsCsv(), "text/csv"));
+  $("save-json").addEventListener("click", () => download("points.json", pointsJson(), "application/json"));
+  $("export-weights").addEventListener("click", () => download("weights.json", weightsJson(), "application/json"));
   $("play").addEventListener("click", () => setPlaying(!state.playing));
   $("step").addEventListener("click", () => { queue.steps = Number($("steps-per-update").value); pump(); });
-  $("randomize").addEventListener("click", randomizeWeights);
+  $("reset").addEventListener("click", resetWeights);
+  $("randomize").addEventListener("click", nextSeed);
   document.addEventListener("keydown", (event) => {
     if (event.key === " " && !["INPUT", "SELECT", "BUTTON"].includes(document.activeElement.tagName)) {
       event.preventDefault();
