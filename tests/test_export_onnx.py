@@ -80,7 +80,7 @@ def test_every_loss_exports_a_graph_that_predicts_raw_images_as_linclass(onnx, f
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_a_network_exports_its_layers(onnx, fashion, tmp_path, activation):
     data, pre, features = fashion
-    mlp = lc.MLPClassifier(hidden_layer_sizes=(32, 16), activation=activation, lr=0.1, epochs=3, seed=0)
+    mlp = lc.MLPClassifier(hidden_layer_sizes=(32, 16), activation=activation, epochs=3, seed=0)
     mlp.fit(features, data.y_train[:N_TRAIN])
     path = mlp.to_onnx(tmp_path / "mlp.onnx", preprocessor=pre)
     assert_predicts_as_linclass(run_onnx(path, data.X_test), mlp, pre.transform(data.X_test))
