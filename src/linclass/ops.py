@@ -194,14 +194,17 @@ def matmul(a: Operand, b: Operand) -> Tensor:
         out = va @ vb
     except ValueError:
         raise ValueError(_matmul_mismatch(_shape(va), _shape(vb))) from None
+    transposed_b = vb.ndim == 2 and vb.flags.f_contiguous and not vb.flags.c_contiguous  # a Wᵀ view
     return record(out, (a, b), _matmul_backward, _matmul_name(va.ndim, vb.ndim),
-                  (va.shape, vb.shape, _kept_for(b, va), _kept_for(a, vb)))
+                  (va.shape, vb.shape, _kept_for(b, va), _kept_for(a, vb), transposed_b))
 
 
 def _matmul_backward(g: np.ndarray, needs: Needs, shape_a: Shape, shape_b: Shape, va: Kept,
-                     vb: Kept) -> Gradients:
+                     vb: Kept, transposed_b: bool) -> Gradients:
     if len(shape_a) == 2 and len(shape_b) == 2:  # matrices: the rule as stated, nothing to reshape or sum away
-        return (g @ vb.T if needs[0] else None, va.T @ g if needs[1] else None)
+        # d/db in b's own layout: for x @ Wᵀ, (gᵀ x)ᵀ, whose transpose back is W's gradient in W's order
+        gb = ((g.T @ va).T if transposed_b else va.T @ g) if needs[1] else None
+        return (g @ vb.T if needs[0] else None, gb)
     if len(shape_b) == 1:  # a vector is a one-column matrix on the right, a one-row matrix on the left
         g, vb = np.expand_dims(g, -1), None if vb is None else vb[:, np.newaxis]
     if len(shape_a) == 1:

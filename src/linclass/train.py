@@ -237,6 +237,7 @@ class Trainer:
         self._best: _BestWeights | None = None  # the best validation epoch so far, of fit with a validation set
         self._resume_weights: dict[str, np.ndarray] | None = None  # see _keep_best_weights
         self._buffers: dict[str, np.ndarray] = {}
+        self._penalty_buffers: dict[tuple[int, ...], np.ndarray] = {}  # dR/dθ of each shape, written every step
         self.thread_choice: ThreadChoice | None = None
         self._features = np.empty((0, 0), dtype=np.float32)  # the rows being trained on, for advice
 
@@ -537,7 +538,10 @@ class Trainer:
     def _add_penalty(self, theta: np.ndarray, grad: np.ndarray) -> float:
         """Add ``λ dR/dθ`` into ``grad`` and return ``λ R(θ)``: the regularization of one parameter."""
         config = self.config
-        value, dR = penalty_and_grad(config.penalty, theta, config.l1_ratio)
+        buffer = self._penalty_buffers.get(theta.shape)
+        if buffer is None or buffer.dtype != theta.dtype:
+            buffer = self._penalty_buffers[theta.shape] = np.empty_like(theta)
+        value, dR = penalty_and_grad(config.penalty, theta, config.l1_ratio, out=buffer)
         dR *= config.reg
         grad += dR
         return config.reg * value
