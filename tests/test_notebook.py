@@ -76,4 +76,10 @@ def test_the_lecture_notebook_runs_top_to_bottom_and_shows_the_lectures_numbers(
     assert "SVM loss 5.27" in printed and "passed: True" in printed
     accuracy = float(re.search(r"test accuracy ([\d.]+)%", printed)[1])
     assert accuracy >= 84.0
-    assert {"image/svg+xml", "text/html"} <= kinds  # the circuit drawn, the classifier's templates
+    assert {"image/svg+xml", "text/html", "image/png"} <= kinds  # the circuit, the templates, a report figure
+
+
+def test_the_reports_figures_show_themselves_inline_as_png():
+    clf = lc.LinearClassifier(epochs=2).fit(np.random.default_rng(0).standard_normal((40, 4)), np.arange(40) % 2)
+    png = lc.report.plot_history(clf.history_)._repr_png_()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000

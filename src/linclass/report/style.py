@@ -8,6 +8,8 @@ are the same before and after a call.
 
 from __future__ import annotations
 
+import io
+
 import os
 from contextlib import contextmanager
 from typing import Iterator
@@ -52,9 +54,18 @@ def report_style() -> Iterator[None]:
         yield
 
 
+class ReportFigure(Figure):
+    """A figure of the report, which a notebook shows inline as a PNG, whether or not pyplot is in use."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=DPI)
+        return buffer.getvalue()
+
+
 def new_figure(width: float, height: float) -> Figure:
     """A ``width`` × ``height`` inch figure at :data:`DPI`, laid out so labels do not overlap."""
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained", facecolor="white")
+    figure = ReportFigure(figsize=(width, height), dpi=DPI, layout="constrained", facecolor="white")
     FigureCanvasAgg(figure)
     return figure
 
@@ -70,7 +81,7 @@ def image_grid(rows: int, columns: int, cell: tuple[float, float], top: float, a
     time, for panels whose sizes are known in advance.
     """
     width, height = cell[0] * columns, cell[1] * rows + top
-    figure = Figure(figsize=(width, height), dpi=DPI, facecolor="white")
+    figure = ReportFigure(figsize=(width, height), dpi=DPI, facecolor="white")
     FigureCanvasAgg(figure)
     axes = np.empty((rows, columns), dtype=object)
     for row in range(rows):
