@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
@@ -77,7 +78,7 @@ def _has_probabilities(clf: "TrainedClassifier") -> bool:
     return True
 
 
-class TrainedClassifier(ClassifierMixin, BaseEstimator):
+class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
     """What a classifier trained by :class:`linclass.train.Trainer` is behind scikit-learn's contract:
     fitting, warm starts, ``partial_fit``, prediction, and model files.
 
@@ -365,24 +366,24 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator):
         return trainer
 
     # -- what a subclass says about its model ------------------------------------------------------------
+    @abstractmethod
     def _new_trainer(self, weights: dict[str, np.ndarray] | None, config: TrainConfig,
                      rng: np.random.Generator | None, history: dict | None, n_features: int = 0) -> Trainer:
         """A trainer of this model: on ``weights`` (by parameter name), or on fresh random ones for
         ``n_features`` inputs and ``classes_`` drawn from ``rng`` when None."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _expose(self, trainer: Trainer, with_trainer: bool = True) -> None:
         """Show the trainer's live arrays as the fitted attributes (:attr:`FITTED`); keep the trainer to go
         on training with unless ``with_trainer`` is False (weights without the state of their training)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _weights(self) -> dict[str, np.ndarray]:
         """The fitted parameters' arrays by name, in the trainer's order."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _raw_scores(self, X: np.ndarray) -> np.ndarray:
         """The class scores (N, K) of checked features, in their dtype."""
-        raise NotImplementedError
 
     def _continue_with(self, config: TrainConfig) -> None:
         """A new trainer on the current weights and history (warm start, after loading or ``set_params``),

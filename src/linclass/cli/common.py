@@ -87,6 +87,11 @@ def image_size(text: str) -> tuple[int, int]:
     return height, width
 
 
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """``MODEL``, the saved model a command works on: a model file, or the run folder that holds one."""
+    parser.add_argument("model", metavar="MODEL", help="a model file, or a run folder written by linclass train")
+
+
 def add_image_size_option(group: argparse._ActionsContainer) -> None:
     """``--image-size HxW``, the ``image_size`` of :func:`linclass.datasets.load`."""
     group.add_argument("--image-size", type=image_size, metavar="HxW",

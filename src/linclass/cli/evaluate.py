@@ -14,7 +14,8 @@ from typing import Iterable
 import numpy as np
 
 from linclass import data
-from linclass.cli.common import add_image_size_option, common_options, load_data, percent, print_json
+from linclass.cli.common import (add_image_size_option, add_model_argument, common_options, load_data, percent,
+                                 print_json)
 from linclass.cli.run_folder import open_model
 from linclass.errors import LinclassError
 from linclass.saved_model import SavedModel
@@ -27,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Evaluate a saved model on a dataset's test split (or its training split): accuracy, "
                     "precision and recall of every class, and the confusion matrix.",
     )
-    parser.add_argument("model", metavar="MODEL", help="a model file, or a run folder written by linclass train")
+    add_model_argument(parser)
     parser.add_argument("--data", metavar="NAME|PATH",
                         help="the dataset to evaluate on (default: the one the model was trained on)")
     parser.add_argument("--root", metavar="DIR", help="look for the dataset here first")

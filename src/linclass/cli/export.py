@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from linclass.cli.common import common_options, print_json
+from linclass.cli.common import add_model_argument, common_options, print_json
 from linclass.cli.run_folder import open_model
 from linclass.errors import LinclassError
 
@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Write a saved model as an ONNX graph that takes raw images and gives their labels and "
                     "probabilities (or scores), for onnxruntime. Needs: pip install linclass[onnx].",
     )
-    parser.add_argument("model", metavar="MODEL", help="a model file, or a run folder written by linclass train")
+    add_model_argument(parser)
     parser.add_argument("--onnx", required=True, metavar="OUT.onnx", help="the ONNX file to write")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(run=run)

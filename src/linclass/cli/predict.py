@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 from linclass import data
-from linclass.cli.common import common_options, positive_int, print_json
+from linclass.cli.common import add_model_argument, common_options, positive_int, print_json
 from linclass.cli.image_statistics import unlike_training
 from linclass.cli.pictures import softmax
 from linclass.cli.run_folder import open_model
@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Classify image files with a saved model: each is converted to the model's image size "
                     "and mode, preprocessed as in training, and given its most likely classes.",
     )
-    parser.add_argument("model", metavar="MODEL", help="a model file, or a run folder written by linclass train")
+    add_model_argument(parser)
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...) of any size")
     parser.add_argument("--top-k", type=positive_int, default=3, metavar="K",
                         help="how many classes to show for each image (default 3; fewer if there are fewer)")

@@ -43,8 +43,15 @@ class KnownDataset:
     description: str
     subfolders: tuple[str, ...]
     holds_set: Callable[[Path], bool] | None  # None for a set built into the library
-    read: Callable[[Path, int | None], Dataset]  # (folder, max_memory)
+    read: Callable[[Path | None, int | None], Dataset]  # (folder, None for a built-in set; max_memory)
     how_to_get: str
+
+
+def _found(folder: Path | None) -> Path:
+    """The folder :func:`locate` found for a set read from files (only the built-in set has none)."""
+    if folder is None:
+        raise DataError("a dataset read from files was given no folder: locate() finds one for every such set")
+    return folder
 
 
 KNOWN = {known.name: known for known in (
@@ -53,24 +60,24 @@ KNOWN = {known.name: known for known in (
     KnownDataset("fashion-mnist", "28×28 greyscale clothing, 60000 training + 10000 test images, 10 classes",
                  ("fashion-mnist", "fashion_mnist", "FashionMNIST/raw", "FashionMNIST", "Fashion-MNIST"),
                  idx.has_idx_files,
-                 lambda folder, max_memory: idx.read_idx_dataset(folder, "fashion-mnist", FASHION_MNIST_CLASSES,
-                                                                 max_memory),
+                 lambda folder, max_memory: idx.read_idx_dataset(_found(folder), "fashion-mnist",
+                                                                 FASHION_MNIST_CLASSES, max_memory),
                  "apt-get install dataset-fashion-mnist (installs /usr/share/datasets/fashion-mnist), or put "
                  f"{IDX_FILES} from https://github.com/zalandoresearch/fashion-mnist in "
                  f"~/.cache/linclass/fashion-mnist"),
     KnownDataset("mnist", "28×28 greyscale handwritten digits, 60000 training + 10000 test images, 10 classes",
                  ("mnist", "MNIST/raw", "MNIST"), idx.has_idx_files,
-                 lambda folder, max_memory: idx.read_idx_dataset(folder, "mnist", DIGIT_CLASSES, max_memory),
+                 lambda folder, max_memory: idx.read_idx_dataset(_found(folder), "mnist", DIGIT_CLASSES, max_memory),
                  f"put {IDX_FILES} (e.g. from https://ossci-datasets.s3.amazonaws.com/mnist/) in "
                  "~/.cache/linclass/mnist"),
     KnownDataset("cifar10", "32×32 colour photos, 50000 training + 10000 test images, 10 classes",
                  ("cifar-10-batches-py", "cifar-10-batches-bin", "cifar10", "cifar-10"), cifar.has_cifar10,
-                 lambda folder, max_memory: cifar.read_cifar10(folder, max_memory=max_memory),
+                 lambda folder, max_memory: cifar.read_cifar10(_found(folder), max_memory=max_memory),
                  "unpack https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz (or the binary version) in "
                  "~/.cache/linclass"),
     KnownDataset("cifar100", "32×32 colour photos, 50000 training + 10000 test images, 100 fine classes",
                  ("cifar-100-python", "cifar-100-binary", "cifar100", "cifar-100"), cifar.has_cifar100,
-                 lambda folder, max_memory: cifar.read_cifar100(folder, max_memory=max_memory),
+                 lambda folder, max_memory: cifar.read_cifar100(_found(folder), max_memory=max_memory),
                  "unpack https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz (or the binary version) in "
                  "~/.cache/linclass"),
 )}
@@ -186,7 +193,7 @@ def _read(name_or_path: str | Path, root: str | Path | None, image_size: Sequenc
     if name is not None:
         _refuse_options(name, image_size, mmap)
         folder = locate(name, root)  # None only for the built-in set, whose reader reads no folder
-        return KNOWN[name].read(folder, max_memory)  # type: ignore[arg-type]
+        return KNOWN[name].read(folder, max_memory)
     path = Path(name_or_path).expanduser()
     if not path.exists():
         raise DataError(f"{name_or_path}: no such file or folder, and not a known dataset "
