@@ -238,6 +238,17 @@ def option_hyperparameters(group: str | None = None) -> list[Hyperparameter]:
             if item.flag is not None and (group is None or item.group == group)]
 
 
+def check_model_options(args: argparse.Namespace) -> None:
+    """Refuse an option given for the other kind of model (``--hidden`` without ``--model mlp``, ``--solver``
+    with it), rather than train without it."""
+    network = getattr(args, "model", None) == "mlp"
+    for flag in LINEAR_ONLY if network else NETWORK_ONLY:
+        if getattr(args, flag, None) is not None:
+            why = "a network's steps always run on the autograd engine" if network else \
+                "a linear classifier has no hidden layer"
+            raise LinclassError(f"--{flag} applies to --model {'linear' if network else 'mlp'} only: {why}")
+
+
 def model_class(name: str) -> Any:
     """The classifier class ``--model`` names (importing it: scikit-learn comes with it)."""
     import importlib

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from linclass.cli import run_folder, signals
-from linclass.cli.common import (classifier_parameters, common_options, data_options, epoch_details,
-                                 fill_defaults, model_class, model_options, network_options, optimization_options,
-                                 option_hyperparameters, output_options, percent, print_json, training_defaults)
+from linclass.cli.common import (check_model_options, classifier_parameters, common_options, data_options,
+                                 epoch_details, fill_defaults, model_class, model_options, network_options,
+                                 optimization_options, option_hyperparameters, output_options, percent, print_json,
+                                 training_defaults)
 from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, data_argument, model_metadata,
                                    prepare_data, write_run_report)
 from linclass.cli.progress import progress_display
@@ -81,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
 def new_run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The options of a new run, checked before any data is loaded (``--out`` must not hold a trained run)."""
+    check_model_options(args)
     options = fill_defaults(args)
     check_parameters(classifier_parameters(options))
     if options["out"] is not None:

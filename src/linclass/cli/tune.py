@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from linclass.cli import run_folder
-from linclass.cli.common import (MODELS, add_hyperparameter_option, classifier_parameters, common_options,
+from linclass.cli.common import (MODELS, add_hyperparameter_option, check_model_options, classifier_parameters,
+                                 common_options,
                                  constraint_type, data_options, fill_defaults, list_of, model_class,
                                  optimization_options, option_type, option_value, output_options, percent,
                                  positive_int, print_json, training_defaults)
@@ -88,6 +89,7 @@ def trial_count(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from linclass import tune
 
+    check_model_options(args)
     options = fill_defaults(args, {**training_defaults(args.model or "linear"), **TUNE_DEFAULTS})
     if options["search"] == "random" and 0 in options["reg"]:
         raise LinclassError("--reg: a random search draws λ log-uniformly, which cannot reach 0; give positive "
