@@ -333,7 +333,7 @@ def test_a_fitted_classifier_pickles_for_scikit_learns_tools(blobs):
     ("lr", -0.1, "a number > 0"),
     ("reg", "strong", "a number >= 0"),
     ("batch_size", 0, "an integer >= 1"),
-    ("solver", "lbfgs", "one of 'fused', 'autograd'"),
+    ("solver", "newton", "one of 'fused', 'autograd', 'lbfgs', or None"),
     ("validation_fraction", 1.0, r"a number in \(0, 1\)"),
     ("on_epoch_end", "print", "None or a function"),
 ])

@@ -17,6 +17,7 @@ import pytest
 import linclass as lc
 from linclass import LinearClassifier, persist
 from linclass.errors import ModelFileError
+from linclass.estimator import PARAMETERS
 from linclass.files import write_atomically
 
 
@@ -32,7 +33,8 @@ def fitted(digits):
     pre = lc.datasets.Preprocessor(center="mean")
     X = pre.fit_transform(digits.X_train)
     names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
-    clf = LinearClassifier(loss="svm", reg=1e-3, epochs=3, lr_schedule="cosine").fit(X, names[digits.y_train])
+    clf = LinearClassifier(loss="svm", reg=1e-3, epochs=3, optimizer="momentum", lr_schedule="cosine")
+    clf.fit(X, names[digits.y_train])
     return clf, pre
 
 
@@ -82,7 +84,7 @@ def test_the_file_has_the_documented_layout_and_no_pickle(saved):
     magic, version, header_size = struct.unpack_from("<8sIQ", content)
     assert magic == b"LINCLASS" and version == persist.FORMAT_VERSION == 2
     header = json.loads(content[20:20 + header_size])
-    buffers = {f"trainer.optimizer_state.state.{i}.momentum_buffer" for i in (0, 1)}  # the default optimizer's
+    buffers = {f"trainer.optimizer_state.state.{i}.momentum_buffer" for i in (0, 1)}  # momentum's
     assert {entry["name"] for entry in header["arrays"]} == {"W", "b", "preprocessor.mean", *buffers}
     trainer = header["trainer"]
     assert trainer["optimizer"] == "momentum" and trainer["rng"]["bit_generator"] == "PCG64"
@@ -190,8 +192,10 @@ def test_a_version_1_file_still_loads_and_predicts_as_it_did(tmp_path):
     assert np.array_equal(clf.decision_function(X), np.array(expected["scores"], dtype=np.float32))
     assert np.array_equal(clf.predict_proba(X), np.array(expected["probabilities"], dtype=np.float32))
     assert clf.history_["epochs"] == expected["history_epochs"] and clf.metadata_ == expected["metadata"]
-    assert {name: value for name, value in clf.get_params().items() if not callable(value)} == \
-        expected["hyperparameters"]
+    params = clf.get_params()
+    assert {name: params[name] for name in expected["hyperparameters"]} == expected["hyperparameters"]
+    assert {name: value for name, value in params.items() if name not in expected["hyperparameters"]} == \
+        {name: PARAMETERS[name].default for name in ("max_epochs", "tol", "n_iter_no_change")}  # newer settings
     # Without a training state it goes on as a fresh optimizer would, and is saved again as version 2.
     clf.set_params(warm_start=True, epochs=3).fit(X, expected["predictions"])
     header, _ = persist.read_model_file(clf.save(tmp_path / "again.linclass"))

@@ -102,8 +102,9 @@ def test_one_full_batch_step_matches_pytorch_with_and_without_the_bias_penalty(d
 
 def test_history_has_the_documented_format_and_is_json(digits):
     X, y, X_val, y_val = digits
-    _, _, history = train(X, y, TrainConfig(epochs=3, batch_size=100, lr_schedule="exponential"), X_val, y_val)
-    assert set(history) == {"loss", "epochs", "best_epoch", "stopped_early", "kept_epoch"}
+    _, _, history = train(X, y, TrainConfig(epochs=3, batch_size=100, lr=0.01, lr_schedule="exponential"), X_val, y_val)
+    assert set(history) == {"loss", "epochs", "best_epoch", "stopped_early", "kept_epoch", "lr", "converged",
+                            "counting_from"}
     assert len(history["loss"]) == 3 * math.ceil(len(X) / 100)
     assert [record["epoch"] for record in history["epochs"]] == [1, 2, 3]
     for record in history["epochs"]:
@@ -232,7 +233,7 @@ def test_a_huge_learning_rate_diverges_with_advice_that_works(digits, loss, opti
 def test_a_nan_loss_is_divergence(engine):
     X = np.full((4, 2), 1e30, dtype=np.float32)  # scores overflow to inf, the softmax loss to NaN
     with pytest.raises(DivergenceError, match=r"loss=nan.* with lr=10"):
-        train(X, np.array([0, 1, 0, 1]), TrainConfig(lr=10.0, solver=engine))
+        train(X, np.array([0, 1, 0, 1]), TrainConfig(lr=10.0, optimizer="momentum", solver=engine))
 
 
 def test_an_exploding_loss_is_divergence_before_it_overflows():
@@ -249,7 +250,7 @@ def test_an_exploding_loss_is_divergence_before_it_overflows():
 def test_continuing_a_history_trains_only_the_epochs_left(digits):
     X, y, X_val, y_val = digits
     W, b = init_weights(10, X.shape[1], 0)
-    config = TrainConfig(epochs=6, lr_schedule="step")
+    config = TrainConfig(epochs=6, lr=0.01, lr_schedule="step")
     first = Trainer(W, b, config)
     first.fit(X, y, on_epoch_end=lambda record: record["epoch"] == 2)  # interrupted after 2 epochs
     resumed = Trainer(W, b, config, history=first.history)

@@ -147,7 +147,7 @@ class OptionalOf(Constraint):
         return value is None or self.inner.accepts(value)
 
     def describe(self) -> str:
-        return f"None ({self.meaning}) or {self.inner.describe()}"
+        return f"{self.inner.describe()}, or None ({self.meaning})"
 
     def _read(self, text: str) -> Any:
         return None if text.lower() == "none" else self.inner._read(text)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -146,6 +148,10 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
             raise
         self.n_iter_ = len(self.history_["epochs"])
         self.threads_ = self._trainer.thread_choice
+        self.solver_ = self._trainer.solver_used
+        if self.history_.get("converged") is False:
+            warnings.warn(f"{type(self).__name__} did not converge in max_epochs={self.max_epochs} epochs (tol="
+                          f"{self.tol:g}): raise max_epochs or tol, or set epochs", ConvergenceWarning, stacklevel=2)
         return self
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
@@ -399,8 +405,8 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
         self._start(trainer)
 
     def _forget_fit(self) -> None:
-        for name in (*self.FITTED, "classes_", "history_", "n_iter_", "threads_", "_trainer", "n_features_in_",
-                     "preprocessor_", "metadata_"):
+        for name in (*self.FITTED, "classes_", "history_", "n_iter_", "threads_", "solver_", "_trainer",
+                     "n_features_in_", "preprocessor_", "metadata_"):
             self.__dict__.pop(name, None)
 
     def _epoch_callback(self) -> Callable[[dict], Any] | None:
@@ -470,6 +476,8 @@ class LinearClassifier(TrainedClassifier):
         The number of epochs run.
     threads_ : linclass.threads.ThreadChoice
         The BLAS thread count the last epoch trained with (None: as the environment set it) and why.
+    solver_ : str
+        The solver the last fit trained with: ``solver``, or the one ``solver=None`` chose for the data.
     preprocessor_ : linclass.datasets.Preprocessor or None
         Set by :meth:`load`: the preprocessing the model's inputs need, as it was saved (None when none
         was); :meth:`save` saves it again unless given another.

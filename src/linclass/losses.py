@@ -363,6 +363,10 @@ class Loss:
         (``"delta"``, the margin Δ).
     probabilities : bool
         Whether ``softmax(scores)`` is the model the loss fits, so that ``predict_proba`` means something.
+    curvature : callable
+        ``curvature(K)``: how fast the gradient of ``L_i`` can change with the scores, its largest second
+        derivative along any direction of the K scores (for the hinges, which have kinks instead, the size
+        of one margin's unit jump). :mod:`linclass.step_size` divides by it.
     """
 
     name: str
@@ -373,6 +377,7 @@ class Loss:
     composed: Callable[..., Tensor]
     options: tuple[str, ...] = ()
     probabilities: bool = False
+    curvature: Callable[[int], float] = lambda classes: 1.0
 
     def options_from(self, settings: Any) -> dict[str, float]:
         """The keyword arguments this loss takes, read from ``settings`` (anything with those attributes)."""
@@ -381,14 +386,17 @@ class Loss:
 
 LOSSES: dict[str, Loss] = {loss.name: loss for loss in (
     Loss("softmax", "Softmax (cross-entropy)", "L_i = -log(e^{s_{y_i}} / Σ_j e^{s_j})",
-         softmax_loss_and_grad, softmax_loss, softmax_loss_composed, probabilities=True),
+         softmax_loss_and_grad, softmax_loss, softmax_loss_composed, probabilities=True,
+         curvature=lambda classes: 0.5),  # the Hessian diag(p) - p pᵀ has eigenvalues at most 1/2
     Loss("svm", "SVM (Weston–Watkins hinge)", "L_i = Σ_{j≠y_i} max(0, s_j - s_{y_i} + Δ)",
          svm_loss_and_grad, svm_loss, svm_loss_composed, options=("delta",)),
     Loss("squared_hinge", "Squared hinge (L2-SVM)", "L_i = Σ_{j≠y_i} max(0, s_j - s_{y_i} + Δ)²",
-         squared_hinge_loss_and_grad, squared_hinge_loss, squared_hinge_loss_composed, options=("delta",)),
+         squared_hinge_loss_and_grad, squared_hinge_loss, squared_hinge_loss_composed, options=("delta",),
+         curvature=lambda classes: 2.0 * classes),  # 2 Σ_j (e_j - e_y)(e_j - e_y)ᵀ: eigenvalues up to 2K
     Loss("one_vs_all", "One-vs-all squared hinge (L2-SVM, Tang 2013)",
          "L_i = Σ_j max(0, Δ - t_ij s_j)², t_ij = +1 if j = y_i else -1",
-         one_vs_all_loss_and_grad, one_vs_all_loss, one_vs_all_loss_composed, options=("delta",)),
+         one_vs_all_loss_and_grad, one_vs_all_loss, one_vs_all_loss_composed, options=("delta",),
+         curvature=lambda classes: 2.0),  # 2 I on the active scores
     Loss("crammer_singer", "Crammer–Singer hinge (structured SVM)", "L_i = max(0, Δ + max_{j≠y_i} s_j - s_{y_i})",
          crammer_singer_loss_and_grad, crammer_singer_loss, crammer_singer_loss_composed, options=("delta",)),
 )}

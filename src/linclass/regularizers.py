@@ -134,7 +134,9 @@ class Penalty:
 
     ``kernel(W, l1_ratio, out)`` gives ``(R(W), dR/dW)`` on NumPy arrays, the gradient written into ``out``;
     ``tensor(W, l1_ratio)`` gives R(W) as
-    engine ops; ``options`` names the settings it reads (``l1_ratio``).
+    engine ops; ``options`` names the settings it reads (``l1_ratio``); ``curvature(l1_ratio)`` is the
+    second derivative of R along a weight where it is smooth (2 for ``Σ W²``, 0 for ``Σ |W|``), which the
+    default step size (:mod:`linclass.step_size`) and the choice of solver read.
     """
 
     name: str
@@ -143,13 +145,16 @@ class Penalty:
     kernel: Callable[[np.ndarray, float, np.ndarray], tuple[float, np.ndarray]]
     tensor: Callable[[Tensor, float], Tensor]
     options: tuple[str, ...] = ()
+    curvature: Callable[[float], float] = lambda l1_ratio: 0.0
+    smooth: bool = False  # a gradient everywhere (no kink at 0), as a quasi-Newton solver needs
 
 
 PENALTIES: dict[str, Penalty] = {item.name: item for item in (
-    Penalty("l2", "L2", "R(W) = Σ W²", _l2_kernel, lambda W, l1_ratio: l2(W)),
+    Penalty("l2", "L2", "R(W) = Σ W²", _l2_kernel, lambda W, l1_ratio: l2(W),
+            curvature=lambda l1_ratio: 2.0, smooth=True),
     Penalty("l1", "L1", "R(W) = Σ |W|", _l1_kernel, lambda W, l1_ratio: l1(W)),
     Penalty("elasticnet", "Elastic net", "R(W) = r Σ|W| + (1 - r) Σ W²", _elastic_net_kernel, elastic_net,
-            options=("l1_ratio",)),
+            options=("l1_ratio",), curvature=lambda l1_ratio: 2.0 * (1.0 - l1_ratio)),
 )}
 """Every penalty by name, in the order menus list them."""
 

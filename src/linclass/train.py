@@ -37,7 +37,15 @@ The history (``Trainer.history``, a classifier's ``history_``) is a JSON-able di
      "epochs": [{"epoch": 1, "loss": mean over the epoch, "train_accuracy": ..., "val_accuracy": ... or None,
                  "learning_rate": ..., "seconds": cumulative}, ...],
      "best_epoch": epoch of the best validation accuracy or None, "stopped_early": bool,
-     "kept_epoch": the epoch whose weights fit keeps (see :attr:`Trainer.kept_epoch`) or None}
+     "kept_epoch": the epoch whose weights fit keeps (see :attr:`Trainer.kept_epoch`) or None,
+     "lr": the learning rate the run trains at (``lr=None``: the one derived from the data) or None,
+     "converged": True or False when the last fit trained until converged (``epochs=None``), else None,
+     "counting_from": the first epoch of the run that convergence is judged on}
+
+With ``epochs=None`` (the default) a run trains until converged: until the epoch's training loss has
+come within ``tol`` of its best for ``n_iter_no_change`` epochs in a row, or for ``max_epochs``
+(``history["converged"]`` is then False and the estimator warns). L-BFGS (``solver="lbfgs"``,
+:mod:`linclass.lbfgs`) records one epoch per iteration, with ``learning_rate`` None.
 
 A run goes on exactly where it stopped from the weights it kept, its history and
 :meth:`Trainer.state_dict` (the optimizer's buffers, the batch order's generator, the best epoch so far
@@ -62,10 +70,12 @@ import numpy as np
 from linclass import losses
 from linclass.constraints import Boolean, Integer, OneOf, OptionalOf, Real, declare, declared
 from linclass.errors import DivergenceError
+from linclass.lbfgs import Objective, minimize
 from linclass.model import accuracy, init_weights, scores
 from linclass.optim import LEARNING_RATE, MOMENTUM, OPTIMIZERS, SCHEDULES, schedule_for_run
 from linclass.regularizers import L1_RATIO, PENALTIES, PENALTY_CHOICES, penalty, penalty_and_grad
 from linclass.shuffled_rows import ShuffledRows
+from linclass.step_size import default_step_size
 from linclass.tensor import Tensor
 from linclass.threads import BlasThreads, ThreadChoice, free_cpus_now, step_flops
 
@@ -73,7 +83,11 @@ __all__ = ["TrainConfig", "HYPERPARAMETERS", "Trainer", "train", "new_history", 
            "SAMPLINGS", "SOLVERS", "EXPLOSION_FACTOR"]
 
 SAMPLINGS = ("shuffle", "replacement")
-SOLVERS = ("fused", "autograd")
+SOLVERS = ("fused", "autograd", "lbfgs")
+LBFGS_MAX_ROWS = 1000
+"""The most training rows for which ``solver=None`` chooses L-BFGS: there a full pass costs less than a
+few mini-batch steps would, and such small sets are often tables of raw features of unlike scales, which
+a quasi-Newton method copes with and a single learning rate does not."""
 EXPLOSION_FACTOR = 1e3
 """Training stops as diverged once a loss exceeds this many times the first loss (or this many, if the
 first loss is below 1)."""
@@ -112,10 +126,13 @@ class TrainConfig:
                            "the margin Δ of the hinge losses (" + ", ".join(
                                name for name, loss in losses.LOSSES.items() if "delta" in loss.options) + ")",
                            metavar="DELTA")
-    optimizer: str = declare("momentum", OneOf(tuple(OPTIMIZERS)),
+    optimizer: str = declare("adam", OneOf(tuple(OPTIMIZERS)),
                              "the update rule; " + "; ".join(f"{name}: {choice.title}" for name, choice in
                                                             OPTIMIZERS.items()))
-    lr: float = declare(1e-2, LEARNING_RATE, "the learning rate (step size)", metavar="RATE", group="model")
+    lr: float | None = declare(None, OptionalOf(LEARNING_RATE, "from the data"),
+                               "the learning rate (step size); by default derived from the training features' "
+                               "scale, the loss and the optimizer (linclass.step_size), so that raw pixels and "
+                               "scaled features both train", metavar="RATE", group="model")
     momentum: float = declare(0.9, MOMENTUM, "the momentum of the " + " and ".join(
         name for name, choice in OPTIMIZERS.items() if choice.uses_momentum) + " optimizers", metavar="MU")
     lr_schedule: str = declare("constant", OneOf(tuple(SCHEDULES)),
@@ -123,7 +140,18 @@ class TrainConfig:
                                    f"{name}: {choice.title}" for name, choice in SCHEDULES.items()),
                                flag="schedule")
     batch_size: int = declare(256, Integer(1), "examples per mini-batch step", metavar="N")
-    epochs: int = declare(20, Integer(1), "passes over the training data", metavar="N")
+    epochs: int | None = declare(None, OptionalOf(Integer(1), "until converged"),
+                                 "passes over the training data; by default as many as it takes to converge "
+                                 "(see tol), at most max_epochs", metavar="N")
+    max_epochs: int = declare(1000, Integer(1), "the most passes a run that trains until converged takes; "
+                              "reaching them gives a ConvergenceWarning", metavar="N")
+    tol: float = declare(1e-3, Real(0, example="0.001"),
+                         "converged: the epoch's training loss has come within tol of its best for "
+                         "n_iter_no_change epochs in a row (scikit-learn's SGDClassifier meaning); for "
+                         "solver lbfgs, the largest gradient component is below tol / 10 or an iteration "
+                         "lowers the loss by less than tol / 100 of itself", metavar="TOL")
+    n_iter_no_change: int = declare(5, Integer(1), "epochs without a gain of tol in the training loss before a "
+                                    "run is converged", metavar="N")
     iterations: int | None = declare(None, OptionalOf(Integer(1), "train for epochs"),
                                      "mini-batch steps to take instead of epochs passes (the last epoch may be "
                                      "cut short)", flag=None)
@@ -135,9 +163,12 @@ class TrainConfig:
                                    "keep the weights of the best epoch")
     patience: int = declare(5, Integer(1), "epochs without a gain in validation accuracy before early stopping",
                             metavar="N")
-    solver: str = declare("fused", OneOf(SOLVERS),
-                          "compute each step with NumPy kernels (fused, fast) or with the autograd engine "
-                          "(the lecture's formulas and backprop); both give the same weights up to rounding")
+    solver: str | None = declare(None, OptionalOf(OneOf(SOLVERS), "lbfgs for small data, else fused"),
+                                 "fused: mini-batch steps on NumPy kernels (fast); autograd: the same steps "
+                                 "through the engine (the lecture's formulas and backprop), the same weights up "
+                                 "to rounding; lbfgs: full-batch L-BFGS (linclass.lbfgs). By default lbfgs for a "
+                                 f"linear model on at most {LBFGS_MAX_ROWS} rows with lr, epochs, iterations and "
+                                 "early stopping unset and a smooth penalty (l2 or none), else fused")
     seed: int = declare(0, Integer(0), "seeds the initial weights and the batch order (and the command line's "
                         "split): the same seed and data give the same weights, bit for bit", metavar="N",
                         group="data")
@@ -149,6 +180,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_config(self)
+
+    @property
+    def epoch_budget(self) -> int:
+        """The epochs a run takes at most: ``epochs``, or ``max_epochs`` when training until converged."""
+        return self.max_epochs if self.epochs is None else self.epochs
 
     @property
     def loss_options(self) -> dict[str, float]:
@@ -174,7 +210,8 @@ def check_config(config: TrainConfig) -> None:
 
 def new_history() -> dict:
     """An empty training history (the format is in the module docstring)."""
-    return {"loss": [], "epochs": [], "best_epoch": None, "stopped_early": False, "kept_epoch": None}
+    return {"loss": [], "epochs": [], "best_epoch": None, "stopped_early": False, "kept_epoch": None,
+            "lr": None, "converged": None, "counting_from": 0}
 
 
 def kept_epoch_of(history: dict, early_stopping: bool) -> int | None:
@@ -224,14 +261,13 @@ class Trainer:
         """What every trainer sets up, whatever it trains: optimizer, schedule, generator, history."""
         config = self.config
         self.parameters = parameters
-        self.optimizer = OPTIMIZERS[config.optimizer].build(list(parameters.values()), config.lr, config.momentum)
-        self.schedule = schedule_for_run(config.lr_schedule, self.optimizer, config.epochs)
         self.rng = np.random.default_rng(config.seed) if rng is None else rng
         self.history = new_history() if history is None else history
         epochs_done = self.history["epochs"]
         self.seconds = epochs_done[-1]["seconds"] if epochs_done else 0.0
-        for _ in epochs_done:
-            self.schedule.step()
+        self.optimizer = OPTIMIZERS[config.optimizer].build(list(parameters.values()), 1.0, config.momentum)
+        self.learning_rate: float | None = None  # the rate the run trains at, once known (see _set_learning_rate)
+        self._set_learning_rate(config.lr if config.lr is not None else self.history.get("lr"))
         losses_done = self.history["loss"]
         self._loss_limit = EXPLOSION_FACTOR * max(losses_done[0], 1.0) if losses_done else math.inf
         self._best: _BestWeights | None = None  # the best validation epoch so far, of fit with a validation set
@@ -239,7 +275,42 @@ class Trainer:
         self._buffers: dict[str, np.ndarray] = {}
         self._penalty_buffers: dict[tuple[int, ...], np.ndarray] = {}  # dR/dθ of each shape, written every step
         self.thread_choice: ThreadChoice | None = None
+        self.solver_used: str | None = None  # what the last fit or epoch trained with (see solver_for)
         self._features = np.empty((0, 0), dtype=np.float32)  # the rows being trained on, for advice
+
+    # -- the learning rate and the solver ----------------------------------------------------------------
+    def _set_learning_rate(self, lr: float | None) -> None:
+        """Train at ``lr`` (None: not known until the data are seen); the schedule resumes at its epoch."""
+        if lr is None:
+            return
+        self.learning_rate = self.optimizer.lr = lr
+        self.schedule = schedule_for_run(self.config.lr_schedule, self.optimizer, self.config.epoch_budget)
+        for _ in self.history["epochs"]:
+            self.schedule.step()
+
+    def _learn_rate_from(self, X: np.ndarray) -> None:
+        """With ``lr=None``, the rate :func:`linclass.step_size.default_step_size` derives from the first rows
+        trained on, kept in the history for the rest of the run."""
+        if self.learning_rate is None:
+            lr = default_step_size(X, self.config, self.predict_scores(X[:1]).shape[1])
+            self.history["lr"] = lr
+            self._set_learning_rate(lr)
+
+    def solver_for(self, rows: int) -> str:
+        """The solver a fit on ``rows`` training rows uses: the configured one, or by default (the rule is in
+        ``solver``'s help) L-BFGS for a small linear problem and fused steps otherwise."""
+        config = self.config
+        if config.solver is not None:
+            return config.solver
+        smooth = config.penalty is None or PENALTIES[config.penalty].smooth
+        unset = config.lr is None and config.epochs is None and config.iterations is None
+        if (self.FULL_BATCH and rows <= LBFGS_MAX_ROWS and unset and not config.early_stopping
+                and not config.regularize_bias and smooth):
+            return "lbfgs"
+        return "fused"
+
+    FULL_BATCH = True
+    """Whether the model can train by full-batch L-BFGS (:mod:`linclass.lbfgs` knows linear scores only)."""
 
     # -- the whole run -------------------------------------------------------------------------------
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
@@ -268,12 +339,18 @@ class Trainer:
         config = self.config
         if config.early_stopping and X_val is None:
             raise ValueError("early_stopping=True needs a validation set: pass X_val and y_val")
+        self._start_counting()
+        self.solver_used = self.solver_for(len(X))
+        if self.solver_used == "lbfgs":
+            self._fit_lbfgs(X, y, X_val, y_val, on_epoch_end)
+            return self.history
+        self._learn_rate_from(X)
         per_epoch = math.ceil(len(X) / config.batch_size)
         epochs_done = len(self.history["epochs"])
         if config.iterations is not None:
             steps_left = config.iterations - len(self.history["loss"])
         else:
-            steps_left = (config.epochs - epochs_done) * per_epoch
+            steps_left = (config.epoch_budget - epochs_done) * per_epoch
         if X_val is None:
             self._best = None
         elif self._best is None:  # no best epoch so far to go on from (load_state_dict, an earlier fit)
@@ -298,6 +375,55 @@ class Trainer:
         if config.early_stopping:
             self._keep_best_weights()
         return self.history
+
+    def _start_counting(self) -> None:
+        """Where the epochs that decide convergence start: where the last run that ended (converged or at
+        ``max_epochs``) left off; an interrupted run (``--resume``) goes on counting."""
+        history = self.history
+        if history.get("converged") is not None or "counting_from" not in history:
+            history["counting_from"] = len(history["epochs"])
+        history["converged"] = None
+
+    def _converged(self) -> bool:
+        """scikit-learn's ``SGDClassifier`` rule: none of the last ``n_iter_no_change`` epochs' training losses
+        fell below the best loss before it less ``tol`` (a loss too large for ``tol`` to change, stalled, counts
+        as no gain too)."""
+        best, without_gain = math.inf, 0
+        for record in self.history["epochs"][self.history["counting_from"]:]:
+            without_gain = 0 if record["loss"] < best - self.config.tol else without_gain + 1
+            best = min(best, record["loss"])
+        return without_gain >= self.config.n_iter_no_change
+
+    def _fit_lbfgs(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None, y_val: np.ndarray | None,
+                   on_epoch_end: EpochCallback | None) -> None:
+        """:meth:`fit` by full-batch L-BFGS (:mod:`linclass.lbfgs`), one iteration an epoch."""
+        config = self.config
+        for setting, refused in (("early_stopping", config.early_stopping), ("regularize_bias", config.regularize_bias),
+                                 ("a network", not self.FULL_BATCH)):
+            if refused:
+                raise ValueError(f"solver='lbfgs' cannot train with {setting}: choose solver='fused'")
+        objective = Objective(X, y, len(self.b.data), config.loss, config.loss_options,
+                              config.penalty if config.regularized else None, config.reg, config.l1_ratio)
+        W, b = self.W.data.astype(np.float64), self.b.data.astype(np.float64)
+
+        iteration_started = time.perf_counter()
+
+        def on_iteration(loss: float) -> bool:
+            nonlocal iteration_started
+            self.W.data[...], self.b.data[...] = W, b
+            self._record_loss(loss)
+            record = self._append_epoch(loss, accuracy(self.predict_scores(X), y), X_val, y_val, None,
+                                        iteration_started)
+            iteration_started = time.perf_counter()
+            return on_epoch_end is not None and bool(on_epoch_end(record))
+
+        iterations = config.epoch_budget - len(self.history["epochs"])
+        with np.errstate(over="ignore"):
+            converged = minimize(objective, W, b, iterations, config.tol, on_iteration) if iterations > 0 else True
+        self.W.data[...], self.b.data[...] = W, b
+        if config.epochs is None:
+            self.history["converged"] = converged
+        self.history["kept_epoch"] = self.kept_epoch
 
     def _first_candidate(self, X_val: np.ndarray, y_val: np.ndarray) -> "_BestWeights":
         """The best epoch's tracker of a fit without a state to go on from: when continuing a history, the
@@ -352,7 +478,7 @@ class Trainer:
         return step_flops(batch, features, len(self.b.data))
 
     def _uses_fused_kernels(self) -> bool:
-        return self.config.solver == "fused"
+        return self.config.solver in (None, "fused")
 
     def parameter_arrays(self) -> dict[str, np.ndarray]:
         """The parameters' arrays by name (live, not copies)."""
@@ -413,6 +539,7 @@ class Trainer:
         """Epoch after epoch until ``steps_left`` steps are done, early stopping or the callback says stop."""
         config = self.config
         per_epoch = math.ceil(len(X) / config.batch_size)
+        until_converged = config.epochs is None and config.iterations is None
         while steps_left > 0:
             X_epoch, y_epoch, order = (X, y, None) if rows is None else rows.for_epoch()
             record = self._run_epoch(X_epoch, y_epoch, X_val, y_val, max_steps=steps_left, order=order)
@@ -422,10 +549,14 @@ class Trainer:
             stop = best is not None and best.update(record, self.parameter_arrays(), config.patience)
             self.history["best_epoch"] = None if best is None else best.epoch
             self.history["kept_epoch"] = self.kept_epoch
+            if until_converged and (self._converged() or steps_left <= 0):
+                self.history["converged"] = steps_left > 0
             if on_epoch_end is not None and on_epoch_end(record):
                 break
             if stop and config.early_stopping:
                 self.history["stopped_early"] = True
+                break
+            if self.history["converged"]:
                 break
 
     # -- one epoch -------------------------------------------------------------------------------------
@@ -437,7 +568,12 @@ class Trainer:
         learning-rate schedule, and returns the record. Gives the same epoch as one of :meth:`fit`'s.
         Its weights are those kept: an earlier epoch's best on validation no longer is.
         """
+        if self.config.solver == "lbfgs":
+            raise ValueError("solver='lbfgs' trains on the whole training set at once (fit), not an epoch at a "
+                             "time: choose solver='fused' for partial_fit")
         self._best = self._resume_weights = None
+        self.solver_used = self.config.solver or "fused"
+        self._learn_rate_from(X)
         self._features = X
         threads = self._blas_threads(X)
         order = self._row_order(len(X)) if self.config.sampling == "shuffle" else None
@@ -460,7 +596,6 @@ class Trainer:
                    max_steps: int | None, order: np.ndarray | None = None) -> dict:
         """:meth:`run_epoch` on rows in the order :meth:`_row_order` gives: already so ordered when ``order``
         is None, else rows ``order[a:b]`` of ``X`` and ``y`` for the shuffled rows ``a:b``."""
-        config = self.config
         started = time.perf_counter()
         learning_rate = self.optimizer.lr
         batches = self._batches(len(X), max_steps, order)
@@ -468,20 +603,25 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is caught by the divergence guard
             losses_before = len(self.history["loss"])
             correct, seen = step(X, y, batches)
-        epoch_losses = self.history["loss"][losses_before:]
+        epoch_loss = float(np.mean(self.history["loss"][losses_before:]))
+        record = self._append_epoch(epoch_loss, correct / seen, X_val, y_val, float(learning_rate), started)
+        self.schedule.step()
+        return record
+
+    def _append_epoch(self, loss: float, train_accuracy: float, X_val: np.ndarray | None, y_val: np.ndarray | None,
+                      learning_rate: float | None, started: float) -> dict:
+        """The record of an epoch that began at ``started``, appended to the history (and shown when verbose)."""
+        self.seconds += time.perf_counter() - started
         record = {"epoch": len(self.history["epochs"]) + 1,
-                  "loss": float(np.mean(epoch_losses)),
-                  "train_accuracy": correct / seen,
+                  "loss": loss,
+                  "train_accuracy": train_accuracy,
                   "val_accuracy": None if X_val is None or y_val is None else
                   accuracy(self.predict_scores(X_val), y_val),
-                  "learning_rate": float(learning_rate),
-                  "seconds": 0.0}
-        self.schedule.step()
-        self.seconds += time.perf_counter() - started
-        record["seconds"] = self.seconds
+                  "learning_rate": learning_rate,
+                  "seconds": self.seconds}
         self.history["epochs"].append(record)
-        if config.verbose:
-            print(_describe_epoch(record, config.epochs), file=sys.stderr)
+        if self.config.verbose:
+            print(_describe_epoch(record, self.config.epoch_budget), file=sys.stderr)
         return record
 
     def _row_order(self, n: int) -> np.ndarray:
@@ -595,7 +735,7 @@ class Trainer:
         history.append(float(loss))
         if not loss <= self._loss_limit:  # also true for NaN
             epoch = len(self.history["epochs"]) + 1
-            lr = self.config.lr
+            lr = self.learning_rate
             raise DivergenceError(f"training diverged at epoch {epoch} (loss={loss:.4g}) with lr={lr:g}: "
                                   f"try a smaller learning rate such as lr={self._safer_lr():g}")
 
@@ -607,14 +747,14 @@ class Trainer:
         below ``(1 - μ) / mean ‖x‖²`` of the training features. Adam's steps have the size of the rate
         itself, whatever the gradient: a hundredth of it, and at most its usual 0.001.
         """
-        config = self.config
+        config, lr = self.config, self.optimizer.lr
         if OPTIMIZERS[config.optimizer].adaptive:
-            bound = min(config.lr / 100, 1e-3)
+            bound = min(lr / 100, 1e-3)
         else:
             sample = self._features[:1000].astype(np.float64)
             mean_square = float(np.mean(np.einsum("ij,ij->i", sample, sample))) if sample.size else 0.0
             momentum = config.momentum if OPTIMIZERS[config.optimizer].uses_momentum else 0.0
-            bound = min(config.lr / 10, (1 - momentum) / mean_square if mean_square > 0 else math.inf)
+            bound = min(lr / 10, (1 - momentum) / mean_square if mean_square > 0 else math.inf)
         return 10.0 ** math.floor(math.log10(bound))
 
 
@@ -708,5 +848,6 @@ def train(X: np.ndarray, y: np.ndarray, config: TrainConfig | None = None, X_val
 
 def _describe_epoch(record: dict, epochs: int) -> str:
     val = "" if record["val_accuracy"] is None else f", val accuracy {record['val_accuracy']:.2%}"
+    lr = "" if record["learning_rate"] is None else f", lr {record['learning_rate']:g}"
     return (f"epoch {record['epoch']}/{epochs}: loss {record['loss']:.4f}, train accuracy "
-            f"{record['train_accuracy']:.2%}{val}, lr {record['learning_rate']:g}, {record['seconds']:.1f} s")
+            f"{record['train_accuracy']:.2%}{val}{lr}, {record['seconds']:.1f} s")

@@ -194,8 +194,8 @@ def write_history(run_dir: Path, history: Mapping[str, Any], loss_ends: list[int
 def compact_history(history: Mapping[str, Any]) -> dict[str, Any]:
     """What a run's model file keeps of ``history``: how it ended and how long it is; the rest is in
     ``history.jsonl`` (:func:`load_model` reads it back)."""
-    return {"loss": [], "epochs": [], "best_epoch": history.get("best_epoch"),
-            "stopped_early": bool(history.get("stopped_early")), "kept_epoch": history.get("kept_epoch"),
+    facts = {key: value for key, value in history.items() if key not in ("loss", "epochs")}
+    return {**facts, "loss": [], "epochs": [],
             "stored_in": {"file": HISTORY_NAME, "epochs": len(history["epochs"]),
                           "iterations": len(history["loss"])}}
 
@@ -224,8 +224,8 @@ def read_history(run_dir: Path, history: Mapping[str, Any]) -> dict[str, Any]:
     if len(entries) != wanted or len(losses) != stored.get("iterations"):
         raise LinclassError(f"{path}: holds {len(entries)} epochs and {len(losses)} iterations, but the model "
                             f"has {wanted} and {stored.get('iterations')}; the run folder is damaged")
-    return {"loss": losses, "epochs": entries, "best_epoch": history.get("best_epoch"),
-            "stopped_early": history.get("stopped_early", False), "kept_epoch": history.get("kept_epoch")}
+    facts = {key: value for key, value in history.items() if key != "stored_in"}
+    return {**facts, "loss": losses, "epochs": entries}
 
 
 def load_model(path: Path) -> Any:

@@ -29,6 +29,7 @@ from linclass.cli.common import (check_model_options, classifier_parameters, com
 from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, data_argument, model_metadata,
                                    prepare_data, write_run_report)
 from linclass.cli.progress import progress_display
+from linclass.constraints import Integer, OptionalOf, Real
 from linclass.errors import LinclassError
 from linclass.losses import get_loss
 from linclass.report.html import REPORT_NAME
@@ -109,10 +110,22 @@ def resume_options(args: argparse.Namespace) -> tuple[dict[str, Any], Path, Any]
     check_agrees_with_model(options, clf, config_path, model_path)
     options["out"] = str(run_dir)
     done = len(clf.history_["epochs"]) if clf.history_ else 0
-    if done >= options["epochs"] and (run_dir / REPORT_NAME).exists():
-        raise LinclassError(f"{run_dir}: already trained for {done} of {options['epochs']} epochs; give "
+    if not trains_on(options, clf.history_) and (run_dir / REPORT_NAME).exists():
+        planned = "epochs, until converged" if options["epochs"] is None else f"of {options['epochs']} epochs"
+        raise LinclassError(f"{run_dir}: already trained for {done} {planned}; give "
                             f"--epochs N with N > {done} to train longer")
     return options, run_dir, clf
+
+
+def trains_on(options: dict[str, Any], history: dict | None) -> bool:
+    """Whether a run with these options and this history has epochs left: fewer than ``--epochs``, or, when
+    training until converged, not yet converged or at ``--max-epochs``."""
+    if not history:
+        return True
+    done = len(history["epochs"])
+    if options["epochs"] is None:
+        return history.get("converged") is None and done < options["max_epochs"]
+    return done < options["epochs"]
 
 
 class _ConfigParser(argparse.ArgumentParser):
@@ -136,6 +149,7 @@ def checked_config(config_path: Path) -> dict[str, Any]:
         value = config.get(key)
         if value is None or value is False:
             continue
+        default = _typed_default(key, default)
         if not _has_type_of(value, default, key):
             raise LinclassError(f'{config_path}: "{key}": {json.dumps(value)} is not {_kind(default, key)}; '
                                 "put back what linclass wrote, or start a new run")
@@ -153,12 +167,22 @@ def checked_config(config_path: Path) -> dict[str, Any]:
     return {key: options[key] for key in defaults} | {"json": False, "quiet": False, "test": False}
 
 
+def _typed_default(key: str, default: Any) -> Any:
+    """A value of the type option ``key`` takes: its default, or, for a default of None (``--lr``: from the
+    data), a value of its declared rule's type."""
+    if default is not None:
+        return default
+    declared = {str(item.flag): item.constraint for item in option_hyperparameters()}
+    constraint = declared.get(key)
+    if isinstance(constraint, OptionalOf):
+        constraint = constraint.inner
+    return 0.0 if isinstance(constraint, Real) else 0 if isinstance(constraint, Integer) else None
+
+
 def _has_type_of(value: Any, default: Any, key: str) -> bool:
     """Whether a JSON value has the type of the option's default (a whole number is a fine float)."""
     if key == "image_size":
         return isinstance(value, list) and len(value) == 2 and all(type(n) is int for n in value)
-    if key == "threads":
-        return type(value) is int
     if isinstance(default, bool):
         return value is True
     if isinstance(default, float):
@@ -168,11 +192,9 @@ def _has_type_of(value: Any, default: Any, key: str) -> bool:
     return isinstance(value, str)
 
 
-def _kind(default: Any, key: str) -> str:
+def _kind(default: Any, key: str) -> str:  # default: from _typed_default
     if key == "image_size":
         return "[height, width]"
-    if key == "threads":
-        return "a whole number"
     return {bool: "true or false", float: "a number", int: "a whole number"}.get(type(default), "a string")
 
 
@@ -215,7 +237,7 @@ class TrainingRun:
         self.model_path = run_dir / run_folder.MODEL_NAME
         self.resumed = clf is not None
         self.clf = clf if clf is not None else model_class(options["model"])(**classifier_parameters(options))
-        self.progress = progress_display(options["epochs"], "epoch", options["quiet"])
+        self.progress = progress_display(options["epochs"] or options["max_epochs"], "epoch", options["quiet"])
         self.saved_epoch: int | None = self.clf.history_["kept_epoch"] if self.resumed else None  # the model file's
         self.seconds: dict[str, float] = dict(prepared.seconds)
         history = self.clf.history_ if self.resumed else {"loss": [], "epochs": []}
@@ -230,7 +252,7 @@ class TrainingRun:
         """Fit the classifier, or continue a loaded one, on the training part."""
         start = time.perf_counter()
         train, val = self.prepared.train, self.prepared.val
-        if len(self.clf.history_["epochs"] if self.resumed else []) < self.options["epochs"]:
+        if trains_on(self.options, self.clf.history_ if self.resumed else None):
             # A resumed model continues its weights, history and learning-rate schedule (warm start) until
             # its history holds the run's epochs.
             self.clf.set_params(on_epoch_end=self.checkpoint, warm_start=self.resumed,
