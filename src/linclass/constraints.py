@@ -17,7 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["Constraint", "OneOf", "Real", "Integer", "Boolean", "OptionalOf", "Function", "Sizes", "refusal"]
+__all__ = ["Constraint", "OneOf", "Real", "Integer", "Boolean", "OptionalOf", "Function", "Sizes", "ByteSize",
+           "refusal"]
 
 
 def refusal(name: str, value: Any, constraint: "Constraint") -> str:
@@ -267,3 +268,24 @@ class Sizes(Constraint):
 
     def _read(self, text: str) -> Any:
         return tuple(int(part) for part in text.split(","))
+
+
+class ByteSize(Constraint):
+    """A number of bytes of at least ``low``, as ``64M`` or ``1GiB`` on the command line (powers of 1024)."""
+
+    def __init__(self, low: int = 1, example: str = "64M") -> None:
+        self.low, self.example = low, example
+
+    def accepts(self, value: Any) -> bool:
+        return Integer(self.low).accepts(value)
+
+    def describe(self) -> str:
+        return f"a size in bytes >= {self.low} (a number, or with K, M, G: powers of 1024), e.g. {self.example}"
+
+    def _read(self, text: str) -> Any:
+        from linclass.limits import parse_size
+
+        size = parse_size(text)
+        if size is None:
+            raise ValueError(text)
+        return size
