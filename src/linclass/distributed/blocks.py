@@ -179,10 +179,12 @@ class BlockSource:
 
     def block_rows(self, multiple: int = 1) -> int:
         """The rows of a block: as many as ``block_size`` holds (or ``block_rows``), made a multiple of
-        ``multiple`` (a mini-batch's rows: then every block but the last is whole batches), at most N."""
+        ``multiple`` (a mini-batch's rows: then every block but the last is whole batches); all N rows when
+        they fit."""
         rows = self._block_rows or max(1, self.block_size // self._bytes_per_row())
-        rows = max(multiple, rows // multiple * multiple)
-        return min(rows, len(self))
+        if rows >= len(self):
+            return len(self)
+        return min(max(multiple, rows // multiple * multiple), len(self))
 
     def blocks(self, rng: np.random.Generator | None = None,
                multiple: int = 1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
