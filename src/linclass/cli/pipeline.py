@@ -86,11 +86,6 @@ class StreamedData(PreparedData):
             correct += int(np.count_nonzero(class_scores(clf, features).argmax(axis=1) == labels))
         return correct / len(self.stream)
 
-    def test_split(self) -> Split:
-        if not len(self.dataset.y_test):
-            raise LinclassError(f"{self.data}: has no test split, so --test has nothing to measure; write the "
-                                "shards with one (linclass shards, or write_shards(..., test=(X_test, y_test)))")
-        return super().test_split()
 
 
 SAMPLE_ROWS = 5000
@@ -143,6 +138,9 @@ def prepare_stream(options: Mapping[str, Any], preprocessor: Preprocessor | None
         raise LinclassError(f"{options['data']}: has no validation split, which linclass train reports on and "
                             "draws its pictures from; write the shards with one (linclass shards DATA OUT "
                             "--val-fraction 0.1, or write_shards(..., validation=(X_val, y_val)))")
+    if options.get("test") and not stream.has_split("test"):
+        raise LinclassError(f"{options['data']}: has no test split, so --test has nothing to measure; write the "
+                            "shards with one (linclass shards, or write_shards(..., test=(X_test, y_test)))")
     held_out = {split: stream.for_split(split).read() if stream.has_split(split) else
                 (np.empty((0, *stream.feature_shape), stream.dtype), np.empty(0, np.int64))
                 for split in ("validation", "test")}
