@@ -47,6 +47,10 @@ class Constraint(ABC):
             raise ValueError(refusal(name, value, self))
         return value
 
+    def show(self, value: Any) -> str:
+        """``value`` as the command line would write it (in ``--help``'s defaults)."""
+        return str(value)
+
     def parse(self, text: str) -> Any:
         """The value ``text`` (an option of the command line) stands for; ValueError saying what is allowed."""
         try:
@@ -281,6 +285,13 @@ class ByteSize(Constraint):
 
     def describe(self) -> str:
         return f"a size in bytes >= {self.low} (a number, or with K, M, G: powers of 1024), e.g. {self.example}"
+
+    def show(self, value: Any) -> str:
+        """The size in the largest unit that writes it whole: ``67108864`` as ``64M``."""
+        for unit, factor in (("G", 2**30), ("M", 2**20), ("K", 2**10)):
+            if value and value % factor == 0:
+                return f"{value // factor}{unit}"
+        return str(value)
 
     def _read(self, text: str) -> Any:
         from linclass.limits import parse_size

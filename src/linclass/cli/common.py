@@ -285,7 +285,7 @@ def add_hyperparameter_option(group: argparse._ActionsContainer, hyperparameter:
     shown = default is not None and not isinstance(constraint, Boolean)
     network = f"; {NETWORK_DEFAULTS[hyperparameter.name]} with --model mlp" if hyperparameter.name in NETWORK_DEFAULTS \
         else ""
-    help = hyperparameter.help.replace("%", "%%") + (f" (default {default}{network})" if shown else "")
+    help = hyperparameter.help.replace("%", "%%") + (f" (default {constraint.show(default)}{network})" if shown else "")
     if isinstance(constraint, Boolean):
         group.add_argument(flag, action="store_true", default=None, help=help)
     elif isinstance(constraint, OneOf):
