@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from linclass.data.shards import write_shards
 from test_cli_predict import save_digits_model
 from test_cli_train import assert_one_line_error, linclass
 from test_data_idx import write_idx_set
@@ -32,6 +33,11 @@ def files(tmp_path_factory):
     Image.new("L", (8, 8)).save(root / "digit.png")
     save_digits_model(root / "bare", metadata=False)
     write_idx_set(root / "tiny", np.random.default_rng(0), n_train=20, n_test=10)
+    write_shards(np.zeros((20, 4), np.uint8), np.arange(20) % 2, root / "no_validation")
+    write_shards(np.zeros((20, 4), np.uint8), np.arange(20) % 2, root / "shards",
+                 validation=(np.zeros((4, 4), np.uint8), [0, 1] * 2))
+    (root / "bad_manifest").mkdir()
+    (root / "bad_manifest" / "manifest.json").write_text('{"format": "linclass-shards", "version": 1}')
     return root
 
 
@@ -117,6 +123,22 @@ CASES = {
     "resume: not a run": (["train", "--resume", "{root}/bare"],
                           "config.json: not found; is this the folder of a linclass run?"),
     "out: a folder holding a run": (["train", "--out", "{root}/run"], "already holds a run"),
+    "block size for data read into memory": (["train", "--block-size", "64M"],
+                                             "--block-size applies to a shards folder, which is streamed from disk"),
+    "block size too small": (["train", "--block-size", "1K"], "argument --block-size: 1K is not valid: expected a "
+                                                              "size in bytes >= 65536"),
+    "block size not a size": (["train", "--block-size", "lots"], "argument --block-size: 'lots' is not valid"),
+    "shards without a validation split": (["train", "--data", "{root}/no_validation"],
+                                          "no_validation: has no validation split"),
+    "shards and a validation fraction": (["train", "--data", "{root}/shards", "--val-fraction", "0.2"],
+                                         "--val-fraction: {root}/shards is a shards folder"),
+    "shards with a damaged manifest": (["train", "--data", "{root}/bad_manifest"],
+                                       "bad_manifest/manifest.json: \"classes\" is missing or not a list"),
+    "shards: into a folder that holds files": (["shards", "digits", "{root}/run"],
+                                               "{root}/run: already exists and is not an empty folder"),
+    "shards: an unknown dataset": (["shards", "nosuch", "{root}/out"], "nosuch: no such file or folder"),
+    "shards: --test without a test split": (["train", "--data", "{root}/shards", "--test", "--epochs", "1",
+                                             "--out", "{root}/shards_run"], "has no test split"),
 }
 
 

@@ -266,3 +266,29 @@ def test_a_list_of_labels_referred_to_twice_is_still_read(tmp_path):
     batch = batch_dict(np.zeros((8, 3072), dtype=np.uint8), labels, extra={b"coarse_labels": labels})
     read = cifar.read_python_batch(write_pickle(tmp_path / "batch", batch))
     assert read["labels"] == labels and read["coarse_labels"] == labels
+
+
+def shards_folder(folder: Path, name: str) -> Path:
+    """A small good shards folder (training and validation splits) to damage."""
+    from linclass.data.shards import write_shards
+
+    X = np.zeros((20, 4), np.uint8)
+    return write_shards(X, np.arange(20) % 2, folder / name, validation=(X[:4], np.arange(4) % 2))
+
+
+def test_a_shards_manifest_claiming_a_trillion_rows_is_refused_before_reading(folder):
+    shards = shards_folder(folder, "trillion")
+    manifest = json.loads((shards / "manifest.json").read_text())
+    manifest["splits"]["train"][0]["rows"] = 10**12
+    (shards / "manifest.json").write_text(json.dumps(manifest))
+    assert_refused("datasets", str(shards), fragments=("reading the train split would take", "memory budget"))
+
+
+def test_a_shard_whose_header_claims_a_terabyte_is_refused_before_streaming(folder):
+    shards = shards_folder(folder, "terabyte")
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": (2**38, 4)})
+    (shards / "train-00000-X.npy").write_bytes(header.getvalue() + b"\0" * 64)
+    assert_refused("train", "--data", str(shards),
+                   fragments=(f"{shards / 'train-00000-X.npy'}: the array (shape (274877906944, 4), uint8) claims",
+                              "truncated or damaged"))

@@ -29,6 +29,7 @@ _LAZY = {
     "MLPClassifier": ("linclass.nn.classifier", "MLPClassifier"),
     "load": ("linclass.estimator", "load"),
     "estimator": ("linclass.estimator", None),
+    "distributed": ("linclass.distributed", None),
     "persist": ("linclass.persist", None),
     "report": ("linclass.report", None),
     "tune": ("linclass.tune", None),
@@ -36,6 +37,7 @@ _LAZY = {
 
 if TYPE_CHECKING:  # the lazy names' types, for a type checker; "import x as x" marks a re-export
     from linclass import estimator as estimator, persist as persist, report as report, tune as tune
+    from linclass import distributed as distributed
     from linclass.estimator import LinearClassifier as LinearClassifier
     from linclass.nn.classifier import MLPClassifier as MLPClassifier
     from linclass.estimator import load as load

@@ -17,7 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["Constraint", "OneOf", "Real", "Integer", "Boolean", "OptionalOf", "Function", "Sizes", "refusal"]
+__all__ = ["Constraint", "OneOf", "Real", "Integer", "Boolean", "OptionalOf", "Function", "Sizes", "ByteSize",
+           "refusal"]
 
 
 def refusal(name: str, value: Any, constraint: "Constraint") -> str:
@@ -45,6 +46,10 @@ class Constraint(ABC):
         if not self.accepts(value):
             raise ValueError(refusal(name, value, self))
         return value
+
+    def show(self, value: Any) -> str:
+        """``value`` as the command line would write it (in ``--help``'s defaults)."""
+        return str(value)
 
     def parse(self, text: str) -> Any:
         """The value ``text`` (an option of the command line) stands for; ValueError saying what is allowed."""
@@ -267,3 +272,31 @@ class Sizes(Constraint):
 
     def _read(self, text: str) -> Any:
         return tuple(int(part) for part in text.split(","))
+
+
+class ByteSize(Constraint):
+    """A number of bytes of at least ``low``, as ``64M`` or ``1GiB`` on the command line (powers of 1024)."""
+
+    def __init__(self, low: int = 1, example: str = "64M") -> None:
+        self.low, self.example = low, example
+
+    def accepts(self, value: Any) -> bool:
+        return Integer(self.low).accepts(value)
+
+    def describe(self) -> str:
+        return f"a size in bytes >= {self.low} (a number, or with K, M, G: powers of 1024), e.g. {self.example}"
+
+    def show(self, value: Any) -> str:
+        """The size in the largest unit that writes it whole: ``67108864`` as ``64M``."""
+        for unit, factor in (("G", 2**30), ("M", 2**20), ("K", 2**10)):
+            if value and value % factor == 0:
+                return f"{value // factor}{unit}"
+        return str(value)
+
+    def _read(self, text: str) -> Any:
+        from linclass.limits import parse_size
+
+        size = parse_size(text)
+        if size is None:
+            raise ValueError(text)
+        return size

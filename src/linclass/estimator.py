@@ -106,13 +106,17 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
                 setattr(self, name, parameters.get(name, declaration.default))
 
     # -- training ------------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> Self:
+    def fit(self, X: Any, y: Any = None, X_val: Any = None, y_val: Any = None) -> Self:
         """Learn the model's parameters from training examples, starting from small random weights.
 
         Parameters
         ----------
-        X : array-like (N, D)
-            Training features (converted to float32 once).
+        X : array-like (N, D), or a stream of blocks
+            Training features (converted to float32 once). Or, for data larger than memory, a source that
+            reads them from disk a block at a time (:class:`linclass.distributed.Shards`,
+            :class:`linclass.distributed.NpyArrays`): then ``y`` is None (the labels come with the blocks),
+            ``classes_`` are the class indices ``0..K-1`` (the source's ``classes`` name them), and memory
+            holds one block, not N examples (see :meth:`linclass.train.Trainer.fit_stream`).
         y : array-like (N,)
             Their labels.
         X_val, y_val : array-like, optional
@@ -124,6 +128,8 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
         """
         config = self._config()
         warm = bool(self.warm_start) and all(hasattr(self, name) for name in self.FITTED)
+        if _is_stream(X):
+            return self._fit_stream(config, warm, X, y, X_val, y_val)
         X, y = self._training_data(X, y, reset=not warm)
         if warm:
             y_index = self._label_indices(y, "y")
@@ -137,6 +143,37 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
             X, y_index, X_val, y_val_index = self._hold_out(X, y_index)
         else:
             y_val_index = None
+        return self._train(config, warm, X, y_index, X_val, y_val_index)
+
+    def _fit_stream(self, config: TrainConfig, warm: bool, stream: Any, y: Any, X_val: Any, y_val: Any) -> Self:
+        """:meth:`fit` on a stream of blocks (data larger than memory): its classes, then training."""
+        if y is not None:
+            raise ValueError(f"y was given with a stream of blocks ({type(stream).__name__}); its labels come with "
+                             "its blocks: call fit(stream) or fit(stream, X_val=..., y_val=...)")
+        labels = np.asarray(stream.labels)
+        if warm and not np.array_equal(labels, self.classes_):
+            raise ValueError(f"the stream's classes {labels.tolist()} differ from the classes "
+                             f"{self.classes_.tolist()} this model was trained on")
+        if not warm:
+            _check_two_classes(labels)
+            self.classes_ = labels
+            self.n_features_in_ = int(stream.shape[1])
+            self.__dict__.pop("feature_names_in_", None)
+        elif stream.shape[1] != self.n_features_in_:
+            raise ValueError(f"the stream has {stream.shape[1]} features, but this model was trained on "
+                             f"{self.n_features_in_}")
+        if X_val is not None or y_val is not None:
+            X_val, y_val_index = self._validation_set(X_val, y_val)
+        elif self.early_stopping:
+            raise ValueError("early_stopping=True with a stream of blocks needs a validation set in memory: pass "
+                             "X_val and y_val (e.g. the shards' validation split: stream.for_split('validation'))")
+        else:
+            y_val_index = None
+        return self._train(config, warm, stream, None, X_val, y_val_index)
+
+    def _train(self, config: TrainConfig, warm: bool, X: Any, y_index: np.ndarray | None, X_val: np.ndarray | None,
+               y_val_index: np.ndarray | None) -> Self:
+        """Train the model on checked data (rows in memory, or a stream): fresh, or on from a warm start."""
         if warm:
             self._continue_with(config)
         else:
@@ -505,6 +542,11 @@ class LinearClassifier(TrainedClassifier):
 
     def _raw_scores(self, X: np.ndarray) -> np.ndarray:
         return scores(X, self.W_, self.b_.astype(X.dtype))
+
+
+def _is_stream(X: Any) -> bool:
+    """Whether ``X`` is training data that comes a block at a time (:class:`linclass.train.BlockStream`)."""
+    return callable(getattr(X, "blocks", None)) and hasattr(X, "labels") and not isinstance(X, np.ndarray)
 
 
 def _check_finite(X: np.ndarray, name: str) -> None:

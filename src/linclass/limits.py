@@ -62,9 +62,18 @@ def memory_budget(max_memory: int | None = None) -> int:
     text = os.environ.get(MEMORY_VARIABLE, "").strip()
     if not text:
         return DEFAULT_MAX_MEMORY
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?", text, flags=re.IGNORECASE)
-    if match is None:
+    size = parse_size(text)
+    if size is None:
         raise LinclassError(f"{MEMORY_VARIABLE}={text!r}: not a size; give bytes or e.g. 500M, 4G")
+    return size
+
+
+def parse_size(text: str) -> int | None:
+    """A size in bytes written as a person writes it (``800000000``, ``500M``, ``4G``, ``1.5GiB``; the
+    units are powers of 1024), or None when ``text`` is not one."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?", text.strip(), flags=re.IGNORECASE)
+    if match is None:
+        return None
     return int(float(match.group(1)) * UNITS[match.group(2).upper()])
 
 

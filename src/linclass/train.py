@@ -63,7 +63,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
@@ -79,8 +79,8 @@ from linclass.step_size import default_step_size
 from linclass.tensor import Tensor
 from linclass.threads import BlasThreads, ThreadChoice, free_cpus_now, step_flops
 
-__all__ = ["TrainConfig", "HYPERPARAMETERS", "Trainer", "train", "new_history", "kept_epoch_of", "check_config",
-           "SAMPLINGS", "SOLVERS", "EXPLOSION_FACTOR"]
+__all__ = ["TrainConfig", "HYPERPARAMETERS", "Trainer", "BlockStream", "train", "new_history", "kept_epoch_of",
+           "check_config", "SAMPLINGS", "SOLVERS", "EXPLOSION_FACTOR"]
 
 SAMPLINGS = ("shuffle", "replacement")
 SOLVERS = ("fused", "autograd", "lbfgs")
@@ -96,7 +96,29 @@ ROW_ORDER_STREAM = 1
 from the one that draws the initial weights and the batch order, and the same for every epoch that
 :meth:`Trainer.run_epoch` runs on its own (``partial_fit``) as for those of :meth:`Trainer.fit`."""
 
+BLOCK_ORDER_STREAM = 2
+"""``default_rng((seed, BLOCK_ORDER_STREAM, epoch))`` orders the blocks of a :class:`BlockStream` and the rows
+within each in epoch ``epoch`` (:meth:`Trainer.fit_stream`): a new order every epoch, fixed by the seed and the
+epoch alone, so that a resumed run reads the blocks as the uninterrupted one did."""
+
 EpochCallback = Callable[[dict], Any]
+
+
+class BlockStream(Protocol):
+    """Training data that comes a block of rows at a time, for data larger than memory
+    (:class:`linclass.distributed.blocks.BlockSource` is one): what :meth:`Trainer.fit_stream` needs."""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(N, D)``: every row of the stream, and its features."""
+
+    def __len__(self) -> int:
+        """N."""
+
+    def blocks(self, rng: np.random.Generator | None = None,
+               multiple: int = 1) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """One epoch: every row once, as blocks of float32 features ``(n, D)`` and class indices ``(n,)``, in
+        an order drawn from ``rng``; each block but the last of a multiple of ``multiple`` rows."""
 
 
 @dataclass(frozen=True)
@@ -288,10 +310,12 @@ class Trainer:
         for _ in self.history["epochs"]:
             self.schedule.step()
 
-    def _learn_rate_from(self, X: np.ndarray) -> None:
+    def _learn_rate_from(self, X: np.ndarray | BlockStream) -> None:
         """With ``lr=None``, the rate :func:`linclass.step_size.default_step_size` derives from the first rows
-        trained on, kept in the history for the rest of the run."""
+        trained on (a stream's first block), kept in the history for the rest of the run."""
         if self.learning_rate is None:
+            if not isinstance(X, np.ndarray):
+                X = next(iter(X.blocks()))[0]
             lr = default_step_size(X, self.config, self.predict_scores(X[:1]).shape[1])
             self.history["lr"] = lr
             self._set_learning_rate(lr)
@@ -313,14 +337,15 @@ class Trainer:
     """Whether the model can train by full-batch L-BFGS (:mod:`linclass.lbfgs` knows linear scores only)."""
 
     # -- the whole run -------------------------------------------------------------------------------
-    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
-            on_epoch_end: EpochCallback | None = None) -> dict:
+    def fit(self, X: np.ndarray | BlockStream, y: np.ndarray | None, X_val: np.ndarray | None = None,
+            y_val: np.ndarray | None = None, on_epoch_end: EpochCallback | None = None) -> dict:
         """Train until the history holds ``config.epochs`` epochs (or ``config.iterations`` steps); return it.
 
         Parameters
         ----------
-        X : float32 ndarray (N, D)
-        y : int ndarray (N,)
+        X : float32 ndarray (N, D), or a BlockStream
+            The training features, or a stream of blocks of them and their labels (:meth:`fit_stream`).
+        y : int ndarray (N,), or None with a stream
             Class indices in ``0..K-1``.
         X_val, y_val : optional
             A validation set, scored after every epoch; needed for early stopping.
@@ -340,7 +365,7 @@ class Trainer:
         if config.early_stopping and X_val is None:
             raise ValueError("early_stopping=True needs a validation set: pass X_val and y_val")
         self._start_counting()
-        self.solver_used = self.solver_for(len(X))
+        self.solver_used = self.solver_for(len(X)) if isinstance(X, np.ndarray) else self.config.solver or "fused"
         if self.solver_used == "lbfgs":
             self._fit_lbfgs(X, y, X_val, y_val, on_epoch_end)
             return self.history
@@ -360,10 +385,11 @@ class Trainer:
         if self._resume_weights is not None:  # train on from where training stopped, not from the kept weights
             _copy_arrays(self._resume_weights, self.parameter_arrays())
             self._resume_weights = None
-        self._features = X
+        self._features = X if isinstance(X, np.ndarray) else self._features  # a stream's are its blocks
         threads = self._blas_threads(X)
         rows = None
-        if config.sampling == "shuffle":
+        if config.sampling == "shuffle" and isinstance(X, np.ndarray):  # a stream shuffles its own blocks
+            assert y is not None, "rows in memory come with their labels"
             rows = ShuffledRows(X, y, self._row_order(len(X)), copy=steps_left > per_epoch,
                                 background=free_cpus_now() > 1)
         try:
@@ -394,14 +420,15 @@ class Trainer:
             best = min(best, record["loss"])
         return without_gain >= self.config.n_iter_no_change
 
-    def _fit_lbfgs(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None, y_val: np.ndarray | None,
-                   on_epoch_end: EpochCallback | None) -> None:
+    def _fit_lbfgs(self, X: np.ndarray | BlockStream, y: np.ndarray | None, X_val: np.ndarray | None,
+                   y_val: np.ndarray | None, on_epoch_end: EpochCallback | None) -> None:
         """:meth:`fit` by full-batch L-BFGS (:mod:`linclass.lbfgs`), one iteration an epoch."""
         config = self.config
         for setting, refused in (("early_stopping", config.early_stopping), ("regularize_bias", config.regularize_bias),
-                                 ("a network", not self.FULL_BATCH)):
+                                 ("a network", not self.FULL_BATCH), ("data read a block at a time", y is None)):
             if refused:
                 raise ValueError(f"solver='lbfgs' cannot train with {setting}: choose solver='fused'")
+        assert isinstance(X, np.ndarray) and y is not None, "rows in memory"
         objective = Objective(X, y, len(self.b.data), config.loss, config.loss_options,
                               config.penalty if config.regularized else None, config.reg, config.l1_ratio)
         W, b = self.W.data.astype(np.float64), self.b.data.astype(np.float64)
@@ -533,7 +560,8 @@ class Trainer:
         self._resume_weights = None if weights is None else \
             {name: _same_as(weights.get(name), own, name) for name, own in self.parameter_arrays().items()}
 
-    def _train_epochs(self, X: np.ndarray, y: np.ndarray, rows: ShuffledRows | None, X_val: np.ndarray | None,
+    def _train_epochs(self, X: np.ndarray | BlockStream, y: np.ndarray | None, rows: ShuffledRows | None,
+                      X_val: np.ndarray | None,
                       y_val: np.ndarray | None, steps_left: int, best: "_BestWeights | None", threads: BlasThreads,
                       on_epoch_end: EpochCallback | None) -> None:
         """Epoch after epoch until ``steps_left`` steps are done, early stopping or the callback says stop."""
@@ -584,7 +612,7 @@ class Trainer:
         self.history["kept_epoch"] = self.kept_epoch
         return record
 
-    def _blas_threads(self, X: np.ndarray) -> BlasThreads:
+    def _blas_threads(self, X: np.ndarray | BlockStream) -> BlasThreads:
         """The BLAS thread limit for steps on ``X``, applied now (see :mod:`linclass.threads`)."""
         flops = self._step_flops(min(self.config.batch_size, len(X)), X.shape[1])
         threads = BlasThreads(self.config.threads, flops)
@@ -592,17 +620,15 @@ class Trainer:
         self.thread_choice = threads.choice
         return threads
 
-    def _run_epoch(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None, y_val: np.ndarray | None,
-                   max_steps: int | None, order: np.ndarray | None = None) -> dict:
+    def _run_epoch(self, X: np.ndarray | BlockStream, y: np.ndarray | None, X_val: np.ndarray | None,
+                   y_val: np.ndarray | None, max_steps: int | None, order: np.ndarray | None = None) -> dict:
         """:meth:`run_epoch` on rows in the order :meth:`_row_order` gives: already so ordered when ``order``
         is None, else rows ``order[a:b]`` of ``X`` and ``y`` for the shuffled rows ``a:b``."""
         started = time.perf_counter()
         learning_rate = self.optimizer.lr
-        batches = self._batches(len(X), max_steps, order)
-        step = self._fused_epoch if self._uses_fused_kernels() else self._autograd_epoch
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is caught by the divergence guard
             losses_before = len(self.history["loss"])
-            correct, seen = step(X, y, batches)
+            correct, seen = self._epoch_steps(X, y, max_steps, order)
         epoch_loss = float(np.mean(self.history["loss"][losses_before:]))
         record = self._append_epoch(epoch_loss, correct / seen, X_val, y_val, float(learning_rate), started)
         self.schedule.step()
@@ -623,6 +649,48 @@ class Trainer:
         if self.config.verbose:
             print(_describe_epoch(record, self.config.epoch_budget), file=sys.stderr)
         return record
+
+    def _epoch_steps(self, X: np.ndarray | BlockStream, y: np.ndarray | None, max_steps: int | None,
+                     order: np.ndarray | None) -> tuple[int, int]:
+        """The mini-batch steps of one epoch, on rows in memory or on a stream's blocks; returns (correct
+        predictions, examples seen)."""
+        if not isinstance(X, np.ndarray):
+            return self._stream_steps(X, max_steps)
+        assert y is not None, "rows in memory come with their labels"
+        step = self._fused_epoch if self._uses_fused_kernels() else self._autograd_epoch
+        return step(X, y, self._batches(len(X), max_steps, order))
+
+    # -- data larger than memory -------------------------------------------------------------------------
+    def fit_stream(self, stream: BlockStream, X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
+                   on_epoch_end: EpochCallback | None = None) -> dict:
+        """:meth:`fit` on training data that comes a block at a time (:class:`BlockStream`): data larger than
+        memory, read from disk (:mod:`linclass.distributed`).
+
+        Every epoch reads the blocks in an order drawn from ``default_rng((seed, BLOCK_ORDER_STREAM,
+        epoch))`` (:data:`BLOCK_ORDER_STREAM`; the stream also permutes the rows within each block), and
+        each block is trained on as :meth:`fit` trains on rows in memory: its mini-batches (blocks hold
+        whole batches) in a random order from the trainer's generator. So an epoch is still one pass over
+        every example, the history has the same records, and the memory is the stream's block, not N.
+        The validation set is in memory. Returns the history.
+        """
+        return self.fit(stream, None, X_val, y_val, on_epoch_end)
+
+    def _stream_steps(self, stream: BlockStream, max_steps: int | None) -> tuple[int, int]:
+        """One epoch's steps over the stream's blocks, each block's batches as :meth:`_batches` orders
+        them; returns (correct predictions, examples seen)."""
+        size = self.config.batch_size
+        step = self._fused_epoch if self._uses_fused_kernels() else self._autograd_epoch
+        order = np.random.default_rng((self.config.seed, BLOCK_ORDER_STREAM, len(self.history["epochs"]) + 1))
+        correct = seen = 0
+        for X, y in stream.blocks(order, multiple=size):
+            if max_steps is not None and max_steps <= 0:
+                break
+            self._features = X
+            block_correct, block_seen = step(X, y, self._batches(len(X), max_steps))
+            correct, seen = correct + block_correct, seen + block_seen
+            if max_steps is not None:
+                max_steps -= math.ceil(len(X) / size)
+        return correct, seen
 
     def _row_order(self, n: int) -> np.ndarray:
         """The one random order of the rows for ``sampling="shuffle"``, fixed by the seed

@@ -16,7 +16,8 @@ from linclass.cli import signals
 from linclass.cli.common import OneLineErrorParser
 from linclass.errors import LinclassError, printable
 
-COMMANDS = ("train", "tune", "evaluate", "predict", "export", "gradcheck", "graph", "playground", "datasets")
+COMMANDS = ("train", "tune", "evaluate", "predict", "export", "gradcheck", "graph", "playground", "datasets",
+            "shards")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Mapping, NoReturn
 import numpy as np
 
 from linclass.constraints import Boolean, Constraint, Hyperparameter, Integer, OneOf, Real, Sizes
+from linclass.distributed.blocks import STREAM_SETTINGS
 from linclass.errors import LinclassError
 
 if TYPE_CHECKING:
@@ -216,7 +217,8 @@ def epoch_details(record: Mapping[str, Any]) -> str:
 # (``--resume`` refuses to change a run's settings) and then fills the defaults in.
 
 CENTERS = ("mean", "standardize", "none")
-DATA_DEFAULTS = {"data": "digits", "root": None, "image_size": None, "val_fraction": 0.1, "center": "mean"}
+DATA_DEFAULTS = {"data": "digits", "root": None, "image_size": None, "val_fraction": 0.1, "center": "mean",
+                 "block_size": STREAM_SETTINGS["block_size"].default}
 """The defaults of the options that choose and prepare the data (they are not the classifier's)."""
 
 
@@ -283,7 +285,7 @@ def add_hyperparameter_option(group: argparse._ActionsContainer, hyperparameter:
     shown = default is not None and not isinstance(constraint, Boolean)
     network = f"; {NETWORK_DEFAULTS[hyperparameter.name]} with --model mlp" if hyperparameter.name in NETWORK_DEFAULTS \
         else ""
-    help = hyperparameter.help.replace("%", "%%") + (f" (default {default}{network})" if shown else "")
+    help = hyperparameter.help.replace("%", "%%") + (f" (default {constraint.show(default)}{network})" if shown else "")
     if isinstance(constraint, Boolean):
         group.add_argument(flag, action="store_true", default=None, help=help)
     elif isinstance(constraint, OneOf):
@@ -335,6 +337,14 @@ def data_options() -> argparse.ArgumentParser:
     group.add_argument("--center", choices=CENTERS,
                        help="preprocessing after scaling to [0, 1]: subtract the training mean image, also "
                             "divide by each feature's standard deviation, or nothing (default mean)")
+    return parent
+
+
+def stream_options() -> argparse.ArgumentParser:
+    """``--block-size``: how ``linclass train`` reads a shards folder, the data larger than memory it streams."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("data larger than memory (a shards folder, as linclass shards writes)")
+    add_hyperparameter_option(group, STREAM_SETTINGS["block_size"])
     return parent
 
 

@@ -3,6 +3,11 @@
 The lecture's protocol, step by step: load the dataset (its test set stays aside), split the training
 set into training and validation parts (stratified, seeded), fit the preprocessing on the training part
 only, then train on it and judge on the validation part.
+
+A shards folder (``linclass shards`` writes one) is data larger than memory, and ``linclass train``
+streams it (:class:`StreamedData`): its training split stays on disk and is read a block at a time, the
+preprocessing's statistics come from one streaming pass over it, and only its validation and test splits
+(held out, small) and a sample of the training rows (for the report's pictures) are read into memory.
 """
 
 from __future__ import annotations
@@ -37,15 +42,62 @@ class PreparedData:
     val: Split
     seconds: dict[str, float] = field(default_factory=dict)
     image_statistics: dict[str, list[float]] | None = None  # of the training images, worked out once
+    notes: dict[str, str] = field(default_factory=dict)  # more rows of the report's table about the data
 
     def test_split(self) -> Split:
         """The test set, preprocessed like the rest; to be used once, at the end."""
         return Split("test", self.dataset.X_test, self.preprocessor.transform(self.dataset.X_test),
                      self.dataset.y_test)
 
+    @property
+    def training_examples(self) -> int:
+        return len(self.train.labels)
 
-def prepare_data(options: Mapping[str, Any], preprocessor: Preprocessor | None = None) -> PreparedData:
-    """Load ``options["data"]``, split it, and fit (or, given one, apply) the preprocessing."""
+    def training_data(self) -> tuple[Any, Any]:
+        """What the classifier's ``fit`` trains on: the training part's features and labels."""
+        return self.train.features, self.train.labels
+
+    def training_accuracy(self, clf: Any) -> float:
+        """The share of the training part's examples the classifier gets right."""
+        return accuracy(clf, self.train)
+
+
+@dataclass
+class StreamedData(PreparedData):
+    """A shards folder's splits, its training split streamed from disk (:class:`linclass.distributed.Shards`).
+
+    ``train`` holds only a sample of the training rows (:data:`SAMPLE_ROWS`, the first ones: the writer
+    put the rows in a random order) for the pictures and the image statistics; ``stream`` is all of them.
+    """
+
+    stream: Any = None
+
+    @property
+    def training_examples(self) -> int:
+        return len(self.stream)
+
+    def training_data(self) -> tuple[Any, Any]:
+        return self.stream, None
+
+    def training_accuracy(self, clf: Any) -> float:
+        """The share of all the training rows the classifier gets right, in one pass over the blocks."""
+        correct = 0
+        for features, labels in self.stream.blocks():
+            correct += int(np.count_nonzero(class_scores(clf, features).argmax(axis=1) == labels))
+        return correct / len(self.stream)
+
+
+
+SAMPLE_ROWS = 5000
+"""The training rows of a shards folder read into memory for the report (pictures, image statistics)."""
+
+
+def prepare_data(options: Mapping[str, Any], preprocessor: Preprocessor | None = None,
+                 stream: bool = False) -> PreparedData:
+    """Load ``options["data"]``, split it, and fit (or, given one, apply) the preprocessing; with ``stream``,
+    a shards folder is streamed from disk (:func:`prepare_stream`) instead of loaded whole."""
+    if stream and streams(options["data"]):
+        return prepare_stream(options, preprocessor)
     start = time.perf_counter()
     dataset = load_data(options["data"], root=options["root"], image_size=options["image_size"])
     loaded = time.perf_counter()
@@ -62,6 +114,52 @@ def prepare_data(options: Mapping[str, Any], preprocessor: Preprocessor | None =
     seconds = {"loading data": loaded - start, "split and preprocessing": time.perf_counter() - loaded}
     size = None if options["image_size"] is None else tuple(options["image_size"])
     return PreparedData(data_argument(options["data"]), size, dataset, preprocessor, train, val, seconds)
+
+
+def streams(name_or_path: str) -> bool:
+    """Whether ``--data`` names a shards folder, the data larger than memory ``linclass train`` streams."""
+    from linclass.data.catalog import format_of
+
+    if canonical_name(name_or_path) is not None:
+        return False
+    path = Path(name_or_path).expanduser()
+    found = format_of(path) if path.exists() else None
+    return found is not None and found.name == "shards"
+
+
+def prepare_stream(options: Mapping[str, Any], preprocessor: Preprocessor | None = None) -> StreamedData:
+    """A shards folder's training split as a stream of ``--block-size`` blocks, its preprocessing fitted in a
+    streaming pass (or, given one, applied), and its validation and test splits read into memory."""
+    from linclass.distributed import Shards
+
+    start = time.perf_counter()
+    stream = Shards(Path(options["data"]).expanduser(), block_size=options["block_size"], shuffle=True)
+    if not stream.has_split("validation"):
+        raise LinclassError(f"{options['data']}: has no validation split, which linclass train reports on and "
+                            "draws its pictures from; write the shards with one (linclass shards DATA OUT "
+                            "--val-fraction 0.1, or write_shards(..., validation=(X_val, y_val)))")
+    if options.get("test") and not stream.has_split("test"):
+        raise LinclassError(f"{options['data']}: has no test split, so --test has nothing to measure; write the "
+                            "shards with one (linclass shards, or write_shards(..., test=(X_test, y_test)))")
+    held_out = {split: stream.for_split(split).read() if stream.has_split(split) else
+                (np.empty((0, *stream.feature_shape), stream.dtype), np.empty(0, np.int64))
+                for split in ("validation", "test")}
+    loaded = time.perf_counter()
+    preprocessor = stream.fit_preprocessor(preprocessor or Preprocessor(center=options["center"]))
+    sample_images, sample_labels = stream.read(0, SAMPLE_ROWS)
+    manifest = stream.manifest
+    dataset = Dataset(name=manifest.name, X_train=sample_images, y_train=sample_labels,
+                      X_test=held_out["test"][0], y_test=held_out["test"][1], classes=manifest.classes,
+                      image_shape=manifest.feature_shape, source=str(manifest.folder))
+    val_images, val_labels = held_out["validation"]
+    train = Split("training", sample_images, preprocessor.transform(sample_images), sample_labels)
+    val = Split("validation", val_images, preprocessor.transform(val_images), val_labels)
+    seconds = {"loading held-out data": loaded - start,
+               "preprocessing (a streaming pass)": time.perf_counter() - loaded}
+    notes = {"training data": f"streamed from disk, {stream.describe_blocks(options['batch_size'])}; "
+                              f"the pictures show a sample of {len(sample_labels)} training rows"}
+    return StreamedData(data_argument(options["data"]), None, dataset, preprocessor, train, val, seconds,
+                        notes=notes, stream=stream)
 
 
 def data_argument(name_or_path: str) -> str:
@@ -109,8 +207,9 @@ def data_summary(prepared: PreparedData) -> dict[str, Any]:
     return {"dataset": dataset.name, "source": dataset.source,
             "image shape": "×".join(str(n) for n in dataset.image_shape),
             "classes": f"{len(dataset.classes)}: {', '.join(dataset.classes)}",
-            "training examples": len(prepared.train.labels), "validation examples": len(prepared.val.labels),
-            "test examples (kept aside)": len(dataset.y_test), "preprocessing": repr(prepared.preprocessor)}
+            "training examples": prepared.training_examples, "validation examples": len(prepared.val.labels),
+            "test examples (kept aside)": len(dataset.y_test), "preprocessing": repr(prepared.preprocessor),
+            **prepared.notes}
 
 
 def accuracy(clf: Any, split: Split) -> float:

@@ -5,6 +5,10 @@ seeded) → fit the preprocessing on the training part only → train, watching 
 save the model with its preprocessing → pictures and ``report.html``. The test set is used only with
 ``--test``, once, at the end.
 
+``--data`` may name a shards folder (``linclass shards`` writes one): data larger than memory. Its
+training split is then streamed from disk in blocks of ``--block-size`` bytes, never loaded whole; its
+own validation split (``linclass shards --val-fraction``) takes the place of ``--val-fraction``'s.
+
 After every epoch the model is saved (atomically) into the run folder, so Ctrl-C leaves a model to use
 and ``--resume`` continues the run where it stopped: the model file holds the state of its training, so
 the resumed run ends with the weights the uninterrupted one would have, bit for bit.
@@ -22,12 +26,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from linclass.cli import run_folder, signals
-from linclass.cli.common import (check_model_options, classifier_parameters, common_options, data_options,
-                                 epoch_details, fill_defaults, model_class, model_options, network_options,
-                                 optimization_options, option_hyperparameters, output_options, percent, print_json,
-                                 training_defaults)
+from linclass.cli.common import (DATA_DEFAULTS, check_model_options, classifier_parameters, common_options,
+                                 data_options, epoch_details, fill_defaults, model_class, model_options,
+                                 network_options, optimization_options, option_hyperparameters, output_options,
+                                 percent, print_json, stream_options, training_defaults)
 from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, data_argument, model_metadata,
-                                   prepare_data, write_run_report)
+                                   prepare_data, streams, write_run_report)
 from linclass.cli.progress import progress_display
 from linclass.constraints import Integer, OptionalOf, Real
 from linclass.errors import LinclassError
@@ -40,8 +44,8 @@ RESUMABLE = ("epochs", "json", "quiet", "test", "debug", "resume", "root", "comm
 
 def option_parents() -> list[argparse.ArgumentParser]:
     """The options of ``train`` that set up a run: what ``config.json`` keeps and ``--resume`` reads back."""
-    return [common_options(), data_options(), model_options(), network_options(), optimization_options(),
-            output_options()]
+    return [common_options(), data_options(), stream_options(), model_options(), network_options(),
+            optimization_options(), output_options()]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +55,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Train a linear classifier (softmax or SVM) on a dataset's training set, keeping part of "
                     "it for validation, and write a run folder: model.linclass, config.json, metrics.csv, "
                     "pictures and a self-contained report.html. Ctrl-C saves the model so far; --resume "
-                    "continues it.",
+                    "continues it. A shards folder (linclass shards writes one) is streamed from disk in blocks "
+                    "of --block-size, for data larger than memory: only its validation and test splits, held out, "
+                    "are read into memory.",
     )
     parser.add_argument("--test", action="store_true",
                         help="at the end, measure accuracy on the test set (once)")
@@ -62,7 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     options, run_dir, clf = resume_options(args) if args.resume is not None else (new_run_options(args), None, None)
-    prepared = prepare_data(options, preprocessor=None if clf is None else clf.preprocessor_)
+    prepared = prepare_data(options, preprocessor=None if clf is None else clf.preprocessor_, stream=True)
     if run_dir is None:  # made by the first checkpoint: a run stopped before it leaves no folder
         run_dir = run_folder.new_run_dir(options["out"], prepared.dataset.name, options["loss"])
     training = TrainingRun(run_dir, options, prepared, clf)
@@ -84,11 +90,25 @@ def run(args: argparse.Namespace) -> int:
 def new_run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The options of a new run, checked before any data is loaded (``--out`` must not hold a trained run)."""
     check_model_options(args)
+    check_stream_options(args)
     options = fill_defaults(args)
     check_parameters(classifier_parameters(options))
     if options["out"] is not None:
         run_folder.check_new_run_dir(options["out"])
     return options
+
+
+def check_stream_options(args: argparse.Namespace) -> None:
+    """Refuse ``--block-size`` for data read into memory, and the options a streamed shards folder has no use for."""
+    if streams(args.data or DATA_DEFAULTS["data"]):
+        for flag, why in (("val_fraction", "its own validation split (linclass shards --val-fraction) is used"),
+                          ("image_size", "its examples have the shape they were written with")):
+            if getattr(args, flag) is not None:
+                raise LinclassError(f"--{flag.replace('_', '-')}: {args.data} is a shards folder: {why}")
+    elif args.block_size is not None:
+        raise LinclassError(f"--block-size applies to a shards folder, which is streamed from disk; "
+                            f"{args.data or DATA_DEFAULTS['data']} is read into memory (write it as shards with "
+                            "linclass shards DATA OUT to stream it)")
 
 
 def resume_options(args: argparse.Namespace) -> tuple[dict[str, Any], Path, Any]:
@@ -251,13 +271,13 @@ class TrainingRun:
     def train(self) -> None:
         """Fit the classifier, or continue a loaded one, on the training part."""
         start = time.perf_counter()
-        train, val = self.prepared.train, self.prepared.val
+        val = self.prepared.val
         if trains_on(self.options, self.clf.history_ if self.resumed else None):
             # A resumed model continues its weights, history and learning-rate schedule (warm start) until
             # its history holds the run's epochs.
             self.clf.set_params(on_epoch_end=self.checkpoint, warm_start=self.resumed,
                                 epochs=self.options["epochs"], threads=self.options["threads"])
-            self.clf.fit(train.features, train.labels, val.features, val.labels)
+            self.clf.fit(*self.prepared.training_data(), val.features, val.labels)
             self.clf.set_params(on_epoch_end=None, warm_start=False)
         self.progress.close()
         self.seconds["training"] = time.perf_counter() - start
@@ -300,7 +320,7 @@ class TrainingRun:
         clf, prepared = self.clf, self.prepared
         self.save(clf)
         self.trained = True
-        metrics: dict[str, Any] = {"train_accuracy": accuracy(clf, prepared.train),
+        metrics: dict[str, Any] = {"train_accuracy": prepared.training_accuracy(clf),
                                    "val_accuracy": accuracy(clf, prepared.val)}
         self.shown = prepared.val
         if self.options["test"]:

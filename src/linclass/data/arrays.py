@@ -113,13 +113,15 @@ def read_npy_folder(folder: str | Path, image_size: Sequence[int] | None = None,
         path = folder / f"{name}.npy"
         if not path.exists():
             raise DataError(f"{path}: missing; a .npy dataset folder needs {', '.join(ARRAY_NAMES)}")
-        arrays[name] = _read_npy(path, mmap, UNLIMITED if mmap else max_memory)
+        arrays[name] = read_npy(path, mmap, UNLIMITED if mmap else max_memory)
     classes_path = folder / CLASSES_FILE
     classes = read_text(classes_path, "the class names", max_memory).splitlines() if classes_path.exists() else None
     return _dataset(folder.resolve().name, arrays, classes, image_size, str(folder))
 
 
-def _read_npy(path: Path, mmap: bool, max_memory: int | None) -> np.ndarray:
+def read_npy(path: Path, mmap: bool, max_memory: int | None) -> np.ndarray:
+    """The array of the ``.npy`` file ``path``, its header checked first (:func:`_check_npy_header`);
+    ``mmap=True`` maps it read-only. ``DataError`` naming the file for anything it cannot be."""
     check_regular_file(path)
     try:
         with open(path, "rb") as stream:

@@ -12,7 +12,8 @@ cifar100       32×32 colour photos, 50000 + 10000, 100        python or binary 
 =============  ============================================  =========================================
 
 Anything else is a path, of one of the kinds in :data:`FORMATS`: a folder of class subfolders of images,
-a folder of ``.npy`` arrays, a folder of IDX or CIFAR files, an ``.npz`` archive or a ``.csv`` table.
+a folder of ``.npy`` arrays, a folder of ``.npy`` shards with a manifest, a folder of IDX or CIFAR files, an
+``.npz`` archive or a ``.csv`` table.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from linclass.data import arrays, cifar, idx
+from linclass.data import arrays, cifar, idx, shards
 from linclass.data.builtin import load_digits
 from linclass.data.dataset import Dataset, check_classes
 from linclass.data.folder import read_image_folder
@@ -146,8 +147,10 @@ def load(name_or_path: str | Path, root: str | Path | None = None,
     name_or_path : str or Path
         A known name (``known_datasets()``: ``"digits"``, ``"fashion-mnist"``, ``"mnist"``,
         ``"cifar10"``, ``"cifar100"``) or a path: a folder of class subfolders of images (with optional
-        ``train/`` and ``test/``), a folder of ``.npy`` arrays (as ``save`` writes), a folder of IDX or
-        CIFAR files, an ``.npz`` archive or a ``.csv`` table. Names win over paths; write ``./digits``
+        ``train/`` and ``test/``), a folder of ``.npy`` arrays (as ``save`` writes), a folder of ``.npy``
+        shards (as ``linclass shards`` writes: read whole; its training and validation shards become the
+        training set), a folder of IDX or CIFAR files, an ``.npz`` archive or a ``.csv`` table. Names
+        win over paths; write ``./digits``
         for a folder called ``digits``.
     root : str or Path, optional
         Where to look first for a named set: its own folder or the folder above it. Then come
@@ -198,13 +201,13 @@ def _read(name_or_path: str | Path, root: str | Path | None, image_size: Sequenc
     if not path.exists():
         raise DataError(f"{name_or_path}: no such file or folder, and not a known dataset "
                         f"({', '.join(known_datasets())})")
-    for data_format in FORMATS.values():
-        if data_format.recognizes(path):
-            if mmap and not data_format.maps:
-                _refuse_options(str(path), None, mmap)
-            if not data_format.resizes:
-                _refuse_options(str(path), image_size, False)
-            return data_format.read(path, image_size, mmap, max_memory)
+    data_format = format_of(path)
+    if data_format is not None:
+        if mmap and not data_format.maps:
+            _refuse_options(str(path), None, mmap)
+        if not data_format.resizes:
+            _refuse_options(str(path), image_size, False)
+        return data_format.read(path, image_size, mmap, max_memory)
     raise DataError(f"{path}: cannot read a {path.suffix or 'suffixless'} file as a dataset; give "
                     + ", ".join(f"{item.title}" for item in FORMATS.values()))
 
@@ -231,6 +234,9 @@ def _suffix(suffix: str) -> Callable[[Path], bool]:
 
 
 FORMATS: dict[str, DataFormat] = {item.name: item for item in (
+    DataFormat("shards", "a folder of .npy shards with a manifest.json (as linclass shards writes; linclass train "
+               "streams it from disk, block by block)", lambda path: path.is_dir() and shards.has_manifest(path),
+               shards.read_shards),
     DataFormat("npy-folder", "a folder of .npy arrays (as linclass.datasets.save writes)",
                lambda path: path.is_dir() and arrays.has_npy_files(path),
                lambda path, size, mmap, budget: arrays.read_npy_folder(path, size, mmap, budget),
@@ -249,6 +255,11 @@ FORMATS: dict[str, DataFormat] = {item.name: item for item in (
                lambda path, size, mmap, budget: arrays.read_csv(path, size, budget), resizes=True),
 )}
 """Every kind of path ``load`` reads, in the order they are tried (the first that recognizes a path reads it)."""
+
+
+def format_of(path: Path) -> DataFormat | None:
+    """The format ``load`` reads the existing ``path`` as: the first of :data:`FORMATS` that recognizes it."""
+    return next((item for item in FORMATS.values() if item.recognizes(path)), None)
 
 
 def _refuse_options(what: str, image_size: Sequence[int] | None, mmap: bool) -> None:

@@ -16,7 +16,8 @@ array created once: one conversion from uint8 and two in-place operations per va
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Iterable
 
 import numpy as np
 import numpy.typing as npt
@@ -71,19 +72,54 @@ class Preprocessor:
         """Learn the value range, mean and standard deviation from the training examples ``X``."""
         X = _examples(X, "X")
         rows = X.reshape(len(X), -1)
-        self.input_shape = tuple(X.shape[1:])
-        self.low, self.high = _value_range(X) if self.scale else (0.0, 1.0)
-        width = self.high - self.low
-        self.mean = self.std = None
+        low, high = _value_range(X) if self.scale else (0.0, 1.0)
+        mean = squares = None
         if self.center != "none":
             mean = rows.mean(axis=0, dtype=np.float64)
-            self.mean = ((mean - self.low) / width).astype(np.float32)
             if self.center == "standardize":
-                self.std = (_column_std(rows, mean) / width).astype(np.float32)
+                squares = _squared_deviations(rows, mean)
+        return self._set_statistics(tuple(X.shape[1:]), low, high, len(X), mean, squares)
+
+    def fit_blocks(self, blocks: Iterable[np.ndarray]) -> Preprocessor:
+        """:meth:`fit` on training examples that come block by block, each ``(n, ...)``: one pass, holding
+        one block at a time, for data larger than memory (:mod:`linclass.distributed`).
+
+        The blocks' means and squared deviations are merged as Chan, Golub and LeVeque's pairwise update
+        does, in float64, so the statistics agree with :meth:`fit`'s on all the rows to rounding.
+        """
+        moments = _RunningMoments()
+        shape: tuple[int, ...] | None = None
+        for block in blocks:
+            block = _examples(block, "a block")
+            if shape is not None and block.shape[1:] != shape:
+                raise ValueError(f"a block has examples of shape {block.shape[1:]}, the first had {shape}")
+            shape = tuple(block.shape[1:])
+            moments.add(block.reshape(len(block), -1), self.scale and block.dtype != np.uint8,
+                        self.center == "standardize")
+        if shape is None:
+            raise ValueError("fit_blocks was given no block of examples")
+        low, high = moments.value_range() if self.scale else (0.0, 1.0)
+        squares = moments.squares if self.center == "standardize" else None
+        return self._set_statistics(shape, low, high, moments.count, moments.mean if self.center != "none" else None,
+                                    squares)
+
+    def _set_statistics(self, input_shape: tuple[int, ...], low: float, high: float, count: int,
+                        mean: np.ndarray | None, squares: np.ndarray | None) -> Preprocessor:
+        """Keep what :meth:`fit` learned: the shape of an example, the value range, and the mean and standard
+        deviation (from the float64 per-feature ``mean`` and sum of ``squares`` of deviations from it) of the
+        scaled data."""
+        self.input_shape = input_shape
+        self.low, self.high = low, high
+        width = high - low
+        self.mean = None if mean is None else ((mean - low) / width).astype(np.float32)
+        self.std = None if mean is None or squares is None else (_std(squares, count, mean) / width).astype(np.float32)
         return self
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Preprocess examples shaped like the training ones into a float32 array (N, D), or (N, D+1)."""
+    def transform(self, X: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Preprocess examples shaped like the training ones into a float32 array (N, D), or (N, D+1).
+
+        ``out``: a float32 array of that shape to write into, instead of a new one (a reused buffer).
+        """
         if self.input_shape is None:
             raise ValueError("this Preprocessor is not fitted yet; call fit(X_train) first")
         X = _examples(X, "X")
@@ -91,9 +127,19 @@ class Preprocessor:
         if X.shape[1:] != self.input_shape and X.shape[1:] != (n_features,):
             raise ValueError(f"X has examples of shape {X.shape[1:]}, but this Preprocessor was fitted on "
                              f"{self.input_shape}")
-        out = np.empty((len(X), n_features + self.bias_trick), dtype=np.float32)
+        shape = (len(X), n_features + self.bias_trick)
+        if out is None:
+            out = np.empty(shape, dtype=np.float32)
+        elif out.shape != shape or out.dtype != np.float32:
+            raise ValueError(f"out is {out.dtype} of shape {out.shape}; expected float32 of shape {shape}")
+        out[:, :n_features] = X.reshape(len(X), n_features)
+        return self.map_in_place(out)
+
+    def map_in_place(self, out: np.ndarray) -> np.ndarray:
+        """Preprocess, in place, float32 rows ``out`` (N, D) — or (N, D+1) with the bias trick, its last column
+        then set to 1 — that hold the raw values of N flattened examples; return ``out``."""
+        n_features = out.shape[1] - self.bias_trick
         features = out[:, :n_features]
-        features[...] = X.reshape(len(X), n_features)
         shift, factor = self.affine()
         features -= shift
         features *= factor
@@ -169,20 +215,59 @@ def _value_range(X: np.ndarray) -> tuple[float, float]:
     """What ``scale`` maps to [0, 1]: 0..255 for uint8 pixels, else the data's own range."""
     if X.dtype == np.uint8:
         return 0.0, PIXEL_MAX
-    low, high = float(X.min()), float(X.max())
+    return _span(float(X.min()), float(X.max()))
+
+
+def _span(low: float, high: float) -> tuple[float, float]:
+    """The range ``low..high`` of the values, widened to ``low..low+1`` when they are all the same."""
     return (low, high) if high > low else (low, low + 1.0)
 
 
-def _column_std(rows: np.ndarray, mean: np.ndarray) -> np.ndarray:
-    """Per-column standard deviation (ddof 0) around ``mean``, in float64, block by block.
-
-    Deviations from a mean computed in floating point are not exactly zero for a constant column, so
-    a standard deviation within rounding of zero is reported as exactly zero.
-    """
+def _squared_deviations(rows: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Per column, the sum of squared deviations from ``mean``, in float64, block by block."""
     squares = np.zeros(rows.shape[1])
     for start in range(0, len(rows), CHUNK_ROWS):
         deviations = rows[start:start + CHUNK_ROWS] - mean
         squares += np.einsum("ij,ij->j", deviations, deviations)
-    std = np.sqrt(squares / len(rows))
+    return squares
+
+
+def _std(squares: np.ndarray, count: int, mean: np.ndarray) -> np.ndarray:
+    """Per-column standard deviation (ddof 0) from the sum of squared deviations of ``count`` rows.
+
+    Deviations from a mean computed in floating point are not exactly zero for a constant column, so
+    a standard deviation within rounding of zero is reported as exactly zero.
+    """
+    std = np.sqrt(squares / count)
     std[std <= 10 * np.finfo(np.float64).eps * np.abs(mean)] = 0.0
     return std
+
+
+class _RunningMoments:
+    """Count, per-column mean and sum of squared deviations, and value range of rows seen block by block."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.mean = self.squares = np.zeros(0)
+        self.low, self.high = math.inf, -math.inf
+
+    def add(self, rows: np.ndarray, track_range: bool, track_squares: bool) -> None:
+        """Merge a block of rows (n, D) into the moments (Chan et al.'s update of mean and squares)."""
+        n = len(rows)
+        mean = rows.mean(axis=0, dtype=np.float64)
+        squares = _squared_deviations(rows, mean) if track_squares else np.zeros(0)
+        if track_range:
+            self.low, self.high = min(self.low, float(rows.min())), max(self.high, float(rows.max()))
+        if self.count == 0:
+            self.count, self.mean, self.squares = n, mean, squares
+            return
+        total = self.count + n
+        delta = mean - self.mean
+        if len(squares):
+            self.squares = self.squares + squares + delta * delta * (self.count * n / total)
+        self.mean = self.mean + delta * (n / total)
+        self.count = total
+
+    def value_range(self) -> tuple[float, float]:
+        """What ``scale`` maps to [0, 1], as :func:`_value_range` says: 0..255 unless a range was tracked."""
+        return (0.0, PIXEL_MAX) if self.low > self.high else _span(self.low, self.high)
