@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from linclass import losses
 from linclass.constraints import Boolean, Function, Hyperparameter, Real, declare, declared
 from linclass.data.splits import split_indices
+from linclass.distributed.cluster import CLUSTER_PARAMETERS, is_dask_array
 from linclass.errors import DivergenceError, ModelFileError
 from linclass.model import init_weights, predict_indices, scores, training_layout
 from linclass.model_header import model_parameter_names
@@ -63,8 +64,9 @@ class FitSettings:
                                 "checkpoints", flag=None)
 
 
-PARAMETERS = {**HYPERPARAMETERS, **declared(FitSettings)}
-"""Every parameter of :class:`LinearClassifier`, declared once: the training run's, then the estimator's."""
+PARAMETERS = {**HYPERPARAMETERS, **CLUSTER_PARAMETERS, **declared(FitSettings)}
+"""Every parameter of :class:`LinearClassifier`, declared once: the training run's, those of training on a
+Dask cluster (:mod:`linclass.distributed.cluster`), then the estimator's."""
 
 
 def _has_probabilities(clf: "TrainedClassifier") -> bool:
@@ -116,10 +118,18 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
         X_val, y_val : array-like, optional
             A validation set: its accuracy is recorded after every epoch, and early stopping uses it.
 
+        Dask arrays ``X`` and ``y`` (chunked along rows) train data-parallel on the workers of the current
+        ``distributed.Client``, the data staying there (:mod:`linclass.distributed.cluster`; ``sync_every``
+        and ``averaging`` say how the workers combine their work).
+
         Returns
         -------
         self
         """
+        if is_dask_array(X):
+            from linclass.distributed.cluster import fit_on_cluster
+
+            return fit_on_cluster(self, X, y, X_val, y_val)
         config = self._config()
         warm = bool(self.warm_start) and all(hasattr(self, name) for name in self.FITTED)
         X, y = self._training_data(X, y, reset=not warm)
@@ -135,12 +145,18 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
             X, y_index, X_val, y_val_index = self._hold_out(X, y_index)
         else:
             y_val_index = None
+        return self._train(config, warm, X.shape[1],
+                           lambda trainer: trainer.fit(X, y_index, X_val, y_val_index, self._epoch_callback()))
+
+    def _train(self, config: TrainConfig, warm: bool, n_features: int, fit: Callable[[Trainer], Any]) -> Self:
+        """Start a trainer (going on from the fitted model when ``warm``) and let ``fit`` train it; a fit
+        that diverges leaves the classifier unfitted."""
         if warm:
             self._continue_with(config)
         else:
-            self._start_fresh(X.shape[1], config)
+            self._start_fresh(n_features, config)
         try:
-            self._trainer.fit(X, y_index, X_val, y_val_index, self._epoch_callback())
+            fit(self._trainer)
         except DivergenceError:
             self._forget_fit()
             raise
