@@ -23,9 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+# Run as a script, this file's folder comes first on the path, and its name would hide the package.
+sys.path = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 
 REPLICAS = 8
 EPOCHS = 3
