@@ -183,3 +183,12 @@ def test_import_linclass_and_one_process_training_stay_numpy_only():
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert out.stdout.strip() == "[]"
     assert cluster.is_dask_array(np.eye(2)) is False
+
+
+def test_linclass_train_refuses_a_bad_cluster_and_cluster_options_for_a_network_in_one_line(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--cluster", "nowhere"])
+    assert stop.value.code == 2 and "expected local:N" in capsys.readouterr().err
+    assert main(["train", "--model", "mlp", "--sync-every", "5"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.endswith("--sync-every applies to --model linear only: a network trains in one process")
