@@ -17,6 +17,7 @@ import linclass as lc
 from linclass import tune
 from linclass.cli.common import classifier_parameters, training_defaults
 from linclass.cli.gradcheck import classifier_cases
+from linclass.distributed.cluster import CLUSTER_PARAMETERS
 from linclass.estimator import PARAMETERS
 from linclass.losses import LOSSES
 from linclass.optim import OPTIMIZERS, SCHEDULES
@@ -71,7 +72,8 @@ def test_the_estimator_signature_is_the_declarations():
 
 def test_the_command_line_defaults_are_the_declared_ones():
     parameters = classifier_parameters(training_defaults())
-    assert parameters == {name: d.default for name, d in HYPERPARAMETERS.items() if d.flag is not None}
+    assert parameters == {name: d.default for name, d in {**HYPERPARAMETERS, **CLUSTER_PARAMETERS}.items()
+                          if d.flag is not None}
     assert lc.LinearClassifier(**parameters).get_params()["lr"] == TrainConfig().lr
 
 

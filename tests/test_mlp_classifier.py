@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
 import linclass as lc
+from linclass.distributed.cluster import CLUSTER_PARAMETERS
 from linclass.errors import ModelFileError
 from linclass.estimator import PARAMETERS
 from linclass.nn.network import NETWORK_DEFAULTS, build_network
@@ -50,9 +51,10 @@ def test_shares_the_linear_classifiers_declarations_and_adds_scikit_learns_names
             ours = lc.MLPClassifier.PARAMETERS[name]
             assert ours.constraint is declaration.constraint and ours.help == declaration.help
             assert ours.default == NETWORK_DEFAULTS[name] != declaration.default
-        elif name != "solver":
+        elif name not in ("solver", *CLUSTER_PARAMETERS):
             assert lc.MLPClassifier.PARAMETERS[name] is declaration  # the same declaration, not a copy
     assert "solver" not in signature.parameters
+    assert not set(CLUSTER_PARAMETERS) & set(signature.parameters)  # a network trains in one process
     assert lc.MLPClassifier().get_params()["hidden_layer_sizes"] == (100,)
     with pytest.raises(ValueError, match=r"hidden_layer_sizes=\(0,\) is not valid: expected 1 to 16 layer sizes"):
         lc.MLPClassifier(hidden_layer_sizes=(0,)).fit(np.zeros((4, 2)), [0, 1, 0, 1])

@@ -36,6 +36,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from linclass import losses
 from linclass.constraints import Boolean, Function, Hyperparameter, Real, declare, declared
 from linclass.data.splits import split_indices
+from linclass.distributed.cluster import CLUSTER_PARAMETERS, is_dask_array
 from linclass.errors import DivergenceError, ModelFileError
 from linclass.model import init_weights, predict_indices, scores, training_layout
 from linclass.model_header import model_parameter_names
@@ -65,8 +66,9 @@ class FitSettings:
                                 "checkpoints", flag=None)
 
 
-PARAMETERS = {**HYPERPARAMETERS, **declared(FitSettings)}
-"""Every parameter of :class:`LinearClassifier`, declared once: the training run's, then the estimator's."""
+PARAMETERS = {**HYPERPARAMETERS, **CLUSTER_PARAMETERS, **declared(FitSettings)}
+"""Every parameter of :class:`LinearClassifier`, declared once: the training run's, those of training on a
+Dask cluster (:mod:`linclass.distributed.cluster`), then the estimator's."""
 
 
 def _has_probabilities(clf: "TrainedClassifier") -> bool:
@@ -122,10 +124,18 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
         X_val, y_val : array-like, optional
             A validation set: its accuracy is recorded after every epoch, and early stopping uses it.
 
+        Dask arrays ``X`` and ``y`` (chunked along rows) train data-parallel on the workers of the current
+        ``distributed.Client``, the data staying there (:mod:`linclass.distributed.cluster`; ``sync_every``
+        and ``averaging`` say how the workers combine their work).
+
         Returns
         -------
         self
         """
+        if is_dask_array(X):
+            from linclass.distributed.cluster import fit_on_cluster
+
+            return fit_on_cluster(self, X, y, X_val, y_val)
         config = self._config()
         warm = bool(self.warm_start) and all(hasattr(self, name) for name in self.FITTED)
         if _is_stream(X):
@@ -143,7 +153,8 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
             X, y_index, X_val, y_val_index = self._hold_out(X, y_index)
         else:
             y_val_index = None
-        return self._train(config, warm, X, y_index, X_val, y_val_index)
+        return self._train(config, warm, X.shape[1],
+                           lambda trainer: trainer.fit(X, y_index, X_val, y_val_index, self._epoch_callback()))
 
     def _fit_stream(self, config: TrainConfig, warm: bool, stream: Any, y: Any, X_val: Any, y_val: Any) -> Self:
         """:meth:`fit` on a stream of blocks (data larger than memory): its classes, then training."""
@@ -169,17 +180,18 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
                              "X_val and y_val (e.g. the shards' validation split: stream.for_split('validation'))")
         else:
             y_val_index = None
-        return self._train(config, warm, stream, None, X_val, y_val_index)
+        return self._train(config, warm, int(stream.shape[1]),
+                           lambda trainer: trainer.fit(stream, None, X_val, y_val_index, self._epoch_callback()))
 
-    def _train(self, config: TrainConfig, warm: bool, X: Any, y_index: np.ndarray | None, X_val: np.ndarray | None,
-               y_val_index: np.ndarray | None) -> Self:
-        """Train the model on checked data (rows in memory, or a stream): fresh, or on from a warm start."""
+    def _train(self, config: TrainConfig, warm: bool, n_features: int, fit: Callable[[Trainer], Any]) -> Self:
+        """Start a trainer (going on from the fitted model when ``warm``) and let ``fit`` train it; a fit
+        that diverges leaves the classifier unfitted."""
         if warm:
             self._continue_with(config)
         else:
-            self._start_fresh(X.shape[1], config)
+            self._start_fresh(n_features, config)
         try:
-            self._trainer.fit(X, y_index, X_val, y_val_index, self._epoch_callback())
+            fit(self._trainer)
         except DivergenceError:
             self._forget_fit()
             raise

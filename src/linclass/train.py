@@ -370,7 +370,7 @@ class Trainer:
             self._fit_lbfgs(X, y, X_val, y_val, on_epoch_end)
             return self.history
         self._learn_rate_from(X)
-        per_epoch = math.ceil(len(X) / config.batch_size)
+        per_epoch = self._steps_per_epoch(X)
         epochs_done = len(self.history["epochs"])
         if config.iterations is not None:
             steps_left = config.iterations - len(self.history["loss"])
@@ -387,11 +387,7 @@ class Trainer:
             self._resume_weights = None
         self._features = X if isinstance(X, np.ndarray) else self._features  # a stream's are its blocks
         threads = self._blas_threads(X)
-        rows = None
-        if config.sampling == "shuffle" and isinstance(X, np.ndarray):  # a stream shuffles its own blocks
-            assert y is not None, "rows in memory come with their labels"
-            rows = ShuffledRows(X, y, self._row_order(len(X)), copy=steps_left > per_epoch,
-                                background=free_cpus_now() > 1)
+        rows = self._epoch_rows(X, y, copy=steps_left > per_epoch)
         try:
             self._train_epochs(X, y, rows, X_val, y_val, steps_left, best, threads, on_epoch_end)
         finally:
@@ -451,6 +447,18 @@ class Trainer:
         if config.epochs is None:
             self.history["converged"] = converged
         self.history["kept_epoch"] = self.kept_epoch
+
+    def _steps_per_epoch(self, X: Any) -> int:
+        """The mini-batch steps of one epoch on ``X``."""
+        return math.ceil(len(X) / self.config.batch_size)
+
+    def _epoch_rows(self, X: np.ndarray | BlockStream, y: np.ndarray | None, copy: bool) -> ShuffledRows | None:
+        """The rows in their random order for :meth:`fit`'s epochs (``copy``: worth copying so ordered), or
+        None to train on ``X`` itself (``sampling="replacement"``, or a stream of blocks)."""
+        if self.config.sampling != "shuffle" or not isinstance(X, np.ndarray):  # a stream shuffles its blocks
+            return None
+        assert y is not None, "rows in memory come with their labels"
+        return ShuffledRows(X, y, self._row_order(len(X)), copy=copy, background=free_cpus_now() > 1)
 
     def _first_candidate(self, X_val: np.ndarray, y_val: np.ndarray) -> "_BestWeights":
         """The best epoch's tracker of a fit without a state to go on from: when continuing a history, the
@@ -566,7 +574,7 @@ class Trainer:
                       on_epoch_end: EpochCallback | None) -> None:
         """Epoch after epoch until ``steps_left`` steps are done, early stopping or the callback says stop."""
         config = self.config
-        per_epoch = math.ceil(len(X) / config.batch_size)
+        per_epoch = self._steps_per_epoch(X)
         until_converged = config.epochs is None and config.iterations is None
         while steps_left > 0:
             X_epoch, y_epoch, order = (X, y, None) if rows is None else rows.for_epoch()
@@ -719,29 +727,42 @@ class Trainer:
 
     def _fused_epoch(self, X: np.ndarray, y: np.ndarray, batches: Iterator[range | np.ndarray]) -> tuple[int, int]:
         """The epoch's steps on NumPy kernels; returns (correct predictions, examples seen)."""
-        config = self.config
-        kernel, options = losses.LOSSES[config.loss].kernel, config.loss_options
-        W, b = self.W.data, self.b.data
-        batch_scores, dW, db = self._fused_buffers(len(X))
-        self.W.grad, self.b.grad = Tensor(dW), Tensor(db)  # the optimizer reads the gradients from here
         correct = seen = 0
         for idx in batches:
-            n = len(idx)
-            Xb, s, yb = _rows(X, idx), batch_scores[:n], _rows(y, idx)
-            np.matmul(Xb, W.T, out=s)
-            s += b
-            correct += int(np.count_nonzero(s.argmax(axis=1) == yb))
-            seen += n
-            loss, dscores = kernel(s, yb, **options)
-            np.matmul(dscores.T, Xb, out=dW)
-            np.sum(dscores, axis=0, out=db)
-            if config.regularized:
-                loss += self._add_penalty(W, dW)
-                if config.regularize_bias:
-                    loss += self._add_penalty(b, db)
+            loss, right = self._fused_gradient(X, y, idx)
+            correct += right
+            seen += len(idx)
+            loss += self._fused_penalty()
             self._record_loss(loss)
             self.optimizer.step()
         return correct, seen
+
+    def _fused_gradient(self, X: np.ndarray, y: np.ndarray, idx: range | np.ndarray) -> tuple[float, int]:
+        """The mean data loss of the batch ``idx`` and its gradient, written into ``W.grad`` and ``b.grad``
+        (the penalty not yet added); returns (loss, correct predictions)."""
+        kernel, options = losses.LOSSES[self.config.loss].kernel, self.config.loss_options
+        W, b = self.W.data, self.b.data
+        batch_scores, dW, db = self._fused_buffers(len(X))
+        self.W.grad, self.b.grad = Tensor(dW), Tensor(db)  # the optimizer reads the gradients from here
+        Xb, s, yb = _rows(X, idx), batch_scores[:len(idx)], _rows(y, idx)
+        np.matmul(Xb, W.T, out=s)
+        s += b
+        correct = int(np.count_nonzero(s.argmax(axis=1) == yb))
+        loss, dscores = kernel(s, yb, **options)
+        np.matmul(dscores.T, Xb, out=dW)
+        np.sum(dscores, axis=0, out=db)
+        return loss, correct
+
+    def _fused_penalty(self) -> float:
+        """Add the penalty's gradient into ``W.grad`` (and ``b.grad``) and return ``λ R``: 0 without one."""
+        config = self.config
+        if not config.regularized:
+            return 0.0
+        assert self.W.grad is not None and self.b.grad is not None, "the data gradient comes first"
+        loss = self._add_penalty(self.W.data, self.W.grad.data)
+        if config.regularize_bias:
+            loss += self._add_penalty(self.b.data, self.b.grad.data)
+        return loss
 
     def _add_penalty(self, theta: np.ndarray, grad: np.ndarray) -> float:
         """Add ``λ dR/dθ`` into ``grad`` and return ``λ R(θ)``: the regularization of one parameter."""

@@ -52,17 +52,22 @@ def common_options() -> argparse.ArgumentParser:
 
 # --- argparse types: each converts one option's text or says, in one line, what it expected ----------
 
-def constraint_type(constraint: Constraint) -> Callable[[str], Any]:
-    """An argparse type: the option's text read and checked by ``constraint``
-    (:mod:`linclass.constraints`), refused with the words every other layer uses for that rule."""
+def checked_type(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from a function that reads an option's text or raises ValueError with the reason."""
 
-    def convert(text: str) -> Any:
+    def checked(text: str) -> Any:
         try:
-            return constraint.parse(text)
+            return convert(text)
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
 
-    return convert
+    return checked
+
+
+def constraint_type(constraint: Constraint) -> Callable[[str], Any]:
+    """An argparse type: the option's text read and checked by ``constraint``
+    (:mod:`linclass.constraints`), refused with the words every other layer uses for that rule."""
+    return checked_type(constraint.parse)
 
 
 positive_int = constraint_type(Integer(1))
@@ -227,16 +232,19 @@ MODELS = {"linear": ("linclass.estimator", "LinearClassifier", "a linear classif
                   "a network of fully connected layers, s = W₂ σ(W₁ x + b₁) + b₂ (see --hidden)")}
 """What ``--model`` chooses: the classifier class (module, name) and what it is."""
 NETWORK_ONLY = ("hidden", "activation")
-LINEAR_ONLY = ("solver",)  # a network's steps always run on the autograd engine
+LINEAR_ONLY = {"solver": "a network's steps always run on the autograd engine",
+               "sync_every": "a network trains in one process", "averaging": "a network trains in one process"}
+"""The options of ``--model linear`` alone, and why a network has none of them."""
 
 
 def option_hyperparameters(group: str | None = None) -> list[Hyperparameter]:
     """The hyperparameters the command line offers as options (those of ``group`` only, when given): every
     setting of the linear classifier, and those a network adds."""
+    from linclass.distributed.cluster import CLUSTER_PARAMETERS
     from linclass.nn.network import NETWORK_PARAMETERS
     from linclass.train import HYPERPARAMETERS
 
-    return [item for item in (*HYPERPARAMETERS.values(), *NETWORK_PARAMETERS.values())
+    return [item for item in (*HYPERPARAMETERS.values(), *CLUSTER_PARAMETERS.values(), *NETWORK_PARAMETERS.values())
             if item.flag is not None and (group is None or item.group == group)]
 
 
@@ -244,11 +252,12 @@ def check_model_options(args: argparse.Namespace) -> None:
     """Refuse an option given for the other kind of model (``--hidden`` without ``--model mlp``, ``--solver``
     with it), rather than train without it."""
     network = getattr(args, "model", None) == "mlp"
-    for flag in LINEAR_ONLY if network else NETWORK_ONLY:
+    for flag in (*LINEAR_ONLY, "cluster") if network else NETWORK_ONLY:
         if getattr(args, flag, None) is not None:
-            why = "a network's steps always run on the autograd engine" if network else \
+            why = LINEAR_ONLY.get(flag, "a network trains in one process") if network else \
                 "a linear classifier has no hidden layer"
-            raise LinclassError(f"--{flag} applies to --model {'linear' if network else 'mlp'} only: {why}")
+            raise LinclassError(f"--{flag.replace('_', '-')} applies to --model {'linear' if network else 'mlp'} "
+                                f"only: {why}")
 
 
 def model_class(name: str) -> Any:
@@ -376,6 +385,16 @@ def model_options() -> argparse.ArgumentParser:
 def network_options() -> argparse.ArgumentParser:
     """``--hidden``, ``--activation``: the layers of ``--model mlp``."""
     return hyperparameter_options("network")
+
+
+def cluster_options() -> argparse.ArgumentParser:
+    """``--cluster``, ``--sync-every``, ``--averaging``: training on a Dask cluster (the ``dask`` extra)."""
+    from linclass.distributed.cluster import parse_cluster
+
+    return hyperparameter_options("cluster", lambda group: group.add_argument(
+        "--cluster", type=checked_type(parse_cluster), metavar="local:N|tcp://HOST:PORT",
+        help="train data-parallel on a Dask cluster: local:N starts one of N worker processes on this machine, "
+             "tcp://HOST:PORT joins a running scheduler (pip install 'linclass[dask]')"))
 
 
 def output_options() -> argparse.ArgumentParser:

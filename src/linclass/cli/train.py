@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from linclass.cli import run_folder, signals
-from linclass.cli.common import (DATA_DEFAULTS, check_model_options, classifier_parameters, common_options,
-                                 data_options, epoch_details, fill_defaults, model_class, model_options,
-                                 network_options, optimization_options, option_hyperparameters, output_options,
-                                 percent, print_json, stream_options, training_defaults)
+from linclass.cli.common import (DATA_DEFAULTS, check_model_options, classifier_parameters, cluster_options,
+                                 common_options, data_options, epoch_details, fill_defaults, model_class,
+                                 model_options, network_options, optimization_options, option_hyperparameters,
+                                 output_options, percent, print_json, stream_options, training_defaults)
 from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, data_argument, model_metadata,
                                    prepare_data, streams, write_run_report)
 from linclass.cli.progress import progress_display
@@ -39,13 +39,13 @@ from linclass.losses import get_loss
 from linclass.report.html import REPORT_NAME
 
 # What ``--resume`` may change: everything else is the run's own setting, read from its config.json.
-RESUMABLE = ("epochs", "json", "quiet", "test", "debug", "resume", "root", "command", "run", "threads")
+RESUMABLE = ("epochs", "json", "quiet", "test", "debug", "resume", "root", "command", "run", "threads", "cluster")
 
 
 def option_parents() -> list[argparse.ArgumentParser]:
     """The options of ``train`` that set up a run: what ``config.json`` keeps and ``--resume`` reads back."""
     return [common_options(), data_options(), stream_options(), model_options(), network_options(),
-            optimization_options(), output_options()]
+            optimization_options(), cluster_options(), output_options()]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -277,10 +277,29 @@ class TrainingRun:
             # its history holds the run's epochs.
             self.clf.set_params(on_epoch_end=self.checkpoint, warm_start=self.resumed,
                                 epochs=self.options["epochs"], threads=self.options["threads"])
-            self.clf.fit(*self.prepared.training_data(), val.features, val.labels)
+            if self.options.get("cluster"):
+                self.fit_on_cluster()
+            else:
+                self.clf.fit(*self.prepared.training_data(), val.features, val.labels)
             self.clf.set_params(on_epoch_end=None, warm_start=False)
         self.progress.close()
         self.seconds["training"] = time.perf_counter() - start
+
+    def fit_on_cluster(self) -> None:
+        """Fit on the training part as the workers of ``--cluster`` load it (the validation part stays here);
+        a cluster that fails ends the run with one line saying which checkpoint is left."""
+        from linclass.cli.cluster_rows import training_arrays
+        from linclass.distributed.cluster import connected, failures
+
+        with connected(self.options["cluster"]) as client:
+            X, y = training_arrays(self.options, self.prepared, client)
+            try:
+                self.clf.fit(X, y, self.prepared.val.features, self.prepared.val.labels)
+            except failures() as error:
+                self.progress.close()
+                what = str(error).strip().splitlines()[0] if str(error).strip() else "no details"
+                raise LinclassError(f"--cluster {self.options['cluster']}: the cluster failed "
+                                    f"({type(error).__name__}: {what}); {self.saved_where()}") from None
 
     def checkpoint(self, clf: Any, record: dict[str, Any]) -> None:
         """After each epoch: redraw the progress bar, save the model fit would keep now and the metrics."""
@@ -348,8 +367,9 @@ class TrainingRun:
 
 def hyperparameters(options: dict[str, Any]) -> dict[str, Any]:
     """The settings a report shows under "Hyperparameters": every hyperparameter option, then the data's."""
-    keys = [str(item.flag) for item in option_hyperparameters()] + ["val_fraction", "center"]
-    return {key: options[key] for key in keys}
+    keys = [str(item.flag) for item in option_hyperparameters() if options.get("cluster") or item.group != "cluster"]
+    shown = {key: options[key] for key in [*keys, "val_fraction", "center"]}
+    return {**shown, "cluster": options["cluster"]} if options.get("cluster") else shown
 
 
 def copy_with(clf: Any, **attributes: Any) -> Any:

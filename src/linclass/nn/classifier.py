@@ -17,6 +17,7 @@ import copy
 
 import numpy as np
 
+from linclass.distributed.cluster import CLUSTER_PARAMETERS
 from linclass.estimator import PARAMETERS, TrainedClassifier, document_parameters
 from linclass.nn.network import NETWORK_DEFAULTS, NETWORK_PARAMETERS, NetworkTrainer, build_network
 from linclass.tensor import Tensor, no_grad
@@ -26,9 +27,11 @@ __all__ = ["MLPClassifier", "MLP_PARAMETERS"]
 
 MLP_PARAMETERS = {"loss": PARAMETERS["loss"], **NETWORK_PARAMETERS,
                   **{name: declaration.with_default(NETWORK_DEFAULTS[name]) if name in NETWORK_DEFAULTS else declaration
-                     for name, declaration in PARAMETERS.items() if name not in ("loss", "solver")}}
+                     for name, declaration in PARAMETERS.items()
+                     if name not in ("loss", "solver", *CLUSTER_PARAMETERS)}}
 """The network's parameters: the loss, the layers, then every setting of the linear classifier but the
-solver (a network's steps always run on the autograd engine), with the defaults of
+solver (a network's steps always run on the autograd engine) and those of a Dask cluster (a network trains in
+one process), with the defaults of
 :data:`linclass.nn.network.NETWORK_DEFAULTS` where a network starts elsewhere."""
 
 
