@@ -94,6 +94,28 @@ def test_options_offer_the_library_losses_and_penalties(client):
     assert options["max_hidden_units"] == requests.MAX_HIDDEN_UNITS
 
 
+def test_options_start_the_page_at_the_estimators_defaults(client):
+    options = client.get("/api/options").json()
+    estimator = lc.LinearClassifier()
+    assert options["defaults"] == {name: getattr(estimator, name) for name in ("loss", "delta", "penalty", "reg", "lr")}
+    assert options["defaults"]["lr"] is None and options["lr_default"] == "from the data"
+
+
+@pytest.mark.parametrize("loss, curvature", [("softmax", 0.5), ("svm", 1.0), ("squared_hinge", 6.0)])
+def test_without_an_lr_steps_take_the_rate_derived_from_the_points(client, blobs, loss, curvature):
+    """SAG's 1/L for plain gradient descent: L = c_K (max ||x||^2 + 1) + 2 lambda for the L2 penalty."""
+    settings = {**blobs, "loss": loss, "penalty": "l2", "reg": 0.01, "steps": 20}
+    points = np.array(blobs["points"])
+    expected = 1.0 / (curvature * ((points ** 2).sum(axis=1).max() + 1.0) + 2 * 0.01)
+    derived = post(client, "/api/step", settings).json()
+    assert derived["lr"] == pytest.approx(expected, rel=1e-12)
+    assert post(client, "/api/step", {**settings, "lr": None}).json() == derived
+    explicit = post(client, "/api/step", {**settings, "lr": derived["lr"]}).json()
+    assert explicit["W"] == derived["W"] and explicit["b"] == derived["b"]
+    before = post(client, "/api/evaluate", {k: v for k, v in settings.items() if k != "steps"}).json()
+    assert derived["total_loss"] < 0.9 * before["total_loss"]
+
+
 @pytest.mark.parametrize("name", list(PRESETS))
 def test_presets_are_seeded_labelled_and_inside_the_plane(client, name):
     first = client.get(f"/api/preset/{name}?classes=4&per_class=9&seed=5").json()
@@ -381,7 +403,7 @@ BAD_REQUESTS = {
     "negative lr": (lambda p: {**p, "lr": -0.1}, 422, "lr=-0.1 is not valid: expected a number > 0"),
     "zero lr": (lambda p: {**p, "lr": 0}, 422, "lr=0 is not valid"),
     "lr too large to step with": (lambda p: {**p, "lr": 1e4}, 422, "more than the 1000 the playground steps with"),
-    "missing lr": (lambda p: {k: v for k, v in p.items() if k != "lr"}, 422, "lr is missing"),
+    "lr as text": (lambda p: {**p, "lr": "fast"}, 422, "lr='fast' is not valid"),
     "too many steps": (lambda p: {**p, "steps": requests.MAX_STEPS + 1}, 422, "steps = 1001 is out of range"),
     "fractional steps": (lambda p: {**p, "steps": 1.5}, 422, "steps must be an integer"),
     "batch larger than the data": (lambda p: {**p, "batch_size": 31}, 422, "batch_size = 31"),

@@ -284,3 +284,31 @@ def test_reset_with_the_same_seed_starts_from_the_same_weights_and_another_seed_
         page.click("#randomize")
         assert page.input_value("#seed") == "9" and page.evaluate(WEIGHTS) == reset(9)
     assert np.shape(first["hidden"]["W"]) == (8, 2) and np.shape(first["W"]) == (3, 8)
+
+
+def test_the_learning_rate_is_derived_from_the_points_until_one_is_typed(page, tmp_path):
+    """The page starts at the estimator's defaults: no learning rate, so the server derives one (lr=None)."""
+    estimator = lc.LinearClassifier()
+    assert page.input_value("#lr") == "" and page.text_content("#lr-used") == "from the data"
+    assert float(page.input_value("#reg")) == estimator.reg and float(page.input_value("#delta")) == estimator.delta
+    plane = page.evaluate("() => ({points: playground.points, loss: playground.loss, classes: playground.b.length})")
+    page.click("#step")
+    page.wait_for_function("() => document.getElementById('lr-used').textContent.includes(':')")
+    expected = state.step_size(replace(_plane_of(plane), reg=estimator.reg), state.Training())
+    shown = page.text_content("#lr-used")
+    assert shown.startswith("from the data: ") and float(shown.split(": ")[1]) == pytest.approx(expected, abs=5e-5)
+    page.screenshot(path=str(tmp_path / "derived-lr.png"))
+    page.fill("#lr", "0.2")
+    assert page.text_content("#lr-used") == ""  # a typed rate is the one used, and says so itself
+    steps_before = int(page.text_content("#step-count"))
+    page.click("#step")
+    page.wait_for_function(f"() => parseInt(document.getElementById('step-count').textContent) > {steps_before}")
+    assert page.text_content("#lr-used") == ""
+
+
+def _plane_of(shown: dict) -> state.Plane:
+    """A plane of the page's points and loss (the weights do not enter the step size)."""
+    points = np.array(shown["points"], dtype=float)
+    classes = shown["classes"]
+    return state.Plane(points=points, labels=np.zeros(len(points), dtype=np.int64), W=np.zeros((classes, 2)),
+                       b=np.zeros(classes), loss=shown["loss"], penalty="l2")

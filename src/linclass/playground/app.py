@@ -39,6 +39,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from linclass.constraints import OptionalOf
 from linclass.errors import DivergenceError
 from linclass.playground import requests, state
 from linclass.playground.presets import PLANE_LIMIT, PRESETS, make_preset
@@ -53,6 +54,7 @@ SERVED_HOSTS = ("127.0.0.1", "localhost")
 REQUEST_SECONDS = 5.0
 """The time a POST's arithmetic may take. The heaviest linear request the limits allow takes about 1 s; a
 network of 16 hidden units on 5000 points takes about 8 ms a step, so past some 600 steps it is refused."""
+PAGE_SETTINGS = ("loss", "delta", "penalty", "reg", "lr")  # the page starts from their declared defaults
 SAME_ORIGIN_FETCHES = ("same-origin", "none")  # Sec-Fetch-Site of the page's own requests, or a typed URL
 log = logging.getLogger("linclass.playground")
 
@@ -114,6 +116,8 @@ async def options(request: Request) -> dict:
         "losses": [{"name": name, "title": loss.title, "formula": loss.formula, "margin": "delta" in loss.options}
                    for name, loss in LOSSES.items()],
         "default_loss": HYPERPARAMETERS["loss"].default,
+        "defaults": {name: HYPERPARAMETERS[name].default for name in PAGE_SETTINGS},
+        "lr_default": _none_means("lr"),
         "penalties": [{"name": name, "title": f"{item.title}  {item.formula}"} for name, item in PENALTIES.items()],
         "activations": list(ACTIVATIONS),
         "default_activation": NETWORK_PARAMETERS["activation"].default,
@@ -124,6 +128,13 @@ async def options(request: Request) -> dict:
         "max_classes": requests.MAX_CLASSES,
         "max_steps": requests.MAX_STEPS,
     }
+
+
+def _none_means(name: str) -> str:
+    """What None stands for in setting ``name`` ("from the data" for lr), as its declaration says."""
+    constraint = HYPERPARAMETERS[name].constraint
+    assert isinstance(constraint, OptionalOf), f"{name} is not a setting that may be None"
+    return constraint.meaning
 
 
 @json_endpoint
@@ -160,7 +171,8 @@ def _evaluate(plane: state.Plane, deadline: float) -> dict:
 
 
 def _step(plane: state.Plane, training: state.Training, deadline: float) -> dict:
-    return {**state.evaluate(state.train(plane, training, deadline)), "steps": training.steps}
+    trained = state.train(plane, training, deadline)
+    return {**state.evaluate(trained), "steps": training.steps, "lr": state.step_size(plane, training)}
 
 
 async def _read_body(request: Request) -> bytes:

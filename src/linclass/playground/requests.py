@@ -86,10 +86,8 @@ def parse_training(payload: dict[str, Any], n_points: int) -> Training:
     """The :class:`Training` settings of a step request for ``n_points`` points."""
     if n_points == 0:
         raise RequestError("there are no points to learn from; add some points first")
-    if "lr" not in payload:
-        raise RequestError("lr is missing; send a number")
-    lr = float(_setting(payload, "lr"))
-    if lr > MAX_LR:
+    lr = _setting(payload, "lr")
+    if lr is not None and lr > MAX_LR:
         raise RequestError(f"lr={lr!r} is more than the {MAX_LR:g} the playground steps with")
     batch_size = payload.get("batch_size")
     if batch_size is not None:

@@ -34,7 +34,8 @@ from linclass.nn.network import NETWORK_PARAMETERS, build_network
 from linclass.optim import SGD
 from linclass.regularizers import penalty, penalty_and_grad
 from linclass.tensor import Tensor, no_grad, tensor
-from linclass.train import HYPERPARAMETERS
+from linclass.step_size import default_step_size
+from linclass.train import HYPERPARAMETERS, TrainConfig
 
 GradientSetter = Callable[[np.ndarray | None], None]
 """Sets the gradients of a classifier's parameters for the loss on some rows (None: all points)."""
@@ -94,9 +95,10 @@ class Plane:
 
 @dataclass(frozen=True)
 class Training:
-    """How to descend: learning rate, batch size (None: the full batch), number of steps, seed."""
+    """How to descend: learning rate (None: from the points, see :func:`step_size`), batch size (None: the
+    full batch), number of steps, seed."""
 
-    lr: float
+    lr: float | None = None
     batch_size: int | None = None
     steps: int = 1
     seed: int = 0
@@ -210,8 +212,20 @@ def batch_rows(rng: np.random.Generator, n_points: int, batch_size: int | None) 
     return rng.choice(n_points, size=batch_size, replace=False)
 
 
+def step_size(plane: Plane, training: Training) -> float:
+    """The learning rate the steps take: ``training.lr``, or when it is None the library's default for
+    plain gradient descent on these points, loss and penalty (:func:`linclass.step_size.default_step_size`),
+    which is what ``lr=None`` means everywhere. A hidden layer steps with the rate of the linear
+    classifier on the same points."""
+    if training.lr is not None:
+        return training.lr
+    settings = TrainConfig(loss=plane.loss, penalty=plane.penalty, reg=plane.reg, optimizer="sgd")
+    return default_step_size(plane.points, settings, n_classes=len(plane.W))
+
+
 def train(plane: Plane, training: Training, deadline: float | None = None) -> Plane:
-    """``training.steps`` steps of (mini-batch) gradient descent from ``plane``; returns the new plane.
+    """``training.steps`` steps of (mini-batch) gradient descent from ``plane`` at :func:`step_size`;
+    returns the new plane.
 
     Each step samples a batch, sets the gradients of the classifier's parameters (see
     :func:`_linear_gradients` and :func:`_network_gradients`), and lets ``optim.SGD`` update them.
@@ -224,7 +238,7 @@ def train(plane: Plane, training: Training, deadline: float | None = None) -> Pl
         When the steps are not done by ``deadline`` (a ``time.monotonic()`` time).
     """
     parameters, set_gradients = (_linear_gradients if plane.hidden is None else _network_gradients)(plane)
-    optimizer = SGD(parameters, lr=training.lr)
+    optimizer = SGD(parameters, lr=step_size(plane, training))
     rng = np.random.default_rng(training.seed)
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is caught below, step by step
         for _ in range(training.steps):

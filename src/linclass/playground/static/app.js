@@ -34,7 +34,9 @@ const state = {
   classes: 3,
   newClass: 0,
   loss: null, marginLosses: new Set(), losses: {},   // the loss records, by name, from /api/options
-  penalty: "l2",
+  lrDefault: "",             // what an empty learning rate means, from /api/options
+  defaults: {},             // the declared defaults of the settings on the page, from /api/options
+  penalty: null,             // "none" or a penalty's name; starts at the declared default, from /api/options
   result: null,             // the server's last answer for the current state
   history: [],              // {step, total, data}: the loss before the first step, then after each step
   stepCount: 0,
@@ -59,14 +61,15 @@ async function getJSON(url, body) {
 function planeRequest() {
   return {
     points: state.points, labels: state.labels, W: state.W, b: state.b, hidden: state.hidden,
-    loss: state.loss, delta: readNumber("delta", 1), penalty: state.penalty, reg: readNumber("reg", 0),
+    loss: state.loss, delta: readNumber("delta", state.defaults.delta), penalty: state.penalty,
+    reg: readNumber("reg", state.defaults.reg),
   };
 }
 
 function stepRequest(steps) {
   const n = state.points.length;
   const batch = $("mini-batch").checked ? Math.max(1, Math.min(n, Math.round(readNumber("batch-size", 8)))) : null;
-  return {...planeRequest(), lr: readNumber("lr", 0.05), batch_size: batch, steps, seed: state.stepCount};
+  return {...planeRequest(), lr: readNumber("lr", null), batch_size: batch, steps, seed: state.stepCount};
 }
 
 function readNumber(id, fallback) {
@@ -120,6 +123,7 @@ function takeStep(answer) {
   state.b = answer.b;
   state.hidden = answer.hidden || null;
   state.stepCount += answer.steps;
+  showStepSize(answer.lr);
   state.history.push({step: state.stepCount, total: answer.total_loss, data: answer.data_loss});
   if (state.history.length > 5000) state.history.splice(0, state.history.length - 5000);
   syncSliders();
@@ -838,6 +842,14 @@ function buildChoices(boxId, name, choices, selected, onChange) {
   }
 }
 
+// The step size a step took; with the field left empty it is the one derived from the points.
+function showStepSize(lr) {
+  const derived = $("lr").value.trim() === "";
+  if (!derived) $("lr-used").textContent = "";
+  else if (lr != null) $("lr-used").textContent = `${state.lrDefault}: ${formatNumber(lr)}`;
+  else if (!$("lr-used").textContent) $("lr-used").textContent = state.lrDefault;
+}
+
 function showLossSettings() {
   const loss = state.losses[state.loss];
   $("loss-formula").innerHTML = loss ? formulaHtml(loss.formula) : "";
@@ -851,6 +863,14 @@ function wireControls(options) {
   state.marginLosses = new Set(options.losses.filter((l) => l.margin).map((l) => l.name));
   state.losses = Object.fromEntries(options.losses.map((l) => [l.name, l]));
   state.loss = options.default_loss;
+  state.defaults = options.defaults;
+  state.penalty = options.defaults.penalty ?? "none";
+  $("delta").value = String(options.defaults.delta);
+  $("reg").value = String(options.defaults.reg);
+  $("lr").value = options.defaults.lr ?? "";
+  state.lrDefault = options.lr_default;
+  $("lr").addEventListener("input", () => showStepSize(null));
+  showStepSize(null);
   state.limit = options.plane_limit;
   state.maxHiddenUnits = options.max_hidden_units;
   state.maxClasses = options.max_classes;
