@@ -40,6 +40,13 @@ def need_program(name: str, package: str) -> str:
     return path
 
 
+def need_file(path: str, why: str) -> Path:
+    """``path``, or skip (fail under CI) saying ``why`` the test needs it."""
+    if not Path(path).exists():
+        _missing(f"{path} does not exist: {why}")
+    return Path(path)
+
+
 def need_fashion_mnist() -> Path:
     """The Fashion-MNIST folder of the Debian package, or skip (fail under CI)."""
     if not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists():

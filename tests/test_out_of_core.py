@@ -19,7 +19,7 @@ from linclass.errors import DataError
 from linclass.model import init_weights
 from linclass.train import BLOCK_ORDER_STREAM, ROW_ORDER_STREAM, TrainConfig, Trainer
 
-from conftest import need_fashion_mnist
+from conftest import need_fashion_mnist, need_file
 
 SRC = Path(__file__).parents[1] / "src"
 
@@ -211,10 +211,10 @@ MEASURE = textwrap.dedent("""
 """)
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM is read from Linux's /proc")
 def test_a_fit_on_a_file_four_times_its_peak_memory_streams_it(tmp_path):
     """A 320 MB float32 file is trained on (a streaming preprocessing pass and two epochs) in a process whose
     peak resident memory (VmHWM, which counts the pages of memory maps too) is under a quarter of it."""
+    need_file("/proc/self/status", "the peak memory (VmHWM) is read from Linux's /proc")
     n, d, k = 80_000, 1000, 10
     rng = np.random.default_rng(0)
     labels = rng.integers(0, k, n)

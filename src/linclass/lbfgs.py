@@ -82,12 +82,12 @@ def minimize(objective: Objective, W: np.ndarray, b: np.ndarray, max_iterations:
     True stops. Returns whether the run converged (see the module docstring) rather than running out of
     iterations or being stopped.
     """
-    from scipy.optimize import minimize as scipy_minimize
+    from scipy.optimize import OptimizeResult, minimize as scipy_minimize
 
-    def callback(intermediate_result: object) -> None:
-        theta = intermediate_result.x  # type: ignore[attr-defined]
+    def callback(intermediate_result: OptimizeResult) -> None:
+        theta = intermediate_result.x
         W[...], b[...] = objective.raw(theta)
-        loss = float(intermediate_result.fun)  # type: ignore[attr-defined]
+        loss = float(intermediate_result.fun)
         if on_iteration(loss):
             raise StopIteration
 
