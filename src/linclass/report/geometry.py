@@ -18,6 +18,8 @@ from matplotlib.figure import Figure
 from linclass.report.style import class_colormap, class_colors, finish, new_figure, report_style, shorten
 
 RESOLUTION = 800  # grid points per side of the background
+PLANE_BOX = (0.08, 0.08, 0.70, 0.75)  # the plane's place in the figure (left, bottom, width, height)
+LEGEND_CORNER = (0.78, 0.83)  # the legend's upper left corner, right of the plane
 
 
 def winning_class_grid(W: np.ndarray, b: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -77,8 +79,8 @@ def plot_decision_regions(W: np.ndarray, b: np.ndarray, X2d: np.ndarray, y: np.n
     xs, ys = np.linspace(low[0], high[0], RESOLUTION), np.linspace(low[1], high[1], RESOLUTION)
     colors = class_colors(n_classes)
     with report_style():
-        figure = new_figure(9, 7)
-        axes = figure.subplots()
+        figure = new_figure(9, 7, laid_out=False)
+        axes = figure.add_axes(PLANE_BOX, anchor="N")  # an equal-scaled plane keeps to its box's top
         axes.imshow(winning_class_grid(W, b, xs, ys), origin="lower", extent=(low[0], high[0], low[1], high[1]),
                     cmap=class_colormap(n_classes, lighten=0.65), vmin=-0.5, vmax=n_classes - 0.5,
                     aspect="equal", interpolation="nearest")
@@ -90,12 +92,12 @@ def plot_decision_regions(W: np.ndarray, b: np.ndarray, X2d: np.ndarray, y: np.n
                          linewidths=0.6, s=30, zorder=3, label=shorten(names[k], 20))
         axes.set_xlim(low[0], high[0])
         axes.set_ylim(low[1], high[1])
-        axes.set_xlabel("$x_1$")
-        axes.set_ylabel("$x_2$")
+        axes.set_xlabel("x₁")
+        axes.set_ylabel("x₂")
         axes.set_title("Decision regions: each point of the plane goes to the class that scores highest\n"
-                       "lines: $w_k \\cdot x + b_k = 0$;  arrows: $w_k$, where class k's score grows",
+                       "lines: wₖ · x + bₖ = 0;  arrows: wₖ, where class k's score grows",
                        fontsize=10)
-        figure.legend(loc="outside right upper", title="classes")
+        figure.legend(loc="upper left", bbox_to_anchor=LEGEND_CORNER, title="classes")
         return finish(figure, path)
 
 

@@ -93,7 +93,7 @@ def _draw_hinge(axes: Axes, scores: np.ndarray, y: int, labels: list[str], delta
         axes.annotate(text, (k, term), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
                       fontsize=9 if len(terms) <= 5 else 8, color=CORRECT_COLOR if k == y else "black")
     axes.set_title(f"Multiclass SVM (hinge), Δ = {delta:g}\n"
-                   f"$L_i = \\Sigma_{{j \\neq y}}\\,\\max(0, s_j - s_y + \\Delta)$ = {total:.3f}")
+                   f"Lᵢ = Σ_{{j≠y}} max(0, sⱼ − s_y + Δ) = {total:.3f}")
     axes.set_ylabel("hinge term of each class")
     _class_axis(axes, labels, y, top=max(terms.max(), 0.5))
 
@@ -105,8 +105,8 @@ def _draw_softmax(axes: Axes, probabilities: np.ndarray, y: int, labels: list[st
         axes.annotate(f"{probability:.3f}", (k, probability), xytext=(0, 3), textcoords="offset points",
                       ha="center", va="bottom", fontsize=9)
     axes.set_title("Softmax (cross-entropy)\n"
-                   f"$L_i = -\\log p_y = -\\log {probabilities[y]:.3f}$ = {total:.3f}")
-    axes.set_ylabel("probability $p_j = e^{s_j} / \\Sigma_k\\, e^{s_k}$")
+                   f"Lᵢ = −log p_y = −log {probabilities[y]:.3f} = {total:.3f}")
+    axes.set_ylabel("probability pⱼ = exp(sⱼ) / Σₖ exp(sₖ)")
     _class_axis(axes, labels, y, top=1.0)
 
 

@@ -63,9 +63,12 @@ class ReportFigure(Figure):
         return buffer.getvalue()
 
 
-def new_figure(width: float, height: float) -> Figure:
-    """A ``width`` × ``height`` inch figure at :data:`DPI`, laid out so labels do not overlap."""
-    figure = ReportFigure(figsize=(width, height), dpi=DPI, layout="constrained", facecolor="white")
+def new_figure(width: float, height: float, laid_out: bool = True) -> Figure:
+    """A ``width`` × ``height`` inch figure at :data:`DPI`, laid out so labels do not overlap; with
+    ``laid_out=False`` its caller places the axes itself (a layout engine measures every text again,
+    which for a figure of one plot took more than half its drawing time)."""
+    figure = ReportFigure(figsize=(width, height), dpi=DPI, layout="constrained" if laid_out else None,
+                          facecolor="white")
     FigureCanvasAgg(figure)
     return figure
 
