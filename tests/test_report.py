@@ -19,7 +19,7 @@ from PIL import Image
 
 from linclass import report
 from linclass.losses import softmax_loss_and_grad, svm_loss_and_grad
-from linclass.report.style import CORRECT_COLOR, WRONG_COLOR, finish, new_figure
+from linclass.report.style import CORRECT_COLOR, WRONG_COLOR, finish, new_figure, panel_title_of
 from linclass.report.tuning import log_positions, short_number
 
 CLASSES = ["T-shirt", "trouser", "pullover", "dress"]
@@ -174,7 +174,7 @@ def test_templates_of_weights_built_from_images_are_those_images(rng, image_shap
     np.testing.assert_array_equal(report.template_images(W, image_shape), images)
     figure = report.plot_templates(W, image_shape, CLASSES)
     shown = [axes for axes in figure.axes if axes.images]
-    assert [axes.get_title() for axes in shown] == CLASSES
+    assert [panel_title_of(axes).get_text() for axes in shown] == CLASSES
     for axes, image in zip(shown, images, strict=True):
         np.testing.assert_array_equal(axes.images[0].get_array(), image)
 
@@ -242,7 +242,7 @@ def test_examples_are_titled_with_their_top_classes_green_when_right_red_when_wr
     probabilities = np.array([[0.7, 0.2, 0.06, 0.04], [0.1, 0.6, 0.25, 0.05]])
     images = rng.integers(0, 256, (2, 5, 5, 3), dtype=np.uint8)
     figure = report.plot_examples(images, np.array([0, 2]), probabilities, CLASSES, k=2)
-    titles = {axes.title.get_text(): axes.title.get_color() for axes in figure.axes if axes.images}
+    titles = {panel_title_of(axes).get_text(): panel_title_of(axes).get_color() for axes in figure.axes if axes.images}
     assert titles == {"70% T-shirt\n20% trouser": CORRECT_COLOR, "60% trouser\n25% pullover": WRONG_COLOR}
 
 

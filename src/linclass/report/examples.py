@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from linclass.report.style import CORRECT_COLOR, WRONG_COLOR, finish, image_grid, report_style, shorten
+from linclass.report.style import CORRECT_COLOR, WRONG_COLOR, finish, image_grid, panel_title, report_style, shorten
 
 
 def top_predictions(probabilities: np.ndarray, class_names: Sequence[str], k: int = 3) -> list[str]:
@@ -82,8 +82,8 @@ def _draw_example(axes: Axes, image: np.ndarray, true_label: int, probabilities:
         axes.imshow(image)
     correct = int(np.argmax(probabilities)) == true_label
     lines = [shorten(line, 22) for line in top_predictions(probabilities, class_names, k)]
-    axes.set_title("\n".join(lines), color=CORRECT_COLOR if correct else WRONG_COLOR, fontsize=9,
-                   fontweight="bold" if not correct else "normal")
+    panel_title(axes, "\n".join(lines), color=CORRECT_COLOR if correct else WRONG_COLOR, fontsize=9,
+                fontweight="bold" if not correct else "normal")
     mark = "✓" if correct else "✗"
     axes.text(0.5, -0.04, f"{mark} true: {shorten(str(class_names[true_label]), 16)}", transform=axes.transAxes,
               ha="center", va="top", fontsize=9, color=CORRECT_COLOR if correct else WRONG_COLOR)

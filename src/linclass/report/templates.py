@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from linclass.report.style import finish, grid_shape, image_grid, report_style, shorten
+from linclass.report.style import finish, grid_shape, image_grid, panel_title, report_style, shorten
 
 MAX_TEMPLATES = 100
 
@@ -88,7 +88,7 @@ def plot_templates(W: np.ndarray, image_shape: Sequence[int], class_names: Seque
                 continue
             image = images[k].squeeze(axis=2) if images[k].ndim == 3 and images[k].shape[2] == 1 else images[k]
             axes.imshow(image, cmap="gray", vmin=0, vmax=255)
-            axes.set_title(shorten(str(class_names[k]), 18), fontsize=10)
+            panel_title(axes, shorten(str(class_names[k]), 18), fontsize=10)
         title = f"Learned templates: each {what}'s weights as an image (bright = large weight)"
         if shown < len(images):
             title += f"\nthe first {shown} of {len(images)} {what}s"
