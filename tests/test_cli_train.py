@@ -336,6 +336,17 @@ def test_progress_bar_draws_on_a_terminal_only():
     assert quiet.getvalue() == ""
 
 
+def test_a_run_until_converged_counts_its_epochs_and_says_at_most_how_many(tmp_path):
+    """No bar that would stay nearly empty: ``epoch 3 (until converged, at most 1000)``."""
+    bar = ProgressBar(1000, "epoch", enabled=True, stream=io.StringIO(), open_ended=True)
+    assert bar.line(3, "loss 0.4123").startswith("epoch 3 (until converged, at most 1000) loss 0.4123 ")
+    finished = subprocess.run([sys.executable, "-m", "linclass", "train", "--data", "digits", "--out",
+                               str(tmp_path / "run")], capture_output=True, text=True, check=True)
+    lines = finished.stderr.splitlines()
+    epochs = json.loads((tmp_path / "run" / "summary.json").read_text())["epochs"]
+    assert len(lines) == epochs and lines[-1].startswith(f"epoch {epochs} (until converged, at most 1000) loss ")
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True

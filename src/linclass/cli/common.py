@@ -165,9 +165,12 @@ class ProgressBar:
     Parameters
     ----------
     total : int
-        The number of steps the job will have.
+        The number of steps the job will have; with ``open_ended``, the most it may have.
     label : str
         What a step is called: ``"epoch"``, ``"trial"``.
+    open_ended : bool, optional
+        The job stops when it is done (training until converged) rather than after ``total`` steps: the
+        line counts the steps and says at most how many, with no bar that would stay nearly empty.
     enabled : bool, optional
         Draw the bar; by default when ``stream`` is a terminal.
     stream : file, optional
@@ -177,8 +180,8 @@ class ProgressBar:
     WIDTH = 24
 
     def __init__(self, total: int, label: str = "epoch", enabled: bool | None = None,
-                 stream: IO[str] | None = None) -> None:
-        self.total, self.label = total, label
+                 stream: IO[str] | None = None, open_ended: bool = False) -> None:
+        self.total, self.label, self.open_ended = total, label, open_ended
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self.start = time.perf_counter()
@@ -193,13 +196,17 @@ class ProgressBar:
         self.drawn = True
 
     def line(self, done: int, details: str = "") -> str:
-        """The bar's text, e.g. ``epoch  3/20 [######------------------] loss 0.412 ... 1.2 s``."""
+        """The bar's text, e.g. ``epoch  3/20 [######------------------] loss 0.412 ... 1.2 s``, or
+        ``epoch 3 (until converged, at most 1000) loss 0.412 ... 1.2 s`` when open-ended."""
+        parts = [self._count(done), details, f"{time.perf_counter() - self.start:.1f} s"]
+        return " ".join(part for part in parts if part)
+
+    def _count(self, done: int) -> str:
+        if self.open_ended:
+            return f"{self.label} {done} (until converged, at most {self.total})"
         filled = round(self.WIDTH * min(done, self.total) / max(self.total, 1))
         bar = "#" * filled + "-" * (self.WIDTH - filled)
-        digits = len(str(self.total))
-        parts = [f"{self.label} {done:>{digits}}/{self.total} [{bar}]", details,
-                 f"{time.perf_counter() - self.start:.1f} s"]
-        return " ".join(part for part in parts if part)
+        return f"{self.label} {done:>{len(str(self.total))}}/{self.total} [{bar}]"
 
     def close(self) -> None:
         """End the bar's line, so that what is printed next starts on a line of its own."""

@@ -23,8 +23,10 @@ class LineLog(ProgressBar):
             self.stream.flush()
 
 
-def progress_display(total: int, label: str, quiet: bool, stream: IO[str] | None = None) -> ProgressBar:
-    """A bar when ``stream`` (stderr) is a terminal, a :class:`LineLog` when not, disabled when ``quiet``."""
+def progress_display(total: int, label: str, quiet: bool, stream: IO[str] | None = None,
+                     open_ended: bool = False) -> ProgressBar:
+    """A bar when ``stream`` (stderr) is a terminal, a :class:`LineLog` when not, disabled when ``quiet``;
+    ``open_ended``: ``total`` is the most steps, not the number (training until converged)."""
     stream = stream or sys.stderr
     kind = ProgressBar if stream.isatty() else LineLog
-    return kind(total, label, enabled=not quiet, stream=stream)
+    return kind(total, label, enabled=not quiet, stream=stream, open_ended=open_ended)

@@ -257,7 +257,8 @@ class TrainingRun:
         self.model_path = run_dir / run_folder.MODEL_NAME
         self.resumed = clf is not None
         self.clf = clf if clf is not None else model_class(options["model"])(**classifier_parameters(options))
-        self.progress = progress_display(options["epochs"] or options["max_epochs"], "epoch", options["quiet"])
+        self.progress = progress_display(options["epochs"] or options["max_epochs"], "epoch", options["quiet"],
+                                         open_ended=options["epochs"] is None)
         self.saved_epoch: int | None = self.clf.history_["kept_epoch"] if self.resumed else None  # the model file's
         self.seconds: dict[str, float] = dict(prepared.seconds)
         history = self.clf.history_ if self.resumed else {"loss": [], "epochs": []}
