@@ -9,7 +9,9 @@ median seconds per epoch over all epochs of all rounds of its kind.
 
 Besides linclass as it is (the BLAS thread count chosen for the step and the free CPUs), the table has
 linclass with as many BLAS threads as the CPUs it may use, which is what it did before it chose: the
-same code, before and after, measured side by side.
+same code, before and after, measured side by side; and linclass held to one BLAS thread, quiet and
+busy, which is what a busy core leaves it: its own slowdown is the machine's (two virtual CPUs may share
+one physical core, or the host may be loaded), which no choice of threads can undo.
 
     python benchmarks/busy_machine.py [--quick]
 """
@@ -32,6 +34,7 @@ SPIN_SECONDS = 300
 """The longest a spinner may live, even if this benchmark is killed before it can stop it."""
 SPINNER = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
 BEFORE = "linclass fused, BLAS threads = CPUs (before)"
+ONE_THREAD = "linclass fused, 1 BLAS thread"
 
 
 @dataclass
@@ -54,9 +57,11 @@ class BusyRuns:
 
 
 def contenders() -> dict:
-    """linclass (threads chosen), linclass with a thread per usable CPU, the NumPy loop and PyTorch."""
+    """linclass (threads chosen), linclass with a thread per usable CPU and with one, the NumPy loop and
+    PyTorch."""
     return {"linclass fused": MINIBATCH_CONTENDERS["linclass fused"],
             BEFORE: linclass_classifier("fused", threads=usable_cpus()),
+            ONE_THREAD: linclass_classifier("fused", threads=1),
             "NumPy loop": MINIBATCH_CONTENDERS["NumPy loop"], "PyTorch": MINIBATCH_CONTENDERS["PyTorch"]}
 
 

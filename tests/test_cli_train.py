@@ -21,6 +21,7 @@ from PIL import Image
 import linclass as lc
 from linclass.cli.common import ProgressBar, epoch_details
 from linclass.cli.run_folder import load_model
+from linclass.threads import CpuMeter
 from test_data_idx import write_idx_set
 
 # Pixel sizes of the run's pictures: the figure sizes linclass.report documents (inches) at 100 dpi,
@@ -117,15 +118,17 @@ def test_the_model_and_summary_are_on_disk_and_printed_before_the_pictures_start
     seen = {}
     draw_pictures = pipeline.draw_pictures
 
-    def watched(pictures, processes=None):
+    def watched(pictures, processes=None, meter=None):
         seen["files"] = {path.name for path in run_dir.iterdir()}
         seen["stdout"] = capsys.readouterr().out
-        return draw_pictures(pictures, processes)
+        seen["meter"] = meter
+        return draw_pictures(pictures, processes, meter)
 
     monkeypatch.setattr(pipeline, "draw_pictures", watched)
     assert main(["train", "--epochs", "2", "--json", "--quiet", "--out", str(run_dir)]) == 0
     assert {"model.linclass", "summary.json", "config.json", "metrics.csv"} <= seen["files"]
     assert not {name for name in seen["files"] if name.endswith(".png")} and "report.html" not in seen["files"]
+    assert isinstance(seen["meter"], CpuMeter)  # started with training: how busy the machine was meanwhile
     assert json.loads(seen["stdout"]) == json.loads((run_dir / "summary.json").read_text())
     assert (run_dir / "report.html").exists() and (run_dir / "regions.png").exists()
 

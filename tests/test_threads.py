@@ -89,6 +89,18 @@ def test_a_large_step_follows_the_load_measured_during_training(monkeypatch):
     assert limit.choice.threads == 1
 
 
+def test_the_cpus_free_now_follow_a_meter_when_it_has_measured_else_the_load_average(monkeypatch):
+    """The pictures after training are shared out by what other processes did during it: the load average
+    counts training's own threads for a minute after."""
+    monkeypatch.setattr(threads, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(threads, "others_from_load_average", lambda usable: 1.0)  # training's own load, lagging
+    meter = CpuMeter()
+    monkeypatch.setattr(meter, "others_busy", lambda: 0.0)
+    assert threads.free_cpus_now(meter) == 2 and threads.free_cpus_now() == 1
+    monkeypatch.setattr(meter, "others_busy", lambda: None)  # no window measured yet: the load average
+    assert threads.free_cpus_now(meter) == 1
+
+
 def test_the_limit_applies_during_training_and_is_lifted_after(monkeypatch):
     for name in threads.THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)

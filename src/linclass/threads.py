@@ -72,10 +72,13 @@ def free_cpus(usable: int, others_busy: float) -> int:
     return max(1, usable - taken)
 
 
-def free_cpus_now() -> int:
-    """The CPUs free for this process now, judged from the load average (see :func:`free_cpus`)."""
+def free_cpus_now(meter: CpuMeter | None = None) -> int:
+    """The CPUs free for this process now (see :func:`free_cpus`): judged from what other processes did
+    since ``meter`` was started (training's seconds, say), else from the load average, which lags by a
+    minute and counts this process's own recent work as well."""
     usable = usable_cpus()
-    return free_cpus(usable, others_from_load_average(usable))
+    others = None if meter is None else meter.others_busy()
+    return free_cpus(usable, others_from_load_average(usable) if others is None else others)
 
 
 def choose_threads(flops: float, usable: int, others_busy: float) -> int:

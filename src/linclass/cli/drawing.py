@@ -24,7 +24,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Callable
 
-from linclass.threads import free_cpus_now
+from linclass.threads import CpuMeter, free_cpus_now
 
 
 @dataclass
@@ -46,10 +46,11 @@ class Drawn:
     captions: dict[str, str]
 
 
-def draw_pictures(pictures: list[Picture], processes: int | None = None) -> Drawn:
-    """Draw every picture, sharing them out among ``processes`` processes (default: one per free CPU)."""
+def draw_pictures(pictures: list[Picture], processes: int | None = None, meter: CpuMeter | None = None) -> Drawn:
+    """Draw every picture, sharing them out among ``processes`` processes (default: one per free CPU,
+    judged by ``meter`` when given, see :func:`linclass.threads.free_cpus_now`)."""
     if processes is None:
-        processes = free_cpus_now()
+        processes = free_cpus_now(meter)
     shares = balanced_shares(pictures, max(1, min(processes, len(pictures))))
     drawn = Drawn({}, {}, {})
     if len(shares) > 1 and "fork" not in multiprocessing.get_all_start_methods():

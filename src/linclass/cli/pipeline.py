@@ -28,6 +28,7 @@ from linclass.data import Dataset, Preprocessor
 from linclass.data.catalog import canonical_name
 from linclass.errors import LinclassError
 from linclass.saved_model import class_scores
+from linclass.threads import CpuMeter
 
 
 @dataclass
@@ -220,15 +221,17 @@ def accuracy(clf: Any, split: Split) -> float:
 
 def write_run_report(run_dir: Path, *, title: str, clf: Any, prepared: PreparedData, shown: Split,
                      hyperparameters: Mapping[str, Any], metrics: Mapping[str, Any], timings: dict[str, float],
-                     extra_images: Mapping[str, Path] | None = None, notes: list[str] | None = None) -> Path:
-    """Draw the model's pictures (confusion matrix and examples on ``shown``) and write ``report.html``."""
+                     extra_images: Mapping[str, Path] | None = None, notes: list[str] | None = None,
+                     cpu_meter: CpuMeter | None = None) -> Path:
+    """Draw the model's pictures (confusion matrix and examples on ``shown``) and write ``report.html``;
+    ``cpu_meter``, started when training did, tells how many CPUs other processes leave to draw on."""
     from linclass import report
 
     dataset = prepared.dataset
     pictures = model_pictures(run_dir, clf, shown, dataset.classes, dataset.image_shape)
     pictures.append(plane_picture(run_dir, clf, prepared.train.features, prepared.train.labels, dataset.classes,
                                   seed=int(hyperparameters.get("seed", 0))))
-    drawn = draw_pictures(pictures)
+    drawn = draw_pictures(pictures, meter=cpu_meter)
     images, plane_note = drawn.images, drawn.captions["regions"]
     timings.update(drawn.seconds)
     notes = [f"Confusion matrix and examples: the {shown.name} set ({len(shown.labels)} images).",

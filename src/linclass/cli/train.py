@@ -37,6 +37,7 @@ from linclass.constraints import Integer, OptionalOf, Real
 from linclass.errors import LinclassError
 from linclass.losses import get_loss
 from linclass.report.html import REPORT_NAME
+from linclass.threads import CpuMeter
 
 # What ``--resume`` may change: everything else is the run's own setting, read from its config.json.
 RESUMABLE = ("epochs", "json", "quiet", "test", "debug", "resume", "root", "command", "run", "threads", "cluster")
@@ -261,6 +262,7 @@ class TrainingRun:
                                          open_ended=options["epochs"] is None)
         self.saved_epoch: int | None = self.clf.history_["kept_epoch"] if self.resumed else None  # the model file's
         self.seconds: dict[str, float] = dict(prepared.seconds)
+        self.cpu_meter: CpuMeter | None = None
         history = self.clf.history_ if self.resumed else {"loss": [], "epochs": []}
         done, iterations = len(history["epochs"]), len(history["loss"])
         # Where each epoch's iterations end in the loss list (those of earlier runs shared out evenly:
@@ -272,6 +274,7 @@ class TrainingRun:
     def train(self) -> None:
         """Fit the classifier, or continue a loaded one, on the training part."""
         start = time.perf_counter()
+        self.cpu_meter = CpuMeter()  # what other processes do meanwhile, for drawing the pictures after
         val = self.prepared.val
         if trains_on(self.options, self.clf.history_ if self.resumed else None):
             # A resumed model continues its weights, history and learning-rate schedule (warm start) until
@@ -362,7 +365,8 @@ class TrainingRun:
         start = time.perf_counter()
         title = f"linclass train: {get_loss(self.options['loss']).title} classifier on {self.prepared.dataset.name}"
         write_run_report(self.run_dir, title=title, clf=self.clf, prepared=self.prepared, shown=self.shown,
-                         hyperparameters=hyperparameters(self.options), metrics=self.metrics, timings=self.seconds)
+                         hyperparameters=hyperparameters(self.options), metrics=self.metrics, timings=self.seconds,
+                         cpu_meter=self.cpu_meter)
         self.seconds["pictures and report"] = time.perf_counter() - start
 
 

@@ -79,7 +79,7 @@ def plot_decision_regions(W: np.ndarray, b: np.ndarray, X2d: np.ndarray, y: np.n
     xs, ys = np.linspace(low[0], high[0], RESOLUTION), np.linspace(low[1], high[1], RESOLUTION)
     colors = class_colors(n_classes)
     with report_style():
-        figure = new_figure(9, 7, laid_out=False)
+        figure = new_figure(9, 7, layout=None)
         axes = figure.add_axes(PLANE_BOX, anchor="N")  # an equal-scaled plane keeps to its box's top
         axes.imshow(winning_class_grid(W, b, xs, ys), origin="lower", extent=(low[0], high[0], low[1], high[1]),
                     cmap=class_colormap(n_classes, lighten=0.65), vmin=-0.5, vmax=n_classes - 0.5,

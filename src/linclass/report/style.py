@@ -12,7 +12,7 @@ import io
 
 import os
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterator, Literal
 
 import matplotlib
 import matplotlib.style
@@ -66,12 +66,14 @@ class ReportFigure(Figure):
         return buffer.getvalue()
 
 
-def new_figure(width: float, height: float, laid_out: bool = True) -> Figure:
-    """A ``width`` × ``height`` inch figure at :data:`DPI`, laid out so labels do not overlap; with
-    ``laid_out=False`` its caller places the axes itself (a layout engine measures every text again,
-    which for a figure of one plot took more than half its drawing time)."""
-    figure = ReportFigure(figsize=(width, height), dpi=DPI, layout="constrained" if laid_out else None,
-                          facecolor="white")
+def new_figure(width: float, height: float, layout: Literal["tight", "constrained"] | None = "tight") -> Figure:
+    """A ``width`` × ``height`` inch figure at :data:`DPI`, laid out so labels do not overlap.
+
+    ``layout`` is matplotlib's layout engine: ``"tight"`` by default, one pass of measuring the texts;
+    ``"constrained"`` for figures that need it (a colorbar shared by several panels), at about twice
+    the cost; None when the caller places the axes itself (a figure of one plot and a legend).
+    """
+    figure = ReportFigure(figsize=(width, height), dpi=DPI, layout=layout, facecolor="white")
     FigureCanvasAgg(figure)
     return figure
 

@@ -65,7 +65,7 @@ def plot_tune_heatmap(trials: Sequence[Mapping[str, Any]], path: str | os.PathLi
     finite = accuracy[np.isfinite(accuracy)]
     norm = Normalize(finite.min(), finite.max()) if len(finite) else Normalize(0, 1)
     with report_style():
-        figure = new_figure(5.5 * len(names) + 1.6, 5.2)
+        figure = new_figure(5.5 * len(names) + 1.6, 5.2, layout="constrained")  # a colorbar for all panels
         panels = figure.subplots(1, len(names), squeeze=False, sharex=True, sharey=True).ravel()
         for axes, name in zip(panels, names, strict=True):
             mine = losses == name
