@@ -374,6 +374,19 @@ def test_progress_is_a_bar_on_a_terminal_a_line_per_step_elsewhere_and_nothing_w
     assert outputs["quiet log"] == outputs["quiet terminal"] == ""
 
 
+def test_data_of_one_feature_gets_its_report_without_a_plane(tmp_path):
+    """One feature has no plane to draw regions in: the run reports the rest and says why it has no regions."""
+    rng = np.random.default_rng(0)
+    labels = np.arange(200) % 2
+    table = np.column_stack([labels, labels + rng.random(200)])
+    np.savetxt(tmp_path / "one.csv", table, delimiter=",", fmt="%g", header="label,x", comments="")
+    from linclass.cli import main
+
+    assert main(["train", "--data", str(tmp_path / "one.csv"), "--quiet", "--out", str(tmp_path / "run")]) == 0
+    assert not (tmp_path / "run" / "regions.png").exists() and (tmp_path / "run" / "confusion.png").exists()
+    assert "No geometric picture: the data has a single feature" in (tmp_path / "run" / "report.html").read_text()
+
+
 def test_the_geometric_picture_uses_the_two_principal_components():
     from sklearn.decomposition import PCA
 

@@ -229,11 +229,15 @@ def write_run_report(run_dir: Path, *, title: str, clf: Any, prepared: PreparedD
 
     dataset = prepared.dataset
     pictures = model_pictures(run_dir, clf, shown, dataset.classes, dataset.image_shape)
-    pictures.append(plane_picture(run_dir, clf, prepared.train.features, prepared.train.labels, dataset.classes,
-                                  seed=int(hyperparameters.get("seed", 0))))
+    features = prepared.train.features
+    if features.shape[1] >= 2:  # a plane needs two directions; one feature has a line only
+        pictures.append(plane_picture(run_dir, clf, features, prepared.train.labels, dataset.classes,
+                                      seed=int(hyperparameters.get("seed", 0))))
     drawn = draw_pictures(pictures, meter=cpu_meter)
-    images, plane_note = drawn.images, drawn.captions["regions"]
+    images = drawn.images
     timings.update(drawn.seconds)
+    plane_note = drawn.captions.get("regions", "No geometric picture: the data has a single feature, so there "
+                                               "is no plane to draw its regions in.")
     notes = [f"Confusion matrix and examples: the {shown.name} set ({len(shown.labels)} images).",
              plane_note, *(notes or [])]
     return report.write_report(run_dir, title=title, data_summary=data_summary(prepared),
