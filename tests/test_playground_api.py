@@ -87,7 +87,7 @@ def test_options_offer_the_library_losses_and_penalties(client):
     assert [loss["title"] for loss in options["losses"]] == [loss.title for loss in losses.LOSSES.values()]
     margin = {loss["name"] for loss in options["losses"] if loss["margin"]}
     assert margin == {"svm", "squared_hinge", "one_vs_all", "crammer_singer"}
-    assert options["default_loss"] == lc.LinearClassifier().loss
+    assert options["defaults"]["loss"] == lc.LinearClassifier().loss
     assert [penalty["name"] for penalty in options["penalties"]] == list(regularizers.PENALTIES)
     assert options["activations"] == list(ACTIVATIONS)
     assert options["default_activation"] == lc.nn.MLPClassifier().activation

@@ -298,6 +298,12 @@ def test_the_learning_rate_is_derived_from_the_points_until_one_is_typed(page, t
     shown = page.text_content("#lr-used")
     assert shown.startswith("from the data: ") and float(shown.split(": ")[1]) == pytest.approx(expected, abs=5e-5)
     page.screenshot(path=str(tmp_path / "derived-lr.png"))
+    page.click("#loss-svm")  # another loss has another curvature: the shown rate is no longer the one used
+    assert page.text_content("#lr-used") == "from the data"
+    page.click("#step")
+    page.wait_for_function("() => document.getElementById('lr-used').textContent.includes(':')")
+    svm_rate = state.step_size(replace(_plane_of(plane), loss="svm", reg=estimator.reg), state.Training())
+    assert float(page.text_content("#lr-used").split(": ")[1]) == pytest.approx(svm_rate, abs=5e-5)
     page.fill("#lr", "0.2")
     assert page.text_content("#lr-used") == ""  # a typed rate is the one used, and says so itself
     steps_before = int(page.text_content("#step-count"))

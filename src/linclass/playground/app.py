@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Mapping, Sequence
 
@@ -115,7 +116,6 @@ async def options(request: Request) -> dict:
     return {
         "losses": [{"name": name, "title": loss.title, "formula": loss.formula, "margin": "delta" in loss.options}
                    for name, loss in LOSSES.items()],
-        "default_loss": HYPERPARAMETERS["loss"].default,
         "defaults": {name: HYPERPARAMETERS[name].default for name in PAGE_SETTINGS},
         "lr_default": _none_means("lr"),
         "penalties": [{"name": name, "title": f"{item.title}  {item.formula}"} for name, item in PENALTIES.items()],
@@ -171,8 +171,9 @@ def _evaluate(plane: state.Plane, deadline: float) -> dict:
 
 
 def _step(plane: state.Plane, training: state.Training, deadline: float) -> dict:
-    trained = state.train(plane, training, deadline)
-    return {**state.evaluate(trained), "steps": training.steps, "lr": state.step_size(plane, training)}
+    lr = state.step_size(plane, training)  # measured once: the steps take it and the answer reports it
+    trained = state.train(plane, replace(training, lr=lr), deadline)
+    return {**state.evaluate(trained), "steps": training.steps, "lr": lr}
 
 
 async def _read_body(request: Request) -> bytes:

@@ -133,6 +133,7 @@ function takeStep(answer) {
 
 function edited({resetCurve = false} = {}) {
   state.version += 1;
+  if ($("lr").value.trim() === "") $("lr-used").textContent = state.lrDefault;  // the next step derives it anew
   if (resetCurve) state.history = [];
   requestEvaluate();
   render();
@@ -862,8 +863,8 @@ function showLossSettings() {
 function wireControls(options) {
   state.marginLosses = new Set(options.losses.filter((l) => l.margin).map((l) => l.name));
   state.losses = Object.fromEntries(options.losses.map((l) => [l.name, l]));
-  state.loss = options.default_loss;
   state.defaults = options.defaults;
+  state.loss = options.defaults.loss;
   state.penalty = options.defaults.penalty ?? "none";
   $("delta").value = String(options.defaults.delta);
   $("reg").value = String(options.defaults.reg);
