@@ -48,6 +48,13 @@ def test_same_seed_same_split_other_seed_other_split(labelled):
     assert not np.array_equal(first, split_indices(y, 0.1, seed=8)[1])
 
 
+def test_a_class_of_one_example_stays_in_the_part_trained_on():
+    """A held-out part with a class the training part has none of would make every fit on it fail."""
+    y = np.array([0] * 10 + [1] * 10 + list(range(2, 12)))  # ten classes of a single example
+    train, val = split_indices(y, 0.2, seed=0)
+    assert set(y[train]) == set(y) and set(y[val]) <= {0, 1} and len(val) == 4
+
+
 def test_string_labels_are_stratified_too():
     y = np.array(["a"] * 8 + ["b"] * 4)
     _, val = split_indices(y, 0.25, seed=0)
@@ -72,3 +79,5 @@ def test_the_loaders_holdout_keeps_a_fifth_and_needs_two_examples():
     assert len(test) == 2 and len(train) == 8
     with pytest.raises(DataError, match=r"somewhere: 1 example\(s\); at least two"):
         holdout_indices(np.array([0]), "somewhere")
+    with pytest.raises(DataError, match=r"somewhere: no class has more than one of its 5 examples"):
+        holdout_indices(np.array([0.3, 1.7, 2.2, 0.9, 4.1]), "somewhere")  # a feature column read as labels

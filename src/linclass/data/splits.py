@@ -57,7 +57,11 @@ def holdout_indices(y: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray]:
     """
     if len(y) < 2:
         raise DataError(f"{where}: {len(y)} example(s); at least two are needed to keep a test set aside")
-    return split_indices(y, max(1, round(TEST_FRACTION * len(y))), SPLIT_SEED)
+    train, test = split_indices(y, max(1, round(TEST_FRACTION * len(y))), SPLIT_SEED)
+    if len(test) == 0:
+        raise DataError(f"{where}: no class has more than one of its {len(y)} examples, so none can be kept "
+                        "aside for a test set (the label must be the first column)")
+    return train, test
 
 
 def train_val_split(X: np.ndarray, y: np.ndarray, val_size: float | int = 0.1,
@@ -108,10 +112,12 @@ def _count(size: float | int, n: int) -> int:
 
 
 def _share_out(counts: np.ndarray, total: int) -> np.ndarray:
-    """Split ``total`` among classes in proportion to ``counts`` (largest remainders), summing exactly."""
+    """Split ``total`` among classes in proportion to ``counts`` (largest remainders), summing exactly,
+    except that no class gives up its last example: the first part (the one trained on) keeps at least
+    one of every class, so that a model fitted on it knows every class the second part holds."""
     ideal = counts * (total / counts.sum())
     shares = np.floor(ideal).astype(np.int64)
     leftover = total - shares.sum()
     by_remainder = np.argsort(-(ideal - shares), kind="stable")
     shares[by_remainder[:leftover]] += 1
-    return np.minimum(shares, counts)
+    return np.minimum(shares, counts - 1)
