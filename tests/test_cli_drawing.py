@@ -1,17 +1,19 @@
-"""The run's pictures, shared out among forked processes: every picture drawn once, errors raised here."""
+"""The run's pictures, handed out to forked processes: every picture drawn once, errors raised here."""
 
 import os
+import time
 
 import pytest
 
-from linclass.cli.drawing import Picture, balanced_shares, draw_pictures
+from linclass.cli.drawing import Picture, draw_pictures
 
 
-def pid_picture(tmp_path, key: str, cost: float = 1.0, fail: bool = False) -> Picture:
-    """A picture whose file records the process that drew it."""
+def pid_picture(tmp_path, key: str, cost: float = 1.0, fail: bool = False, seconds: float = 0.05) -> Picture:
+    """A picture that takes ``seconds`` to draw and whose file records the process that drew it."""
     path = tmp_path / f"{key}.txt"
 
     def draw() -> str:
+        time.sleep(seconds)
         if fail:
             raise RuntimeError(f"cannot draw {key} in process {os.getpid()}")
         path.write_text(str(os.getpid()))
@@ -20,17 +22,24 @@ def pid_picture(tmp_path, key: str, cost: float = 1.0, fail: bool = False) -> Pi
     return Picture(key, path, draw, cost)
 
 
-def test_shares_are_balanced_by_cost_costliest_first():
-    pictures = [Picture(key, None, lambda: None, cost) for key, cost in
-                (("a", 1.0), ("b", 2.5), ("c", 2.0), ("d", 1.2), ("e", 1.0), ("f", 1.2))]
-    shares = balanced_shares(pictures, 2)
-    assert [[p.key for p in share] for share in shares] == [["b", "f", "e"], ["c", "d", "a"]]  # 4.7 and 4.2
-    assert [[p.key for p in share] for share in balanced_shares(pictures, 1)] == [["b", "c", "d", "f", "a", "e"]]
-    assert len(balanced_shares(pictures[:1], 3)) == 1  # no empty shares
+def test_one_process_draws_the_costliest_first(tmp_path):
+    order = []
+    pictures = [Picture(key, tmp_path / key, lambda key=key: order.append(key), cost) for key, cost in
+                (("a", 1.0), ("b", 2.5), ("c", 2.0), ("d", 1.2), ("e", 0.5))]
+    draw_pictures(pictures, processes=1)
+    assert order == ["b", "c", "d", "a", "e"]
+
+
+def test_a_picture_slower_than_its_cost_says_holds_up_no_other(tmp_path):
+    slow = pid_picture(tmp_path, "slow", cost=2.0, seconds=1.0)  # taken first, here
+    quick = [pid_picture(tmp_path, key) for key in ("a", "b", "c", "d")]
+    draw_pictures([*quick, slow], processes=2)
+    assert int(slow.path.read_text()) == os.getpid()
+    assert {int(picture.path.read_text()) for picture in quick} == {int(quick[0].path.read_text())} != {os.getpid()}
 
 
 def test_two_processes_draw_every_picture_once_and_return_their_captions_in_order(tmp_path):
-    pictures = [pid_picture(tmp_path, key) for key in ("one", "two", "three", "four")]
+    pictures = [pid_picture(tmp_path, key, seconds=0.3) for key in ("one", "two", "three", "four")]
     drawn = draw_pictures(pictures, processes=2)
     assert list(drawn.images) == ["one", "two", "three", "four"]
     assert drawn.captions == {key: f"caption of {key}" for key in drawn.images}
@@ -49,4 +58,4 @@ def test_a_picture_that_fails_in_a_worker_is_drawn_again_here_and_raises_here(tm
     pictures = [pid_picture(tmp_path, "big", cost=5.0), pid_picture(tmp_path, "broken", fail=True)]
     with pytest.raises(RuntimeError, match=rf"cannot draw broken in process {os.getpid()}$"):
         draw_pictures(pictures, processes=2)
-    assert int(pictures[0].path.read_text()) == os.getpid()  # the costliest share is this process's
+    assert int(pictures[0].path.read_text()) == os.getpid()  # the costliest is taken here, before the fork

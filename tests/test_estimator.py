@@ -128,7 +128,7 @@ def test_svm_has_no_predict_proba_and_says_why(blobs):
     assert not hasattr(clf, "predict_proba")
     with pytest.raises(AttributeError) as error:
         clf.predict_proba(X)
-    assert "loss='softmax'" in str(error.value.__cause__) and "decision_function" in str(error.value.__cause__)
+    assert "loss='softmax'" in str(error.value) and "decision_function" in str(error.value)
 
 
 def test_two_classes_give_one_margin_per_example(blobs):

@@ -26,18 +26,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array, column_or_1d
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from linclass import losses
 from linclass.constraints import Boolean, Function, Hyperparameter, Real, declare, declared
 from linclass.data.splits import split_indices
 from linclass.distributed.cluster import CLUSTER_PARAMETERS, is_dask_array
 from linclass.errors import DivergenceError, ModelFileError
+from linclass.estimator_contract import (ClassifierContract, check_fitted, checked_array, checked_features,
+                                         checked_training_data, convergence_warning, one_column, only_if)
 from linclass.model import init_weights, predict_indices, scores, training_layout
 from linclass.model_header import model_parameter_names
 from linclass.persist import read_model_file, write_model_file
@@ -82,7 +78,7 @@ def _has_probabilities(clf: "TrainedClassifier") -> bool:
     return True
 
 
-class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
+class TrainedClassifier(ClassifierContract, ABC):
     """What a classifier trained by :class:`linclass.train.Trainer` is behind scikit-learn's contract:
     fitting, warm starts, ``partial_fit``, prediction, and model files.
 
@@ -96,6 +92,13 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
     """The subclass's parameters, declared once (default, rule, help)."""
     FITTED: ClassVar[tuple[str, ...]] = ()
     """The fitted attributes that show the model's parameters."""
+
+    feature_names_in_: np.ndarray  # set by fitting on a data frame, or by loading a model fitted on one
+    preprocessor_: Any             # set by loading a model file: the preprocessing it was saved with
+    metadata_: dict                # and the facts saved with it
+
+    if TYPE_CHECKING:  # each parameter is an attribute, set by __init__ from its declaration in PARAMETERS
+        def __getattr__(self, name: str) -> Any: ...
 
     def __init__(self, loss: str = losses.DEFAULT_LOSS, **parameters: Any) -> None:
         unknown = sorted(set(parameters) - set(self.PARAMETERS))
@@ -200,7 +203,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
         self.solver_ = self._trainer.solver_used
         if self.history_.get("converged") is False:
             warnings.warn(f"{type(self).__name__} did not converge in max_epochs={self.max_epochs} epochs (tol="
-                          f"{self.tol:g}): raise max_epochs or tol, or set epochs", ConvergenceWarning, stacklevel=2)
+                          f"{self.tol:g}): raise max_epochs or tol, or set epochs", convergence_warning(), stacklevel=2)
         return self
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Self:
@@ -221,10 +224,10 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
             if classes is None:
                 raise ValueError("classes=None on the first call to partial_fit: pass every label the model "
                                  "will see, e.g. classes=np.unique(y_all)")
-            classes = np.unique(column_or_1d(classes))
+            classes = np.unique(one_column(classes))
             _check_two_classes(classes)
             self.classes_ = classes
-        elif classes is not None and not np.array_equal(np.unique(column_or_1d(classes)), self.classes_):
+        elif classes is not None and not np.array_equal(np.unique(one_column(classes)), self.classes_):
             raise ValueError(f"classes={np.asarray(classes).tolist()} differs from the classes "
                              f"{self.classes_.tolist()} of the first "
                              "call to partial_fit; they cannot change")
@@ -258,11 +261,11 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
             return class_scores[:, 1] - class_scores[:, 0]
         return class_scores
 
-    def _html_repr(self) -> str:
-        """scikit-learn's estimator diagram, then (once fitted) the templates and the learning curves."""
+    def _html_extra(self) -> str:
+        """Below scikit-learn's estimator diagram, once fitted: the templates and the learning curves."""
         from linclass.report.notebook import figures_html
 
-        return super()._html_repr() + figures_html(self)
+        return figures_html(self)
 
     def class_scores(self, X: Any) -> np.ndarray:
         """The score of every class, (N, K), whatever K is (``decision_function`` gives two classes' margin)."""
@@ -273,7 +276,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
         indices = predict_indices(self._scores(X))
         return self.classes_[indices]
 
-    @available_if(_has_probabilities)
+    @only_if(_has_probabilities)
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, the softmax of the scores, (N, K) with rows summing to 1 (only for a
         loss whose record says it gives probabilities)."""
@@ -331,7 +334,7 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
         state of the training that made them; None for weights that training did not make (set by hand,
         or loaded from a file of format version 1).
         """
-        check_is_fitted(self)
+        check_fitted(self)
         preprocessor = getattr(self, "preprocessor_", None) if preprocessor is None else preprocessor
         metadata = getattr(self, "metadata_", None) if metadata is None else metadata
         trainer = self._weights_trainer()
@@ -396,9 +399,8 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
 
     def _training_data(self, X: Any, y: Any, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         """Training features as finite float32 (N, D) in C order, and class labels, checked."""
-        X, y = validate_data(self, X, y, dtype=np.float32, order="C", ensure_all_finite=False, reset=reset)
+        X, y = checked_training_data(self, X, y, dtype=np.float32, order="C", reset=reset)
         _check_finite(X, "X")
-        check_classification_targets(y)
         return X, y
 
     def _start_fresh(self, n_features: int, config: TrainConfig) -> None:
@@ -465,8 +467,8 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
 
     def _scores(self, X: Any) -> np.ndarray:
         """Scores (N, K) in X's float dtype: float32 stays float32, anything else becomes float64."""
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), ensure_all_finite=False)
+        check_fitted(self)
+        X = checked_features(self, X, reset=False, dtype=(np.float64, np.float32))
         _check_finite(X, "X")
         return self._raw_scores(X)
 
@@ -483,11 +485,11 @@ class TrainedClassifier(ClassifierMixin, BaseEstimator, ABC):
     def _validation_set(self, X_val: Any, y_val: Any) -> tuple[np.ndarray, np.ndarray]:
         if X_val is None or y_val is None:
             raise ValueError("pass both X_val and y_val (a validation set), or neither")
-        X_val = check_array(X_val, dtype=np.float32, order="C", ensure_all_finite=False, input_name="X_val")
+        X_val = checked_array(X_val, dtype=np.float32, order="C", input_name="X_val")
         _check_finite(X_val, "X_val")
         if X_val.shape[1] != self.n_features_in_:
             raise ValueError(f"X_val has {X_val.shape[1]} features, but X has {self.n_features_in_}")
-        y_val = column_or_1d(y_val)
+        y_val = one_column(y_val)
         if len(y_val) != len(X_val):
             raise ValueError(f"X_val has {len(X_val)} examples but y_val has {len(y_val)} labels; they must match")
         return X_val, self._label_indices(y_val, "y_val")

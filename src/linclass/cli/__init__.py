@@ -8,9 +8,11 @@ Each sub-command module has ``add_parser(subparsers)``, which registers its opti
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from linclass.cli import signals
 from linclass.cli.common import OneLineErrorParser
@@ -60,6 +62,18 @@ def main(argv: list[str] | None = None) -> int:
         return signals.exit_code(stop)
 
 
+def console() -> NoReturn:
+    """The ``linclass`` console script (and ``python -m linclass``): :func:`main` on ``sys.argv``, then exit.
+
+    Before exiting, every object is moved out of the garbage collector's sight (``gc.freeze``): a run
+    that drew its pictures leaves tens of thousands of matplotlib objects, and the interpreter's last
+    collection at exit took 0.2 s to free memory that the system frees anyway when the process ends.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 def _silence_stdout() -> None:
     """Point stdout at /dev/null, so that Python's final flush does not complain about the closed pipe."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -68,4 +82,4 @@ def _silence_stdout() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

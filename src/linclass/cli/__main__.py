@@ -1,5 +1,3 @@
-import sys
+from linclass.cli import console
 
-from linclass.cli import main
-
-sys.exit(main())
+console()

@@ -1,12 +1,13 @@
-"""Drawing a run's pictures side by side: one process per free CPU, each drawing a share of them.
+"""Drawing a run's pictures side by side: one process per free CPU, each taking the next picture to draw.
 
 A run's six pictures take several times longer to draw than a linear classifier takes to train on
 Fashion-MNIST, and matplotlib draws on one core. The pictures do not depend on one another, so they are
-shared out among processes forked from this one — a fork shares the data and the trained model without
-copying them, and finds matplotlib already imported. The shares are balanced by each picture's
-expected cost (:attr:`Picture.cost`), the largest first. How many processes: the CPUs that other
-processes leave free (:func:`linclass.threads.free_cpus_now`); on a busy machine, or where ``fork`` is
-not available, the pictures are drawn one after the other in this process.
+drawn by this process and by processes forked from it — a fork shares the data and the trained model
+without copying them, and finds matplotlib already imported. The pictures are handed out costliest
+first (:attr:`Picture.cost`), each to whichever process is free next, so that a picture that takes
+longer than expected holds up no one else's. How many processes: the CPUs that other processes leave
+free (:func:`linclass.threads.free_cpus_now`); on a busy machine, or where ``fork`` is not available,
+the pictures are drawn one after the other in this process.
 
 A picture that fails in a forked process is drawn again in this one, so that its error is raised here
 as any other error is.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -47,34 +49,55 @@ class Drawn:
 
 
 def draw_pictures(pictures: list[Picture], processes: int | None = None, meter: CpuMeter | None = None) -> Drawn:
-    """Draw every picture, sharing them out among ``processes`` processes (default: one per free CPU,
-    judged by ``meter`` when given, see :func:`linclass.threads.free_cpus_now`)."""
+    """Draw every picture, in ``processes`` processes (default: one per free CPU, judged by ``meter`` when
+    given, see :func:`linclass.threads.free_cpus_now`), each taking the costliest picture not yet taken."""
     if processes is None:
         processes = free_cpus_now(meter)
-    shares = balanced_shares(pictures, max(1, min(processes, len(pictures))))
-    drawn = Drawn({}, {}, {})
-    if len(shares) > 1 and "fork" not in multiprocessing.get_all_start_methods():
-        shares = [[picture for share in shares for picture in share]]
+    queue = sorted(pictures, key=lambda p: -p.cost)
+    workers = max(1, min(processes, len(queue))) - 1
+    if workers and "fork" not in multiprocessing.get_all_start_methods():
+        workers = 0
     importlib.import_module("linclass.report.style")  # matplotlib: imported once here, not in every process
+    drawn = Drawn({}, {}, {})
+    claims = Claims(len(queue), shared=workers > 0)
+    first = claims.next()  # the costliest starts here at once, before any worker is forked
     sys.stdout.flush()  # a forked process must not write out this one's buffered output a second time
     sys.stderr.flush()
-    workers = [_start_worker(share) for share in shares[1:]]
-    for picture in shares[0] if shares else []:
-        _draw_here(picture, drawn)
-    for share, (process, connection) in zip(shares[1:], workers, strict=True):
-        _collect(share, process, connection, drawn)
+    started = [_start_worker(queue, claims) for _ in range(workers)]
+    try:
+        index = first
+        while index is not None:
+            _draw_here(queue[index], drawn)
+            index = claims.next()
+        for process, connection in started:
+            _collect(queue, process, connection, drawn)
+    except BaseException:  # an error here, or a stop (Ctrl-C, SIGTERM): the workers end with this process
+        for process, _ in started:
+            process.kill()
+        raise
+    for picture in queue:
+        if picture.key not in drawn.images:  # its worker failed on it, or died: drawn (or raised) here
+            _draw_here(picture, drawn)
     return Drawn({p.key: drawn.images[p.key] for p in pictures}, drawn.seconds, drawn.captions)
 
 
-def balanced_shares(pictures: list[Picture], count: int) -> list[list[Picture]]:
-    """``count`` shares of the pictures with costs as even as can be: each, costliest first, to the lightest."""
-    shares: list[list[Picture]] = [[] for _ in range(count)]
-    totals = [0.0] * count
-    for picture in sorted(pictures, key=lambda p: -p.cost):
-        lightest = totals.index(min(totals))
-        shares[lightest].append(picture)
-        totals[lightest] += picture.cost
-    return [share for share in shares if share]
+class Claims:
+    """The next picture to draw, handed out once each: a counter that forked processes share when ``shared``."""
+
+    def __init__(self, count: int, shared: bool) -> None:
+        self.count = count
+        self.taken = multiprocessing.get_context("fork").Value("i", 0) if shared else None
+        self.unshared = 0
+
+    def next(self) -> int | None:
+        """The index of a picture no process has taken yet, now taken; None when all are."""
+        if self.taken is None:
+            index, self.unshared = self.unshared, self.unshared + 1
+        else:
+            with self.taken.get_lock():
+                index = self.taken.value
+                self.taken.value = index + 1
+        return index if index < self.count else None
 
 
 def _draw_here(picture: Picture, drawn: Drawn) -> None:
@@ -90,42 +113,42 @@ def _record(drawn: Drawn, picture: Picture, seconds: float, caption: str | None)
         drawn.captions[picture.key] = caption
 
 
-def _start_worker(share: list[Picture]) -> tuple[BaseProcess, Connection]:
+def _start_worker(queue: list[Picture], claims: Claims) -> tuple[BaseProcess, Connection]:
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
-    process = context.Process(target=_draw_share, args=(share, sending), daemon=True)
+    process = context.Process(target=_draw_claimed, args=(queue, claims, sending), daemon=True)
     process.start()
     sending.close()
     return process, receiving
 
 
-def _draw_share(share: list[Picture], connection: Connection) -> None:
-    """In a forked process: draw each picture of the share, sending back (key, seconds, caption) or a failure."""
-    for picture in share:
+def _draw_claimed(queue: list[Picture], claims: Claims, connection: Connection) -> None:
+    """In a forked process: draw each picture it claims, sending back (index, seconds, caption), or
+    (index, None, None) for a picture that failed. A stop is this process's parent's to handle: it ends
+    its workers, which neither report Ctrl-C nor turn SIGTERM into an exception as the parent does."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    index = claims.next()
+    while index is not None:
         start = time.perf_counter()
         try:
-            caption = picture.draw()
+            caption = queue[index].draw()
         except Exception:  # drawn again by the parent, which raises the error itself
-            connection.send((picture.key, None, None))
-            continue
-        connection.send((picture.key, time.perf_counter() - start, caption))
+            connection.send((index, None, None))
+        else:
+            connection.send((index, time.perf_counter() - start, caption))
+        index = claims.next()
     connection.close()
 
 
-def _collect(share: list[Picture], process: BaseProcess, connection: Connection, drawn: Drawn) -> None:
-    """Receive a worker's results; draw here whatever it did not draw (it failed, or died)."""
-    by_key = {picture.key: picture for picture in share}
-    done = set()
+def _collect(queue: list[Picture], process: BaseProcess, connection: Connection, drawn: Drawn) -> None:
+    """Record what a worker drew, until it closes its end (done, or died)."""
     try:
-        for _ in share:
-            key, seconds, caption = connection.recv()
+        while True:
+            index, seconds, caption = connection.recv()
             if seconds is not None:
-                _record(drawn, by_key[key], seconds, caption)
-                done.add(key)
-    except EOFError:  # the process ended early
+                _record(drawn, queue[index], seconds, caption)
+    except EOFError:
         pass
     connection.close()
     process.join()
-    for picture in share:
-        if picture.key not in done:
-            _draw_here(picture, drawn)

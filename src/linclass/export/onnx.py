@@ -84,12 +84,11 @@ def to_onnx(clf: Any, path: str | os.PathLike, preprocessor: Any = None) -> Path
 
 def onnx_model(clf: Any, preprocessor: Any = None) -> onnx.ModelProto:
     """The ONNX model of :func:`to_onnx`, checked by ``onnx.checker``, not written anywhere."""
-    from sklearn.utils.validation import check_is_fitted
-
     import linclass
+    from linclass.estimator_contract import check_fitted
     from linclass.losses import get_loss
 
-    check_is_fitted(clf)
+    check_fitted(clf)
     if preprocessor is None:
         preprocessor = getattr(clf, "preprocessor_", None)
     loss = get_loss(clf.loss)
