@@ -1,33 +1,31 @@
-"""The training rows in one random order: copied before training, while the first epochs train, or never.
+"""The training rows in one random order, copied batch by batch as the first epoch reads them.
 
 ``sampling="shuffle"`` cuts the rows, put in one random order, into consecutive batches, so that a
 batch is a view of contiguous memory rather than 256 rows gathered from all over the array. That
-needs a shuffled copy of the training array, and in a fresh process the copy is slow: the new memory
-is touched for the first time (0.2–0.45 s for Fashion-MNIST's 157 MB on a virtual machine, the time
-of ten epochs). So:
+needs a shuffled copy of the training array. Made before training, the copy delays the first epoch:
+in a fresh process the new memory is touched for the first time (0.2–0.45 s for Fashion-MNIST's
+157 MB on a virtual machine, the time of several epochs). Made in a thread beside training, it took
+CPU and memory bandwidth from the first epochs, which gathered their batches meanwhile.
 
-- a fit of a single epoch makes no copy: its batches gather their rows through the order;
-- when a CPU is free, the copy is made block by block in a thread of its own (NumPy releases the GIL
-  while it copies), and until it is complete each epoch's batches gather their rows as above;
-- on a busy machine, where that thread would only take time from training, the copy is made first.
+But the first epoch gathers every batch anyway, once each. So each batch's rows are gathered straight
+into their place in the copy, and the batch is read there: when the first epoch ends, the copy is
+complete at no cost beyond the gathering itself, and every later batch is a view. A fit of a single
+epoch makes no copy at all: its batches gather their rows through the order into a small buffer.
 
 A batch has the same rows, in the same order, either way, so the weights are the same bit for bit.
 """
 
 from __future__ import annotations
 
-import threading
+import math
 
 import numpy as np
 
-__all__ = ["ShuffledRows", "BLOCK_ROWS"]
-
-BLOCK_ROWS = 4096
-"""Rows copied at a time: the thread checks between blocks whether the fit has stopped."""
+__all__ = ["ShuffledRows"]
 
 
 class ShuffledRows:
-    """The rows of ``X`` and ``y`` in the order ``order``: gathered on demand until a copy is complete.
+    """The rows of ``X`` and ``y`` in the order ``order``, cut into batches of ``batch_size`` rows.
 
     Parameters
     ----------
@@ -35,49 +33,41 @@ class ShuffledRows:
     y : ndarray (N,)
     order : int ndarray (N,)
         A permutation of the rows.
+    batch_size : int
+        The rows of a batch: batch ``k`` is rows ``k·batch_size`` up to the next batch's of the order.
     copy : bool
         Make the shuffled copy at all (not worth it for a single epoch).
-    background : bool
-        Make it in a thread while training goes on, rather than now.
     """
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, order: np.ndarray, copy: bool = True,
-                 background: bool = True) -> None:
-        self.X, self.y, self.order = X, y, order
+    def __init__(self, X: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int, copy: bool = True) -> None:
+        self.X, self.y, self.order, self.batch_size = X, y, order, batch_size
         self._copy = np.empty_like(X) if copy else None
         self._y_copy = y[order] if copy else None  # small: copied at once
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._fill, name="linclass-shuffled-copy", daemon=True)
-        if copy and background:
-            self._thread.start()
-        elif copy:
-            self._fill()
-
-    def _fill(self) -> None:
-        copy = self._copy
-        assert copy is not None, "filled only when a copy was asked for"
-        for start in range(0, len(self.order), BLOCK_ROWS):
-            if self._stop.is_set():
-                return
-            rows = self.order[start:start + BLOCK_ROWS]
-            np.take(self.X, rows, axis=0, out=copy[start:start + len(rows)])
+        self._written = np.zeros(math.ceil(len(order) / batch_size), dtype=bool)
+        self._unwritten = len(self._written) if copy else -1
 
     @property
     def copied(self) -> bool:
-        """Whether the shuffled copy is complete (batches are then views of it)."""
-        if self._copy is None or self._stop.is_set():
-            return False
-        return not self._thread.is_alive()
+        """Whether every batch of the copy is written (batches are then plain views of it)."""
+        return self._unwritten == 0
 
-    def for_epoch(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """The arrays an epoch's batches read: the shuffled copies and None once copied, else
-        ``(X, y, order)``, in which rows ``a:b`` of the shuffled order are ``X[order[a:b]]``."""
-        if self._copy is not None and self._y_copy is not None and self.copied:
-            return self._copy, self._y_copy, None
-        return self.X, self.y, self.order
+    def for_epoch(self) -> tuple[np.ndarray, np.ndarray, "np.ndarray | ShuffledRows | None"]:
+        """The arrays an epoch's batches read, and how their rows ``a:b`` get there:
 
-    def close(self) -> None:
-        """Stop copying (when the fit ends before the copy does) and wait for the thread to finish."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        - ``(copy, y_copy, None)`` once the copy is complete: rows ``a:b`` are already in place;
+        - ``(copy, y_copy, self)`` while it is being written: :meth:`write` puts rows ``a:b`` in place;
+        - ``(X, y, order)`` without a copy: rows ``a:b`` are ``X[order[a:b]]``.
+        """
+        if self._copy is None or self._y_copy is None:
+            return self.X, self.y, self.order
+        return self._copy, self._y_copy, None if self.copied else self
+
+    def write(self, start: int, stop: int) -> range:
+        """Rows ``start:stop`` of the copy, gathered into place from ``X`` unless a batch already did."""
+        assert self._copy is not None, "written only when a copy was asked for"
+        batch = start // self.batch_size
+        if not self._written[batch]:
+            np.take(self.X, self.order[start:stop], axis=0, out=self._copy[start:stop])
+            self._written[batch] = True
+            self._unwritten -= 1
+        return range(start, stop)

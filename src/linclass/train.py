@@ -11,8 +11,8 @@ Each step takes a mini-batch, computes its scores ``X Wᵀ + b``, the regularize
 ``L = mean_i L_i + λ R(W)`` and its gradient, and lets the optimizer move ``W`` and ``b`` downhill.
 Batches come from a shuffled pass over the data (``sampling="shuffle"``: every example once per epoch)
 or are drawn with replacement as the lecture's ``sample_data`` does (``sampling="replacement"``).
-A shuffled pass puts the rows in one random order (a copy, made once per :meth:`Trainer.fit`, in the
-background while the first epochs gather their batches: :mod:`linclass.shuffled_rows`), cuts it into
+A shuffled pass puts the rows in one random order (a copy, made once per :meth:`Trainer.fit`, by the
+first epoch as it gathers each batch into its place: :mod:`linclass.shuffled_rows`), cuts it into
 consecutive batches and visits those in a new random order every epoch: each batch is then a view of
 contiguous rows, where gathering 256 rows from all over memory took half of an epoch's time.
 
@@ -63,7 +63,7 @@ import math
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol, TypeAlias
 
 import numpy as np
 
@@ -77,7 +77,7 @@ from linclass.regularizers import L1_RATIO, PENALTIES, PENALTY_CHOICES, penalty,
 from linclass.shuffled_rows import ShuffledRows
 from linclass.step_size import default_step_size
 from linclass.tensor import Tensor
-from linclass.threads import BlasThreads, ThreadChoice, free_cpus_now, step_flops
+from linclass.threads import BlasThreads, ThreadChoice, step_flops
 
 __all__ = ["TrainConfig", "HYPERPARAMETERS", "Trainer", "BlockStream", "train", "new_history", "kept_epoch_of",
            "check_config", "SAMPLINGS", "SOLVERS", "EXPLOSION_FACTOR"]
@@ -91,6 +91,8 @@ a quasi-Newton method copes with and a single learning rate does not."""
 EXPLOSION_FACTOR = 1e3
 """Training stops as diverged once a loss exceeds this many times the first loss (or this many, if the
 first loss is below 1)."""
+RowOrder: TypeAlias = "np.ndarray | ShuffledRows | None"
+"""How an epoch's rows ``a:b`` of the shuffled order are found (:meth:`ShuffledRows.for_epoch`)."""
 ROW_ORDER_STREAM = 1
 """``default_rng((seed, ROW_ORDER_STREAM))`` orders the rows for ``sampling="shuffle"``: a stream apart
 from the one that draws the initial weights and the batch order, and the same for every epoch that
@@ -392,8 +394,6 @@ class Trainer:
             self._train_epochs(X, y, rows, X_val, y_val, steps_left, best, threads, on_epoch_end)
         finally:
             threads.release()
-            if rows is not None:
-                rows.close()
         if config.early_stopping:
             self._keep_best_weights()
         return self.history
@@ -458,7 +458,7 @@ class Trainer:
         if self.config.sampling != "shuffle" or not isinstance(X, np.ndarray):  # a stream shuffles its blocks
             return None
         assert y is not None, "rows in memory come with their labels"
-        return ShuffledRows(X, y, self._row_order(len(X)), copy=copy, background=free_cpus_now() > 1)
+        return ShuffledRows(X, y, self._row_order(len(X)), self.config.batch_size, copy=copy)
 
     def _first_candidate(self, X_val: np.ndarray, y_val: np.ndarray) -> "_BestWeights":
         """The best epoch's tracker of a fit without a state to go on from: when continuing a history, the
@@ -629,9 +629,9 @@ class Trainer:
         return threads
 
     def _run_epoch(self, X: np.ndarray | BlockStream, y: np.ndarray | None, X_val: np.ndarray | None,
-                   y_val: np.ndarray | None, max_steps: int | None, order: np.ndarray | None = None) -> dict:
+                   y_val: np.ndarray | None, max_steps: int | None, order: RowOrder = None) -> dict:
         """:meth:`run_epoch` on rows in the order :meth:`_row_order` gives: already so ordered when ``order``
-        is None, else rows ``order[a:b]`` of ``X`` and ``y`` for the shuffled rows ``a:b``."""
+        is None, else as ``order`` says (:meth:`ShuffledRows.for_epoch`)."""
         started = time.perf_counter()
         learning_rate = self.optimizer.lr
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is caught by the divergence guard
@@ -659,7 +659,7 @@ class Trainer:
         return record
 
     def _epoch_steps(self, X: np.ndarray | BlockStream, y: np.ndarray | None, max_steps: int | None,
-                     order: np.ndarray | None) -> tuple[int, int]:
+                     order: RowOrder) -> tuple[int, int]:
         """The mini-batch steps of one epoch, on rows in memory or on a stream's blocks; returns (correct
         predictions, examples seen)."""
         if not isinstance(X, np.ndarray):
@@ -706,13 +706,13 @@ class Trainer:
         return np.random.default_rng((self.config.seed, ROW_ORDER_STREAM)).permutation(n)
 
     def _batches(self, n: int, max_steps: int | None,
-                 order: np.ndarray | None = None) -> Iterator[range | np.ndarray]:
+                 order: RowOrder = None) -> Iterator[range | np.ndarray]:
         """The rows of one epoch's mini-batches.
 
         ``"shuffle"``: consecutive rows ``range(start, start + batch_size)`` of rows already in random
-        order — or, given that ``order``, the same rows as indices ``order[start:start + batch_size]`` —
-        the batches in a new random order every epoch. ``"replacement"``: index arrays drawn with
-        replacement.
+        order — or, given ``order``, the same rows as indices ``order[start:start + batch_size]``, or
+        gathered into the shuffled copy as they are read — the batches in a new random order every
+        epoch. ``"replacement"``: index arrays drawn with replacement.
         """
         size = self.config.batch_size
         count = math.ceil(n / size)
@@ -721,6 +721,8 @@ class Trainer:
         if self.config.sampling == "replacement":
             return (self.rng.integers(0, n, size=min(size, n)) for _ in range(count))
         starts = self.rng.permutation(np.arange(0, n, size))[:count]
+        if isinstance(order, ShuffledRows):  # the copy being written: each batch gathered into its place
+            return (order.write(start, min(start + size, n)) for start in starts)
         if order is not None:
             return (order[start:start + size] for start in starts)
         return (range(start, min(start + size, n)) for start in starts)

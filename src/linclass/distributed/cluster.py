@@ -65,7 +65,7 @@ from linclass.errors import LinclassError, MissingExtraError
 from linclass.inplace import bump_version
 from linclass.tensor import Tensor
 from linclass.step_size import SAMPLE_ROWS
-from linclass.train import ROW_ORDER_STREAM, TrainConfig, Trainer
+from linclass.train import ROW_ORDER_STREAM, RowOrder, TrainConfig, Trainer
 
 __all__ = ["ClusterSettings", "CLUSTER_PARAMETERS", "AVERAGINGS", "ClusterError", "ClusterData", "ClusterTrainer",
            "is_dask_array", "fit_on_cluster", "current_client", "parse_cluster", "connected", "failures"]
@@ -346,7 +346,7 @@ class ClusterTrainer(Trainer):
         return [(index, start, min(start + size, self.data.rows[index]))
                 for index in chunks for start in range(0, self.data.rows[index], size)]
 
-    def _epoch_steps(self, X: Any, y: Any, max_steps: int | None, order: np.ndarray | None) -> tuple[int, int]:
+    def _epoch_steps(self, X: Any, y: Any, max_steps: int | None, order: RowOrder) -> tuple[int, int]:
         return self._fused_epoch(X, y, self._batches(len(X), max_steps, order))  # rounds on the workers
 
     def _learn_rate_from(self, X: Any) -> None:
@@ -363,7 +363,7 @@ class ClusterTrainer(Trainer):
     def _uses_fused_kernels(self) -> bool:
         return True  # fit_on_cluster refuses solver="autograd"
 
-    def _batches(self, n: int, max_steps: int | None, order: np.ndarray | None = None) -> Iterator[Any]:
+    def _batches(self, n: int, max_steps: int | None, order: RowOrder = None) -> Iterator[Any]:
         """The epoch's rounds (:data:`Round`): every worker's batches in a new random order, K at a time;
         ``max_steps`` iterations at most when training for ``iterations`` (an epoch is otherwise whole, even
         when a worker's death has changed how many steps it takes)."""
