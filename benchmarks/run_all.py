@@ -269,8 +269,8 @@ def results_markdown(results: training.Results, sections: Sections, command: str
         "### Cold start: a fresh process per fit",
         "",
         "Seconds; *process* is timed from outside (Python's start, loading the 157 MB training array from "
-        "`.npy`, the import and the fit), *import* is the contender's library (linclass's estimator with "
-        "scikit-learn, or PyTorch), *fit* is the fit alone, and *setup* is linclass's fit less the seconds "
+        "`.npy`, the import and the fit), *import* is the contender's library (linclass's estimator, "
+        "which imports NumPy only, or PyTorch), *fit* is the fit alone, and *setup* is linclass's fit less the seconds "
         "of its epochs. Medians of interleaved repeats.",
         "",
         cold_start.table(sections.cold.runs),
