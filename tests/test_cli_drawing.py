@@ -59,3 +59,21 @@ def test_a_picture_that_fails_in_a_worker_is_drawn_again_here_and_raises_here(tm
     with pytest.raises(RuntimeError, match=rf"cannot draw broken in process {os.getpid()}$"):
         draw_pictures(pictures, processes=2)
     assert int(pictures[0].path.read_text()) == os.getpid()  # the costliest is taken here, before the fork
+
+
+def test_a_stop_here_ends_the_workers_and_leaves_no_half_written_picture(tmp_path):
+    from linclass.files import write_atomically
+
+    def stop() -> None:
+        time.sleep(0.5)  # the worker is inside its write by now
+        raise KeyboardInterrupt
+
+    def slow_write() -> None:
+        write_atomically(tmp_path / "slow.png", lambda stream: (stream.write(b"half"), time.sleep(30)))
+
+    pictures = [Picture("stop", tmp_path / "stop.png", stop, cost=2.0),
+                Picture("slow", tmp_path / "slow.png", slow_write, cost=1.0)]
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        draw_pictures(pictures, processes=2)
+    assert time.perf_counter() - started < 10 and list(tmp_path.iterdir()) == []

@@ -72,8 +72,7 @@ def draw_pictures(pictures: list[Picture], processes: int | None = None, meter: 
         for process, connection in started:
             _collect(queue, process, connection, drawn)
     except BaseException:  # an error here, or a stop (Ctrl-C, SIGTERM): the workers end with this process
-        for process, _ in started:
-            process.kill()
+        _stop(started)
         raise
     for picture in queue:
         if picture.key not in drawn.images:  # its worker failed on it, or died: drawn (or raised) here
@@ -124,10 +123,10 @@ def _start_worker(queue: list[Picture], claims: Claims) -> tuple[BaseProcess, Co
 
 def _draw_claimed(queue: list[Picture], claims: Claims, connection: Connection) -> None:
     """In a forked process: draw each picture it claims, sending back (index, seconds, caption), or
-    (index, None, None) for a picture that failed. A stop is this process's parent's to handle: it ends
-    its workers, which neither report Ctrl-C nor turn SIGTERM into an exception as the parent does."""
+    (index, None, None) for a picture that failed. A stop is the parent's to report: Ctrl-C is left to
+    it, and the SIGTERM it sends ends this process quietly, the picture being written removed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _end_quietly)
     index = claims.next()
     while index is not None:
         start = time.perf_counter()
@@ -139,6 +138,21 @@ def _draw_claimed(queue: list[Picture], claims: Claims, connection: Connection) 
             connection.send((index, time.perf_counter() - start, caption))
         index = claims.next()
     connection.close()
+
+
+def _end_quietly(signum: int, frame: object) -> None:
+    """A worker's SIGTERM: exit through the code being run, so that a file half written is removed."""
+    raise SystemExit(128 + signum)
+
+
+def _stop(started: list[tuple[BaseProcess, Connection]]) -> None:
+    """End the workers and wait until they have, so that no picture is still being written after this."""
+    for process, _ in started:
+        process.terminate()
+    for process, _ in started:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
 
 
 def _collect(queue: list[Picture], process: BaseProcess, connection: Connection, drawn: Drawn) -> None:
