@@ -13,7 +13,7 @@ then, or when it calls in itself (cloning, tags, the notebook diagram).
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import numpy as np
 
@@ -28,6 +28,9 @@ PLAIN_LABEL_KINDS = "biuU"    # what check_classification_targets always accepts
 class ClassifierContract:
     """What ``ClassifierMixin`` and ``BaseEstimator`` give a classifier: parameters read from the
     constructor's signature, a repr of the changed ones, accuracy as ``score``, and classifier tags."""
+
+    if TYPE_CHECKING:  # what a classifier that keeps the contract defines itself
+        def predict(self, X: Any) -> np.ndarray: ...
 
     @classmethod
     def _get_param_names(cls) -> list[str]:
@@ -70,7 +73,7 @@ class ClassifierContract:
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """The accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight`` when given)."""
-        predicted = self.predict(X)  # type: ignore[attr-defined]
+        predicted = self.predict(X)
         if (sample_weight is None and type(y) is np.ndarray and y.ndim == 1 and len(y) == len(predicted)
                 and _comparable(y.dtype, predicted.dtype)):
             return float(np.mean(y == predicted))
@@ -114,9 +117,9 @@ class ClassifierContract:
 
 def _constructor_defaults(cls: type) -> dict[str, Any]:
     """Each constructor parameter's default, by name, in the signature's order."""
-    signature = inspect.signature(cls.__init__)  # type: ignore[misc]
+    signature = inspect.signature(cls)  # the constructor's, without self
     return {p.name: p.default for p in signature.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
 
 
 def _comparable(first: np.dtype, second: np.dtype) -> bool:
