@@ -114,18 +114,24 @@ def test_a_client_that_hangs_up_mid_body_is_a_quiet_log_line(caplog):
     assert 1 <= len(hung_up) <= 5 and all(record.levelno == logging.INFO for record in hung_up)
 
 
-def test_four_heavy_clients_leave_a_get_answered_within_100_ms():
-    """Each heavy request takes about a second of arithmetic; the event loop must not be the one doing it."""
+def test_four_heavy_clients_leave_a_get_answered_at_once():
+    """Each heavy request takes about a second of arithmetic; the event loop must not be the one doing it.
+
+    Were it, a GET would wait for a whole heavy request (about a second). Off the loop, a GET waits only for
+    the loop's turn on a shared machine: milliseconds as a rule, never a large part of a heavy request."""
     with background_server() as url:
         host, port = url.removeprefix("http://").rstrip("/").split(":")
         statuses: list[int] = []
+        heavy_seconds: list[float] = []
 
         def heavy(seed: int) -> None:
+            start = time.perf_counter()
             connection = http.client.HTTPConnection(host, int(port), timeout=60)
             connection.request("POST", "/api/step", body=json.dumps(heaviest_request(seed)), headers=JSON)
             response = connection.getresponse()
             response.read()
             statuses.append(response.status)
+            heavy_seconds.append(time.perf_counter() - start)
 
         clients = [threading.Thread(target=heavy, args=(seed,)) for seed in range(4)]
         for thread in clients:
@@ -145,5 +151,9 @@ def test_four_heavy_clients_leave_a_get_answered_within_100_ms():
             thread.join(timeout=120)
     assert statuses == [200] * 4
     print(f"GET latencies during 4 heavy requests: max {max(latencies) * 1000:.1f} ms, median "
-          f"{sorted(latencies)[len(latencies) // 2] * 1000:.1f} ms over {len(latencies)} requests")
-    assert len(latencies) >= 5 and max(latencies) < 0.1, latencies
+          f"{sorted(latencies)[len(latencies) // 2] * 1000:.1f} ms over {len(latencies)} requests; heavy "
+          f"requests done after {sorted(round(s, 2) for s in heavy_seconds)} s")
+    median = sorted(latencies)[len(latencies) // 2]
+    one_heavy_request = min(heavy_seconds)  # they run one after another: the first waits for none
+    assert len(latencies) >= 5 and median < 0.05, latencies
+    assert max(latencies) < one_heavy_request / 2, (latencies, heavy_seconds)
