@@ -1,10 +1,12 @@
 """The run's pictures, handed out to forked processes: every picture drawn once, errors raised here."""
 
 import os
+import sys
 import time
 
 import pytest
 
+from linclass.cli import drawing
 from linclass.cli.drawing import Picture, draw_pictures
 
 
@@ -77,3 +79,20 @@ def test_a_stop_here_ends_the_workers_and_leaves_no_half_written_picture(tmp_pat
     with pytest.raises(KeyboardInterrupt):
         draw_pictures(pictures, processes=2)
     assert time.perf_counter() - started < 10 and list(tmp_path.iterdir()) == []
+
+
+def test_the_import_started_beside_the_loading_is_waited_for_before_any_fork(tmp_path, monkeypatch):
+    monkeypatch.setattr(drawing, "DRAWING_MODULE", "json.tool")  # a module this process has not imported
+    monkeypatch.delitem(sys.modules, "json.tool", raising=False)
+    drawing.start_importing_drawing()
+    thread = drawing._importing[0]
+    draw_pictures([pid_picture(tmp_path, key) for key in ("a", "b")], processes=2)
+    assert not thread.is_alive() and drawing._importing == [] and "json.tool" in sys.modules
+
+
+def test_an_import_that_fails_in_the_thread_is_raised_by_the_drawing(tmp_path, monkeypatch):
+    monkeypatch.setattr(drawing, "DRAWING_MODULE", "linclass_no_such_module")
+    drawing.start_importing_drawing()  # quiet in its thread
+    with pytest.raises(ModuleNotFoundError, match="linclass_no_such_module"):
+        draw_pictures([pid_picture(tmp_path, "a")], processes=1)
+    assert not (tmp_path / "a.txt").exists()

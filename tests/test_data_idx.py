@@ -198,3 +198,28 @@ def test_mutated_idx_files_load_or_raise_data_error(tmp_path, edits, cut, compre
     path = tmp_path / ("fuzz.gz" if compress else "fuzz")
     path.write_bytes(content)
     read_or_refuse(path)
+
+
+def test_a_gz_of_several_members_reads_as_its_members_one_after_another(tmp_path, rng):
+    images = rng.integers(0, 256, (7, 28, 28), dtype=np.uint8)
+    content = idx_bytes(images)
+    path = tmp_path / "images.gz"
+    path.write_bytes(gzip.compress(content[:100]) + gzip.compress(content[100:2000]) + gzip.compress(content[2000:]))
+    assert gzip.decompress(path.read_bytes()) == content  # what gzip itself reads
+    np.testing.assert_array_equal(idx.read_idx(path), images)
+
+
+def test_a_gz_whose_checksum_does_not_match_is_refused(tmp_path, rng):
+    path = write_idx(tmp_path / "images.gz", rng.integers(0, 256, (5, 28, 28), dtype=np.uint8))
+    damaged = bytearray(path.read_bytes())
+    damaged[-8] ^= 0xFF  # the CRC-32 of the uncompressed bytes, in the gzip trailer
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(DataError, match=r"images\.gz: truncated or corrupt gzip data"):
+        idx.read_idx(path)
+
+
+def test_a_gz_cut_inside_its_compressed_values_is_refused(tmp_path, rng):
+    path = write_idx(tmp_path / "images.gz", rng.integers(0, 256, (50, 28, 28), dtype=np.uint8))
+    path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
+    with pytest.raises(DataError, match=r"images\.gz: truncated"):
+        idx.read_idx(path)

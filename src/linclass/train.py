@@ -70,6 +70,7 @@ import numpy as np
 from linclass import losses
 from linclass.constraints import Boolean, Integer, OneOf, OptionalOf, Real, declare, declared
 from linclass.errors import DivergenceError
+from linclass.fastsum import sum_axes
 from linclass.lbfgs import Objective, minimize
 from linclass.model import accuracy, init_weights, scores
 from linclass.optim import LEARNING_RATE, MOMENTUM, OPTIMIZERS, SCHEDULES, schedule_for_run
@@ -752,7 +753,7 @@ class Trainer:
         correct = int(np.count_nonzero(s.argmax(axis=1) == yb))
         loss, dscores = kernel(s, yb, **options)
         np.matmul(dscores.T, Xb, out=dW)
-        np.sum(dscores, axis=0, out=db)
+        db[...] = sum_axes(dscores, (0,))
         return loss, correct
 
     def _fused_penalty(self) -> float:

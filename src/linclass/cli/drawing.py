@@ -11,6 +11,10 @@ the pictures are drawn one after the other in this process.
 
 A picture that fails in a forked process is drawn again in this one, so that its error is raised here
 as any other error is.
+
+Importing matplotlib takes about half a second. A command that will draw starts that import in a thread
+(:func:`start_importing_drawing`) before it loads its data, which spends its time in zlib and NumPy,
+both of which let the thread run meanwhile.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import importlib
 import multiprocessing
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -27,6 +32,37 @@ from pathlib import Path
 from typing import Callable
 
 from linclass.threads import CpuMeter, free_cpus_now
+
+
+DRAWING_MODULE = "linclass.report.style"
+"""The module whose import brings in matplotlib, set up as every report figure needs it."""
+_importing: list[threading.Thread] = []
+
+
+def start_importing_drawing() -> None:
+    """Import :data:`DRAWING_MODULE` in a thread beside this one; :func:`draw_pictures` waits for it.
+
+    An import that fails is left for :func:`draw_pictures`, which imports again and raises the error
+    there, as any other error of drawing is raised.
+    """
+    if DRAWING_MODULE not in sys.modules and not _importing:
+        _importing.append(threading.Thread(target=_import_quietly, name=f"import {DRAWING_MODULE}"))
+        _importing[0].start()
+
+
+def _import_quietly() -> None:
+    try:
+        importlib.import_module(DRAWING_MODULE)
+    except Exception:  # raised again by the import in draw_pictures
+        pass
+
+
+def _import_drawing() -> None:
+    """Import :data:`DRAWING_MODULE` here, once any import of it in a thread has ended (a process forked
+    while another thread still runs would copy that thread's locks, held)."""
+    while _importing:
+        _importing.pop().join()
+    importlib.import_module(DRAWING_MODULE)
 
 
 @dataclass
@@ -57,7 +93,7 @@ def draw_pictures(pictures: list[Picture], processes: int | None = None, meter: 
     workers = max(1, min(processes, len(queue))) - 1
     if workers and "fork" not in multiprocessing.get_all_start_methods():
         workers = 0
-    importlib.import_module("linclass.report.style")  # matplotlib: imported once here, not in every process
+    _import_drawing()  # matplotlib: imported once here, not in every process
     drawn = Drawn({}, {}, {})
     claims = Claims(len(queue), shared=workers > 0)
     first = claims.next()  # the costliest starts here at once, before any worker is forked

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from linclass.cli import run_folder, signals
+from linclass.cli.drawing import start_importing_drawing
 from linclass.cli.common import (DATA_DEFAULTS, check_model_options, classifier_parameters, cluster_options,
                                  common_options, data_options, epoch_details, fill_defaults, model_class,
                                  model_options, network_options, optimization_options, option_hyperparameters,
@@ -69,6 +70,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     options, run_dir, clf = resume_options(args) if args.resume is not None else (new_run_options(args), None, None)
+    start_importing_drawing()  # for the pictures at the end, while the data load
     prepared = prepare_data(options, preprocessor=None if clf is None else clf.preprocessor_, stream=True)
     if run_dir is None:  # made by the first checkpoint: a run stopped before it leaves no folder
         run_dir = run_folder.new_run_dir(options["out"], prepared.dataset.name, options["loss"])

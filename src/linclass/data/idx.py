@@ -7,10 +7,14 @@ row-major order. A set comes as four files::
     train-images-idx3-ubyte(.gz)   60000×28×28     train-labels-idx1-ubyte(.gz)   60000
     t10k-images-idx3-ubyte(.gz)    10000×28×28     t10k-labels-idx1-ubyte(.gz)    10000
 
-The values are read straight into the array that is returned (no intermediate copy), in chunks of
-:data:`READ_CHUNK` bytes, after the header has been checked against the file's size and the memory
-budget (:mod:`linclass.limits`): a 16-byte file claiming terabytes, or a gzip file claiming more than
-deflate can hold, is refused before anything is allocated.
+The values of a raw file are read straight into the array that is returned, in chunks of
+:data:`READ_CHUNK` bytes. A gzip file is read whole (it is a few times smaller than its values) and
+inflated in one call into a temporary that is copied into the array: zlib lets other threads run while
+it inflates, and one long call lets them run without interruption, where the many short reads of
+:mod:`gzip` each waited for the interpreter's lock (a command line that imports its drawing library
+beside the loading relies on this). Either way the header is first checked against the file's size and
+the memory budget (:mod:`linclass.limits`): a 16-byte file claiming terabytes, or a gzip file claiming
+more than deflate can hold, is refused before anything is allocated.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import gzip
 import io
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +35,8 @@ TYPE_CODES: dict[int, np.dtype] = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.i
                                    0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 STEMS = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
          "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
-READ_CHUNK = 2**20  # bytes per read: gzip decompresses each read into a temporary of that size
+READ_CHUNK = 2**20  # bytes per read of a raw file
+Stream = io.RawIOBase | io.BufferedIOBase
 
 
 def read_idx(path: str | Path, max_memory: int | None = None) -> np.ndarray:
@@ -49,12 +55,12 @@ def read_idx(path: str | Path, max_memory: int | None = None) -> np.ndarray:
     compressed = path.suffix == ".gz"
     check_regular_file(path)
     try:
-        with (gzip.open if compressed else open)(path, "rb") as stream:
+        with (_InflatedFile if compressed else open)(path, "rb") as stream:
             dtype, shape = _read_header(stream, path)
             declared = check_shape(str(path), shape, dtype.itemsize, max_memory)
             check_claim(path, declared, f"the header's shape {shape}", compressed, max_memory)
             values = np.empty(declared, dtype=np.uint8)
-            _fill(stream, values, path)
+            _fill(stream, values, path, chunk=values.nbytes if compressed else READ_CHUNK)
             if stream.read(1):
                 raise DataError(f"{path}: more bytes than the header's shape {shape} declares; not an IDX file")
     except FileNotFoundError:
@@ -113,7 +119,7 @@ def read_idx_dataset(folder: str | Path, name: str, classes: list[str] | None = 
                    classes=list(classes), image_shape=arrays["train_images"].shape[1:], source=str(folder))
 
 
-def _read_header(stream: io.BufferedIOBase, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
+def _read_header(stream: Stream, path: Path) -> tuple[np.dtype, tuple[int, ...]]:
     magic = stream.read(4)
     if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in TYPE_CODES or magic[3] == 0:
         raise DataError(f"{path}: wrong magic number {magic.hex() or '(empty file)'}; an IDX file starts with "
@@ -126,16 +132,52 @@ def _read_header(stream: io.BufferedIOBase, path: Path) -> tuple[np.dtype, tuple
     return TYPE_CODES[magic[2]], shape
 
 
-def _fill(stream: io.BufferedIOBase, buffer: np.ndarray, path: Path) -> None:
-    """Read exactly ``buffer.nbytes`` bytes from ``stream`` into ``buffer``."""
+def _fill(stream: Stream, buffer: np.ndarray, path: Path, chunk: int) -> None:
+    """Read exactly ``buffer.nbytes`` bytes from ``stream`` into ``buffer``, at most ``chunk`` bytes a read."""
     view = buffer.data  # the array's memory, as a memoryview
     filled = 0
     while filled < len(view):
-        count = stream.readinto(view[filled:filled + READ_CHUNK])
+        count = stream.readinto(view[filled:filled + chunk])
         if not count:
             raise DataError(f"{path}: truncated; the header declares {len(view)} bytes of values, "
                             f"the file holds {filled}")
         filled += count
+
+
+class _InflatedFile(io.RawIOBase):
+    """A gzip file read as a stream of its uncompressed bytes, each read inflated by one zlib call.
+
+    Unlike :class:`gzip.GzipFile`, a read of a million bytes is one call into zlib, not hundreds. The
+    compressed bytes are read into memory whole. Files of several gzip members (concatenated ``.gz``
+    files) read as their members one after another, as :mod:`gzip` reads them; zlib checks each member's
+    CRC at its end and raises :class:`zlib.error` on a mismatch.
+    """
+
+    def __init__(self, path: Path, mode: str = "rb") -> None:
+        super().__init__()
+        with open(path, mode) as raw:
+            self._pending = raw.read()  # compressed bytes not yet given to zlib
+        if self._pending[:2] != b"\x1f\x8b":
+            raise gzip.BadGzipFile(f"not a gzipped file (magic number {self._pending[:2].hex() or 'missing'})")
+        self._member = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:  # a writable buffer of bytes
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view) and (self._pending or not self._member.eof):
+            if self._member.eof:  # the next member starts where this one ended
+                self._member = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            given = len(self._pending)
+            out = self._member.decompress(self._pending, len(view) - filled)
+            self._pending = self._member.unused_data if self._member.eof else self._member.unconsumed_tail
+            view[filled:filled + len(out)] = out
+            filled += len(out)
+            if not out and not self._member.eof and len(self._pending) == given:  # no progress: nothing follows
+                raise EOFError("compressed file ended before the end-of-stream marker was reached")
+        return filled
 
 
 def _expect(path: Path, array: np.ndarray, ndim: int) -> None:
