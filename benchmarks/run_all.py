@@ -8,7 +8,8 @@
    NumPy loop and PyTorch;
 3. a busy machine (``busy_machine.py``): the same training with one CPU-bound process beside it;
 4. ``linclass train`` from start to finish (process start, data loading and the run folder included),
-   timed from outside, to the first epoch count that reaches 84% test accuracy, five times;
+   timed from outside, to the first epoch count that reaches 84% test accuracy, five times with its
+   pictures and five times without (``--no-report``), interleaved;
 5. the engine's overhead per operation against PyTorch (``engine_overhead.py``).
 
 The results replace the part of docs/performance.md between its two ``benchmark results`` markers;
@@ -54,6 +55,7 @@ class CliRun:
     test_accuracy: float | None
     command: str
     summary_seconds: float  # when the summary was printed (the model saved), before the pictures
+    report: bool = True     # False: run with --no-report, which leaves out the pictures and report.html
 
 
 def linclass_command() -> list[str]:
@@ -62,10 +64,11 @@ def linclass_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "linclass.cli"]
 
 
-def time_cli(epochs: int) -> CliRun | str:
+def time_cli(epochs: int, report: bool = True) -> CliRun | str:
     """``linclass train`` in a fresh process, timed from outside: its seconds and test accuracy."""
     with tempfile.TemporaryDirectory() as folder:
-        arguments = ["linclass", "train", *CLI_OPTIONS, "--epochs", str(epochs), "--out", f"{folder}/run"]
+        arguments = ["linclass", "train", *CLI_OPTIONS, *([] if report else ["--no-report"]),
+                     "--epochs", str(epochs), "--out", f"{folder}/run"]
         start = time.perf_counter()
         process = subprocess.Popen(linclass_command() + arguments[1:], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
@@ -80,7 +83,7 @@ def time_cli(epochs: int) -> CliRun | str:
     summary = json.loads(summary_line + rest)
     accuracy = _find_test_accuracy(summary)
     command = " ".join(arguments[:-2] + ["--out", "RUN_DIR"])
-    return CliRun(epochs, seconds, accuracy, command, summary_seconds)
+    return CliRun(epochs, seconds, accuracy, command, summary_seconds, report)
 
 
 def _find_test_accuracy(summary: dict) -> float | None:
@@ -97,7 +100,8 @@ def _find_test_accuracy(summary: dict) -> float | None:
 
 def cli_end_to_end(quick: bool) -> list[CliRun] | str:
     """The fewest epochs (of :data:`CLI_EPOCHS`) at which ``linclass train`` reaches the target, timed
-    five times (once when quick); or why it could not run."""
+    five times (once when quick) with its pictures and as often with ``--no-report``, alternately; or
+    why it could not run."""
     from linclass.cli import COMMANDS
 
     if "train" not in COMMANDS:
@@ -107,7 +111,11 @@ def cli_end_to_end(quick: bool) -> list[CliRun] | str:
         if isinstance(first, str):
             return first
         if first.test_accuracy is not None and first.test_accuracy >= training.TARGET_ACCURACY:
-            return [first] + [time_cli(epochs) for _ in range(0 if quick else 4)]
+            runs = [first, time_cli(epochs, report=False)]
+            for _ in range(0 if quick else 4):
+                runs += [time_cli(epochs), time_cli(epochs, report=False)]
+            failed = [run for run in runs if isinstance(run, str)]
+            return failed[0] if failed else [run for run in runs if isinstance(run, CliRun)]
     return [first]
 
 
@@ -213,11 +221,13 @@ def targets(results: training.Results, sections: Sections) -> list[str]:
     if isinstance(cli, str):
         lines.append(f"- `linclass train` to {training.TARGET_ACCURACY:.0%}: not measured ({cli})")
     else:
-        seconds = median(run.seconds for run in cli)
         reached = cli[0].test_accuracy is not None and cli[0].test_accuracy >= training.TARGET_ACCURACY
-        check(f"`linclass train` start to finish, {cli[0].epochs} epochs, test accuracy "
-              f"{_percent(cli[0].test_accuracy)}{'' if reached else ' (below the target accuracy)'} "
-              f"(median of {len(cli)})", seconds, 3.0, " s")
+        for report, which in ((True, "with its pictures"), (False, "without them (`--no-report`)")):
+            runs = [run for run in cli if run.report == report]
+            if runs:
+                check(f"`linclass train` start to finish {which}, {cli[0].epochs} epochs, test accuracy "
+                      f"{_percent(cli[0].test_accuracy)}{'' if reached else ' (below the target accuracy)'} "
+                      f"(median of {len(runs)})", median(run.seconds for run in runs), 3.0, " s")
     ratios = small_op_ratios(sections.engine_table)
     if ratios:
         worst = max(ratios, key=ratios.get)
@@ -233,13 +243,20 @@ def _percent(value: float | None) -> str:
 def cli_section(cli: list[CliRun] | str) -> str:
     if isinstance(cli, str):
         return f"Not measured: {cli}."
-    seconds = [run.seconds for run in cli]
-    return (f"`{cli[0].command}`, timed from outside (a fresh Python process; data loading, preprocessing, "
+    drawn = [run for run in cli if run.report]
+    seconds = [run.seconds for run in drawn]
+    text = (f"`{cli[0].command}`, timed from outside (a fresh Python process; data loading, preprocessing, "
             f"training, the run folder and its report included): median {median(seconds):.2f} s of "
             f"{len(seconds)} run(s) ({', '.join(f'{s:.2f}' for s in seconds)}), test accuracy "
             f"{_percent(cli[0].test_accuracy)} after {cli[0].epochs} epochs. The summary (the model and "
-            f"`summary.json` on disk) was printed after a median {median(run.summary_seconds for run in cli):.2f} s; "
+            f"`summary.json` on disk) was printed after a median {median(run.summary_seconds for run in drawn):.2f} s; "
             "the rest is the pictures and the report.")
+    bare = [run.seconds for run in cli if not run.report]
+    if bare:
+        text += (f" With `--no-report` (no pictures and no report.html; `linclass train --resume RUN_DIR` draws "
+                 f"them later), run alternately with the former: median {median(bare):.2f} s "
+                 f"({', '.join(f'{s:.2f}' for s in bare)}).")
+    return text
 
 
 def results_markdown(results: training.Results, sections: Sections, command: str) -> str:

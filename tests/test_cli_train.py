@@ -133,6 +133,22 @@ def test_the_model_and_summary_are_on_disk_and_printed_before_the_pictures_start
     assert (run_dir / "report.html").exists() and (run_dir / "regions.png").exists()
 
 
+def test_no_report_leaves_out_the_pictures_and_resume_draws_them_later(tmp_path, digits_run):
+    run_dir = tmp_path / "run"
+    result = linclass("train", "--epochs", "4", "--seed", "3", "--out", str(run_dir), "--test", "--no-report")
+    assert result.returncode == 0, result.stderr
+    assert {path.name for path in run_dir.iterdir()} == \
+        {"model.linclass", "config.json", "metrics.csv", "history.jsonl", "summary.json"}
+    assert f"report: not drawn (--no-report); draw it with: linclass train --resume {run_dir} --test" in result.stdout
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["report"] is None and summary["test_accuracy"] == json.loads(digits_run[1].stdout)["test_accuracy"]
+    later = linclass("train", "--resume", str(run_dir), "--test", "--json")
+    assert later.returncode == 0, later.stderr
+    assert {path.name for path in run_dir.iterdir()} == {path.name for path in digits_run[0].iterdir()}
+    assert json.loads(later.stdout)["epochs"] == 4  # drawn for the model there is, not trained further
+    assert_self_contained(run_dir / "report.html")
+
+
 def test_regularize_bias_reaches_the_model_and_the_config(tmp_path):
     run_dir = tmp_path / "run"
     result = linclass("train", "--epochs", "2", "--regularize-bias", "--reg", "0.01", "--json", "--out", str(run_dir))

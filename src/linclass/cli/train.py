@@ -41,7 +41,8 @@ from linclass.report.html import REPORT_NAME
 from linclass.threads import CpuMeter
 
 # What ``--resume`` may change: everything else is the run's own setting, read from its config.json.
-RESUMABLE = ("epochs", "json", "quiet", "test", "debug", "resume", "root", "command", "run", "threads", "cluster")
+RESUMABLE = ("epochs", "json", "quiet", "test", "no_report", "debug", "resume", "root", "command", "run", "threads",
+             "cluster")
 
 
 def option_parents() -> list[argparse.ArgumentParser]:
@@ -63,6 +64,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--test", action="store_true",
                         help="at the end, measure accuracy on the test set (once)")
+    parser.add_argument("--no-report", action="store_true",
+                        help="leave out the pictures and report.html, which take longer than a short training; "
+                             "draw them later with linclass train --resume RUN_DIR")
     parser.add_argument("--resume", metavar="RUN_DIR|MODEL",
                         help="continue an interrupted run for its remaining epochs, in its own folder")
     parser.set_defaults(run=run)
@@ -70,7 +74,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     options, run_dir, clf = resume_options(args) if args.resume is not None else (new_run_options(args), None, None)
-    start_importing_drawing()  # for the pictures at the end, while the data load
+    if not options["no_report"]:
+        start_importing_drawing()  # for the pictures at the end, while the data load
     prepared = prepare_data(options, preprocessor=None if clf is None else clf.preprocessor_, stream=True)
     if run_dir is None:  # made by the first checkpoint: a run stopped before it leaves no folder
         run_dir = run_folder.new_run_dir(options["out"], prepared.dataset.name, options["loss"])
@@ -82,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
             print_json(summary)
         else:
             print_summary(summary)
-        training.draw_report()  # after the summary: the pictures take longer than training
+        if not options["no_report"]:
+            training.draw_report()  # after the summary: the pictures take longer than training
     except KeyboardInterrupt as stop:
         training.progress.close()
         print(f"linclass train: {signals.how_stopped(stop)}; {training.saved_where()}", file=sys.stderr)
@@ -187,7 +193,7 @@ def checked_config(config_path: Path) -> dict[str, Any]:
         check_parameters(classifier_parameters(options))
     except LinclassError as error:
         raise LinclassError(f"{config_path}: {error}") from None
-    return {key: options[key] for key in defaults} | {"json": False, "quiet": False, "test": False}
+    return {key: options[key] for key in defaults} | {"json": False, "quiet": False, "test": False, "no_report": False}
 
 
 def _typed_default(key: str, default: Any) -> Any:
@@ -357,7 +363,8 @@ class TrainingRun:
         self.metrics = metrics
         summary = {**metrics, "seconds": round(sum(self.seconds.values()), 3),
                    "training_seconds": round(self.seconds["training"], 3), "model": str(self.model_path),
-                   "run_dir": str(self.run_dir), "report": str(self.run_dir / REPORT_NAME),
+                   "run_dir": str(self.run_dir),
+                   "report": None if self.options["no_report"] else str(self.run_dir / REPORT_NAME),
                    "resumed": self.resumed}
         run_folder.write_summary(self.run_dir, summary)
         return summary
@@ -395,7 +402,11 @@ def print_summary(summary: dict[str, Any]) -> None:
         line += f", test accuracy {percent(summary['test_accuracy'])}"
     print(line)
     print(f"  model:  {summary['model']}")
-    print(f"  report: {summary['report']}", flush=True)
+    if summary["report"] is None:
+        again = f"linclass train --resume {summary['run_dir']}" + (" --test" if "test_accuracy" in summary else "")
+        print(f"  report: not drawn (--no-report); draw it with: {again}", flush=True)
+    else:
+        print(f"  report: {summary['report']}", flush=True)
 
 
 def kept_note(summary: dict[str, Any]) -> str:
