@@ -3,11 +3,13 @@
 import os
 import sys
 import time
+import warnings
 
 import pytest
 
 from linclass.cli import drawing
 from linclass.cli.drawing import Picture, draw_pictures
+from linclass.warning_filters import caught_warnings
 
 
 def pid_picture(tmp_path, key: str, cost: float = 1.0, fail: bool = False, seconds: float = 0.05) -> Picture:
@@ -81,13 +83,43 @@ def test_a_stop_here_ends_the_workers_and_leaves_no_half_written_picture(tmp_pat
     assert time.perf_counter() - started < 10 and list(tmp_path.iterdir()) == []
 
 
-def test_the_import_started_beside_the_loading_is_waited_for_before_any_fork(tmp_path, monkeypatch):
-    monkeypatch.setattr(drawing, "DRAWING_MODULE", "json.tool")  # a module this process has not imported
-    monkeypatch.delitem(sys.modules, "json.tool", raising=False)
+def slow_module(tmp_path, monkeypatch, body: str) -> str:
+    """A module of its own, whose import runs ``body``, as the drawing's module to import."""
+    name = f"linclass_test_slow_{abs(hash(str(tmp_path)))}"
+    (tmp_path / f"{name}.py").write_text(body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(drawing, "DRAWING_MODULE", name)
+    return name
+
+
+def test_finishing_the_import_started_beside_the_loading_waits_for_it(tmp_path, monkeypatch):
+    name = slow_module(tmp_path, monkeypatch, "import time\ntime.sleep(0.5)\nDONE = True\n")
     drawing.start_importing_drawing()
     thread = drawing._importing[0]
-    draw_pictures([pid_picture(tmp_path, key) for key in ("a", "b")], processes=2)
-    assert not thread.is_alive() and drawing._importing == [] and "json.tool" in sys.modules
+    assert thread.is_alive() and thread.daemon  # an error or Ctrl-C meanwhile does not wait for it
+    drawing.finish_importing_drawing()
+    assert not thread.is_alive() and sys.modules[name].DONE and drawing._importing == []
+
+
+def test_the_drawing_finishes_the_import_before_it_draws_or_forks(tmp_path, monkeypatch):
+    order = []
+    finish = drawing.finish_importing_drawing
+    monkeypatch.setattr(drawing, "finish_importing_drawing", lambda: (order.append("import finished"), finish()))
+    draw_pictures([Picture("a", tmp_path / "a", lambda: order.append("drawn"), 1.0)], processes=2)
+    assert order == ["import finished", "drawn"]
+
+
+def test_the_import_thread_leaves_the_warning_filters_as_they_were(tmp_path, monkeypatch):
+    """matplotlib's import changes the filters for a while; so may this thread's reader at the same time."""
+    slow_module(tmp_path, monkeypatch, "import time, warnings\nwith warnings.catch_warnings():\n"
+                                       "    warnings.simplefilter('ignore', DeprecationWarning)\n    time.sleep(0.3)\n")
+    before = list(warnings.filters)
+    with caught_warnings():  # a reader that ignores UserWarning for a moment, as the import begins
+        warnings.simplefilter("ignore", UserWarning)
+        drawing.start_importing_drawing()
+        time.sleep(0.1)
+    drawing.finish_importing_drawing()
+    assert warnings.filters == before
 
 
 def test_an_import_that_fails_in_the_thread_is_raised_by_the_drawing(tmp_path, monkeypatch):

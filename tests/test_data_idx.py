@@ -223,3 +223,37 @@ def test_a_gz_cut_inside_its_compressed_values_is_refused(tmp_path, rng):
     path.write_bytes(path.read_bytes()[:len(path.read_bytes()) // 2])
     with pytest.raises(DataError, match=r"images\.gz: truncated"):
         idx.read_idx(path)
+
+
+def test_zero_padding_after_a_member_is_skipped_as_gzip_skips_it(tmp_path, rng):
+    images = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    path = tmp_path / "images.gz"
+    path.write_bytes(gzip.compress(idx_bytes(images)[:50]) + bytes(700) + gzip.compress(idx_bytes(images)[50:])
+                     + bytes(300))
+    assert gzip.decompress(path.read_bytes()) == idx_bytes(images)
+    np.testing.assert_array_equal(idx.read_idx(path), images)
+
+
+def test_an_empty_gz_is_refused_as_an_empty_file(tmp_path):
+    path = tmp_path / "labels.gz"
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match=r"labels\.gz: wrong magic number \(empty file\)"):
+        idx.read_idx(path)
+
+
+def test_a_gz_is_inflated_in_bounded_pieces_into_its_array(tmp_path, rng, monkeypatch):
+    """Reading takes the array and two temporaries of the pieces' sizes, however large the file."""
+    import tracemalloc
+
+    monkeypatch.setattr(idx, "INFLATE_INPUT", 2**16)
+    monkeypatch.setattr(idx, "INFLATE_OUTPUT", 2**17)
+    images = rng.integers(0, 4, (2000, 28, 28), dtype=np.uint8)  # 1.5 MiB that compress well
+    path = write_idx(tmp_path / "images.gz", images)
+    tracemalloc.start()
+    try:
+        read = idx.read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(read, images)
+    assert peak < images.nbytes + 4 * 2**17, (peak, images.nbytes)

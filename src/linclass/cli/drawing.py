@@ -14,7 +14,7 @@ as any other error is.
 
 Importing matplotlib takes about half a second. A command that will draw starts that import in a thread
 (:func:`start_importing_drawing`) before it loads its data, which spends its time in zlib and NumPy,
-both of which let the thread run meanwhile.
+both of which let the thread run meanwhile, and waits for it once the data are loaded.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from linclass.threads import CpuMeter, free_cpus_now
+from linclass.warning_filters import FILTERS_LOCK
 
 
 DRAWING_MODULE = "linclass.report.style"
@@ -40,29 +41,32 @@ _importing: list[threading.Thread] = []
 
 
 def start_importing_drawing() -> None:
-    """Import :data:`DRAWING_MODULE` in a thread beside this one; :func:`draw_pictures` waits for it.
+    """Import :data:`DRAWING_MODULE` in a thread beside this one, until :func:`finish_importing_drawing`.
 
-    An import that fails is left for :func:`draw_pictures`, which imports again and raises the error
-    there, as any other error of drawing is raised.
+    matplotlib's import changes the warning filters for a while, so the thread holds
+    :data:`linclass.warning_filters.FILTERS_LOCK` as it imports. An import that fails is left for
+    :func:`draw_pictures`, which imports again and raises the error there, as any other error of
+    drawing is raised. The thread does not keep the process from exiting (on an error, or Ctrl-C).
     """
     if DRAWING_MODULE not in sys.modules and not _importing:
-        _importing.append(threading.Thread(target=_import_quietly, name=f"import {DRAWING_MODULE}"))
+        _importing.append(threading.Thread(target=_import_quietly, name=f"import {DRAWING_MODULE}", daemon=True))
         _importing[0].start()
+
+
+def finish_importing_drawing() -> None:
+    """Wait for the import :func:`start_importing_drawing` began, if any. Called before anything forks,
+    as a process forked while another thread runs copies that thread's locks held, and before the
+    training, whose steps would wait for the interpreter's lock the import holds."""
+    while _importing:
+        _importing.pop().join()
 
 
 def _import_quietly() -> None:
     try:
-        importlib.import_module(DRAWING_MODULE)
+        with FILTERS_LOCK:
+            importlib.import_module(DRAWING_MODULE)
     except Exception:  # raised again by the import in draw_pictures
         pass
-
-
-def _import_drawing() -> None:
-    """Import :data:`DRAWING_MODULE` here, once any import of it in a thread has ended (a process forked
-    while another thread still runs would copy that thread's locks, held)."""
-    while _importing:
-        _importing.pop().join()
-    importlib.import_module(DRAWING_MODULE)
 
 
 @dataclass
@@ -93,7 +97,8 @@ def draw_pictures(pictures: list[Picture], processes: int | None = None, meter: 
     workers = max(1, min(processes, len(queue))) - 1
     if workers and "fork" not in multiprocessing.get_all_start_methods():
         workers = 0
-    _import_drawing()  # matplotlib: imported once here, not in every process
+    finish_importing_drawing()
+    importlib.import_module(DRAWING_MODULE)  # matplotlib: imported once here, not in every process
     drawn = Drawn({}, {}, {})
     claims = Claims(len(queue), shared=workers > 0)
     first = claims.next()  # the costliest starts here at once, before any worker is forked

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from linclass.cli import run_folder, signals
-from linclass.cli.drawing import start_importing_drawing
+from linclass.cli.drawing import finish_importing_drawing, start_importing_drawing
 from linclass.cli.common import (DATA_DEFAULTS, check_model_options, classifier_parameters, cluster_options,
                                  common_options, data_options, epoch_details, fill_defaults, model_class,
                                  model_options, network_options, optimization_options, option_hyperparameters,
@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if not options["no_report"]:
         start_importing_drawing()  # for the pictures at the end, while the data load
     prepared = prepare_data(options, preprocessor=None if clf is None else clf.preprocessor_, stream=True)
+    finish_importing_drawing()
     if run_dir is None:  # made by the first checkpoint: a run stopped before it leaves no folder
         run_dir = run_folder.new_run_dir(options["out"], prepared.dataset.name, options["loss"])
     training = TrainingRun(run_dir, options, prepared, clf)

@@ -23,7 +23,7 @@ from linclass.cli.common import (MODELS, add_hyperparameter_option, check_model_
                                  positive_int, print_json, training_defaults)
 from linclass.cli.pipeline import (PreparedData, accuracy, check_parameters, model_metadata, prepare_data,
                                    write_run_report)
-from linclass.cli.drawing import start_importing_drawing
+from linclass.cli.drawing import finish_importing_drawing, start_importing_drawing
 from linclass.cli.progress import progress_display
 from linclass.constraints import Integer
 from linclass.errors import LinclassError
@@ -104,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         run_folder.check_new_run_dir(options["out"])
     start_importing_drawing()  # for the heat map at the end, while the data load
     prepared = prepare_data(options)
+    finish_importing_drawing()  # before the search forks its workers
     run_dir, made = run_folder.create_run_dir(options["out"], prepared.dataset.name, "tune")
     n_trials = options["trials"] if options["search"] == "random" else \
         len(options["loss"]) * len(options["lr"]) * len(options["reg"])

@@ -36,6 +36,7 @@ from linclass.data.splits import holdout_indices
 from linclass.errors import DataError
 from linclass.files import write_atomically
 from linclass.limits import UNLIMITED, check_allocation, check_claim, check_regular_file, check_shape, read_text
+from linclass.warning_filters import caught_warnings
 
 ARRAY_NAMES = ("X_train", "y_train", "X_test", "y_test")
 # What a damaged .npy file or zip archive can raise while it is read: zipfile raises NotImplementedError
@@ -210,7 +211,7 @@ def _parse_csv(path: Path, max_memory: int | None) -> tuple[np.ndarray, np.ndarr
             table = read(dtype=np.float32)
             labels, values, first_column = table[:, 0], table[:, 1:], 1
         except ValueError:  # labels are names, not numbers
-            with warnings.catch_warnings():  # NumPy reads text in chunks and warns of every empty line it skips
+            with caught_warnings():  # NumPy reads text in chunks and warns of every empty line it skips
                 warnings.simplefilter("ignore", UserWarning)
                 labels = read(usecols=0, dtype=str)[:, 0]
             values = read(usecols=range(1, layout.width), dtype=np.float32)

@@ -8,13 +8,13 @@ row-major order. A set comes as four files::
     t10k-images-idx3-ubyte(.gz)    10000×28×28     t10k-labels-idx1-ubyte(.gz)    10000
 
 The values of a raw file are read straight into the array that is returned, in chunks of
-:data:`READ_CHUNK` bytes. A gzip file is read whole (it is a few times smaller than its values) and
-inflated in one call into a temporary that is copied into the array: zlib lets other threads run while
-it inflates, and one long call lets them run without interruption, where the many short reads of
-:mod:`gzip` each waited for the interpreter's lock (a command line that imports its drawing library
-beside the loading relies on this). Either way the header is first checked against the file's size and
-the memory budget (:mod:`linclass.limits`): a 16-byte file claiming terabytes, or a gzip file claiming
-more than deflate can hold, is refused before anything is allocated.
+:data:`READ_CHUNK` bytes. Those of a gzip file are inflated in pieces of :data:`INFLATE_OUTPUT`
+bytes, each by a few long zlib calls, and copied into the array. zlib lets other threads run while it
+inflates, where the hundreds of short calls of :mod:`gzip`'s reader each waited for the interpreter's
+lock; a command line that imports its drawing library beside the loading relies on this. Either way
+the header is first checked against the file's size and the memory budget (:mod:`linclass.limits`): a
+16-byte file claiming terabytes, or a gzip file claiming more than deflate can hold, is refused before
+the array is allocated.
 """
 
 from __future__ import annotations
@@ -36,6 +36,13 @@ TYPE_CODES: dict[int, np.dtype] = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.i
 STEMS = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
          "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
 READ_CHUNK = 2**20  # bytes per read of a raw file
+INFLATE_INPUT = 2**23
+"""Compressed bytes read from a gzip file at a time, and given to zlib per call."""
+INFLATE_OUTPUT = 2**24
+"""Uncompressed bytes of one read of a gzip file: zlib inflates them into a temporary of that size,
+copied into the array. A few long calls let another thread run almost throughout; the bounds keep the
+temporaries (here 24 MiB) a small part of what the memory budget allows."""
+GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib's window bits for a gzip header and trailer
 Stream = io.RawIOBase | io.BufferedIOBase
 
 
@@ -60,7 +67,7 @@ def read_idx(path: str | Path, max_memory: int | None = None) -> np.ndarray:
             declared = check_shape(str(path), shape, dtype.itemsize, max_memory)
             check_claim(path, declared, f"the header's shape {shape}", compressed, max_memory)
             values = np.empty(declared, dtype=np.uint8)
-            _fill(stream, values, path, chunk=values.nbytes if compressed else READ_CHUNK)
+            _fill(stream, values, path, chunk=INFLATE_OUTPUT if compressed else READ_CHUNK)
             if stream.read(1):
                 raise DataError(f"{path}: more bytes than the header's shape {shape} declares; not an IDX file")
     except FileNotFoundError:
@@ -145,39 +152,63 @@ def _fill(stream: Stream, buffer: np.ndarray, path: Path, chunk: int) -> None:
 
 
 class _InflatedFile(io.RawIOBase):
-    """A gzip file read as a stream of its uncompressed bytes, each read inflated by one zlib call.
+    """A gzip file read as its uncompressed bytes, inflated by a few long zlib calls.
 
-    Unlike :class:`gzip.GzipFile`, a read of a million bytes is one call into zlib, not hundreds. The
-    compressed bytes are read into memory whole. Files of several gzip members (concatenated ``.gz``
-    files) read as their members one after another, as :mod:`gzip` reads them; zlib checks each member's
-    CRC at its end and raises :class:`zlib.error` on a mismatch.
+    :class:`gzip.GzipFile` inflates a large read in hundreds of short calls; here a call takes up to
+    :data:`INFLATE_INPUT` compressed bytes, read from the file :data:`INFLATE_INPUT` at a time. Files of
+    several members (concatenated ``.gz`` files) read as their members one after another, with the
+    zero padding after a member skipped, as :mod:`gzip` reads them; zlib checks each member's CRC at
+    its end and raises :class:`zlib.error` on a mismatch. An empty file reads as no bytes.
     """
 
     def __init__(self, path: Path, mode: str = "rb") -> None:
         super().__init__()
-        with open(path, mode) as raw:
-            self._pending = raw.read()  # compressed bytes not yet given to zlib
-        if self._pending[:2] != b"\x1f\x8b":
-            raise gzip.BadGzipFile(f"not a gzipped file (magic number {self._pending[:2].hex() or 'missing'})")
-        self._member = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        self._raw = open(path, mode)
+        self._input = memoryview(b"")  # compressed bytes read from the file and not yet inflated
+        self._member = zlib.decompressobj(wbits=GZIP_WBITS)
+        self._started = False  # the current member has been given bytes
 
     def readable(self) -> bool:
         return True
 
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
     def readinto(self, buffer: Any) -> int:  # a writable buffer of bytes
         view = memoryview(buffer).cast("B")
         filled = 0
-        while filled < len(view) and (self._pending or not self._member.eof):
-            if self._member.eof:  # the next member starts where this one ended
-                self._member = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-            given = len(self._pending)
-            out = self._member.decompress(self._pending, len(view) - filled)
-            self._pending = self._member.unused_data if self._member.eof else self._member.unconsumed_tail
+        while filled < len(view) and self._has_input():
+            given = self._input[:INFLATE_INPUT]
+            out = self._member.decompress(given, len(view) - filled)
+            consumed = len(given) - len(self._member.unused_data if self._member.eof else self._member.unconsumed_tail)
+            self._input, self._started = self._input[consumed:], True
             view[filled:filled + len(out)] = out
             filled += len(out)
-            if not out and not self._member.eof and len(self._pending) == given:  # no progress: nothing follows
+            if not out and not consumed and not self._member.eof:  # the file ended inside a member
                 raise EOFError("compressed file ended before the end-of-stream marker was reached")
         return filled
+
+    def _has_input(self) -> bool:
+        """Whether there is more to inflate: False at the end of the file after a whole member (or
+        before any). At the end of a member, the next one is started after any zero padding."""
+        if not self._input:
+            self._read_piece()
+        if not self._member.eof:
+            return bool(self._input) or self._started
+        while True:
+            while self._input and self._input[0] == 0:  # padding: skipped a run of zeros at a time
+                head = bytes(self._input[:READ_CHUNK])
+                self._input = self._input[len(head) - len(head.lstrip(b"\0")):]
+            if self._input or not self._read_piece():
+                break
+        self._member, self._started = zlib.decompressobj(wbits=GZIP_WBITS), False
+        return bool(self._input)
+
+    def _read_piece(self) -> bool:
+        """Read the next :data:`INFLATE_INPUT` compressed bytes; False at the end of the file."""
+        self._input = memoryview(self._raw.read(INFLATE_INPUT))
+        return bool(self._input)
 
 
 def _expect(path: Path, array: np.ndarray, ndim: int) -> None:

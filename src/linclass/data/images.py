@@ -16,6 +16,7 @@ from PIL import ExifTags, Image, ImageOps
 
 from linclass.errors import DataError
 from linclass.limits import MAX_IMAGE_PIXELS, check_regular_file
+from linclass.warning_filters import caught_warnings
 
 GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 RESAMPLE = Image.Resampling.BILINEAR
@@ -29,7 +30,7 @@ def open_image(path: str | Path) -> Image.Image:
     """
     check_regular_file(Path(path))
     try:
-        with warnings.catch_warnings():  # the size is judged below, by linclass's own limit
+        with caught_warnings():  # the size is judged below, by linclass's own limit
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(path)
     except FileNotFoundError:
