@@ -141,3 +141,56 @@ def test_a_fit_that_does_not_converge_warns_with_scikit_learns_category(blobs):
 def test_the_notebook_diagram_shows_the_parameters_table(blobs):
     html = lc.LinearClassifier(reg=1e-3).fit(*blobs)._repr_html_()
     assert "LinearClassifier" in html and "reg" in html and "0.001" in html
+
+
+class RoutingTwin(ClassifierMixin, BaseEstimator):
+    """The classifier's methods' signatures on scikit-learn's base classes, whose routing is its own."""
+
+    def fit(self, X, y=None, X_val=None, y_val=None):
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        return self
+
+
+def test_metadata_routing_is_scikit_learns_for_the_same_signatures(blobs):
+    import sklearn
+    from sklearn.metrics import accuracy_score
+    from sklearn.model_selection import cross_validate
+
+    assert str(lc.LinearClassifier().get_metadata_routing()) == str(RoutingTwin().get_metadata_routing())
+    X, y = blobs
+    weights = np.random.default_rng(1).uniform(0.1, 1.0, len(y))
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = lc.LinearClassifier(epochs=3, seed=0).set_score_request(sample_weight=True)
+        assert not hasattr(clf, "set_predict_request")  # predict takes no metadata, as with scikit-learn
+        result = cross_validate(clf, X, y, params={"sample_weight": weights}, cv=4, return_estimator=True,
+                                return_indices=True)
+    for fitted, test, score in zip(result["estimator"], result["indices"]["test"], result["test_score"], strict=True):
+        assert score == pytest.approx(accuracy_score(y[test], fitted.predict(X[test]), sample_weight=weights[test]))
+    with pytest.raises(RuntimeError, match="metadata routing is enabled"):
+        lc.LinearClassifier().set_fit_request(X_val=True)  # as scikit-learn's own, when routing is off
+
+
+def test_score_refuses_continuous_labels_as_accuracy_score_does(blobs):
+    X, y = blobs
+    clf = lc.LinearClassifier(epochs=2).fit(X, y)
+    with pytest.raises(ValueError, match="mix of continuous and binary targets"):
+        clf.score(X, y + 0.5)
+
+
+def test_labels_mostly_distinct_warn_on_arrays_as_on_lists():
+    X, y = np.ones((30, 2)), np.arange(30)
+    for features, labels in ((X, y), (X.tolist(), y.tolist())):
+        with pytest.warns(UserWarning, match="number of unique classes is greater than 50%"):
+            checked_training_data(SklearnTwin(), features, labels, reset=True, dtype=np.float32)
+
+
+def test_the_diagram_follows_scikit_learns_display_setting(blobs):
+    import sklearn
+
+    clf = lc.LinearClassifier(epochs=2).fit(*blobs)
+    assert hasattr(clf, "_repr_html_") and set(clf._repr_mimebundle_()) == {"text/plain", "text/html"}
+    with sklearn.config_context(display="text"):
+        assert hasattr(clf, "_repr_html_") is hasattr(SklearnTwin(), "_repr_html_") is False
+        assert set(clf._repr_mimebundle_()) == {"text/plain"}

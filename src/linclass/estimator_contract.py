@@ -13,6 +13,8 @@ then, or when it calls in itself (cloning, tags, the notebook diagram).
 from __future__ import annotations
 
 import inspect
+import sys
+import warnings
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import numpy as np
@@ -74,8 +76,8 @@ class ClassifierContract:
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """The accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight`` when given)."""
         predicted = self.predict(X)
-        if (sample_weight is None and type(y) is np.ndarray and y.ndim == 1 and len(y) == len(predicted)
-                and _comparable(y.dtype, predicted.dtype)):
+        if (sample_weight is None and _plain_labels(y, len(predicted))
+                and _comparable(y.dtype, predicted.dtype)):  # float labels: accuracy_score checks them
             return float(np.mean(y == predicted))
         from sklearn.metrics import accuracy_score
 
@@ -88,15 +90,26 @@ class ClassifierContract:
         return Tags(estimator_type="classifier", target_tags=TargetTags(required=True), transformer_tags=None,
                     regressor_tags=None, classifier_tags=ClassifierTags())
 
-    def _repr_html_(self) -> str:
-        """scikit-learn's estimator diagram, then what the classifier adds to it (:meth:`_html_extra`)."""
+    @property
+    def _repr_html_(self) -> Callable[[], str]:
+        """scikit-learn's estimator diagram, then what the classifier adds to it (:meth:`_html_extra`); like
+        scikit-learn's, there only while its ``display`` setting is ``"diagram"``, the default."""
+        if not _shows_diagram():
+            raise AttributeError("_repr_html_ is only defined when the 'display' configuration option is set "
+                                 "to 'diagram'")
+        return self._diagram
+
+    def _diagram(self) -> str:
         from sklearn.utils import estimator_html_repr
 
         return estimator_html_repr(self) + self._html_extra()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
-        """What Jupyter displays: the repr as text and the diagram as HTML."""
-        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+        """What Jupyter displays: the repr as text, and the diagram as HTML unless ``display`` says text."""
+        bundle = {"text/plain": repr(self)}
+        if _shows_diagram():
+            bundle["text/html"] = self._diagram()
+        return bundle
 
     def _html_extra(self) -> str:
         """HTML shown below the diagram; nothing unless a subclass says more."""
@@ -113,6 +126,66 @@ class ClassifierContract:
         from sklearn.base import BaseEstimator
 
         return BaseEstimator._get_fitted_attr_html(self, doc_link)
+
+    # scikit-learn's metadata routing (``set_config(enable_metadata_routing=True)``), answered by its own
+    # code for this class: requests read from the methods' signatures (``fit``'s ``X_val``, ``y_val``,
+    # ``partial_fit``'s ``classes``, ``score``'s ``sample_weight``), and ``set_fit_request`` and its kin.
+
+    @classmethod
+    def _get_class_level_metadata_request_values(cls, method_name: str, method: Any = None,
+                                                 ignore_params: Any = None) -> dict[str, Any]:
+        from sklearn.utils._metadata_requests import _MetadataRequester
+
+        values = _MetadataRequester._get_class_level_metadata_request_values.__func__
+        return values(cls, method_name, method, ignore_params)
+
+    def _get_metadata_request(self) -> Any:
+        from sklearn.utils._metadata_requests import _MetadataRequester
+
+        return _MetadataRequester._get_metadata_request(self)
+
+    def get_metadata_routing(self) -> Any:
+        """The metadata each method requests (scikit-learn's ``MetadataRequest``)."""
+        return self._get_metadata_request()
+
+    def __getattr__(self, name: str) -> Any:
+        """``set_{method}_request`` for the methods that take metadata, made by scikit-learn on first use.
+
+        Python also calls this when a descriptor of the class raised AttributeError (a method that
+        :class:`only_if` hides, the diagram under ``display="text"``); that error, which says why, is
+        raised again instead of a plain "no attribute".
+        """
+        request = _request_method(type(self), name)
+        if request is not None:
+            return request.__get__(self, type(self))
+        descriptor = inspect.getattr_static(type(self), name, None)
+        if hasattr(descriptor, "__get__"):
+            return descriptor.__get__(self, type(self))
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+def _shows_diagram() -> bool:
+    """Whether scikit-learn's ``display`` setting is ``"diagram"``: its default, so it is, unless
+    scikit-learn has been imported and set otherwise."""
+    if "sklearn" not in sys.modules:
+        return True
+    from sklearn import get_config
+
+    return bool(get_config()["display"] == "diagram")
+
+
+def _request_method(cls: Any, name: str) -> Any:
+    """scikit-learn's ``set_{method}_request`` descriptor for ``name``, or None where it would have none
+    (a method that takes no metadata, or a name of another kind)."""
+    if not (name.startswith("set_") and name.endswith("_request")):
+        return None
+    from sklearn.utils._metadata_requests import SIMPLE_METHODS, RequestMethod
+
+    method = name.removeprefix("set_").removesuffix("_request")
+    if method not in SIMPLE_METHODS:
+        return None
+    requests = cls._get_class_level_metadata_request_values(method)
+    return RequestMethod(method, sorted(requests)) if requests else None
 
 
 def _constructor_defaults(cls: type) -> dict[str, Any]:
@@ -178,6 +251,7 @@ def checked_training_data(estimator: Any, X: Any, y: Any, *, reset: bool, dtype:
     if _plain_features(X) and _plain_labels(y, len(X)) and not _knows_names(estimator, reset):
         X = _as_dtype(X, dtype, order)
         _check_n_features(estimator, X, reset)
+        _warn_if_like_a_regression(y)
         return X, y
     from sklearn.utils.multiclass import check_classification_targets
     from sklearn.utils.validation import validate_data
@@ -185,6 +259,13 @@ def checked_training_data(estimator: Any, X: Any, y: Any, *, reset: bool, dtype:
     X, y = validate_data(estimator, X, y, reset=reset, dtype=dtype, order=order, ensure_all_finite=False)
     check_classification_targets(y)
     return X, y
+
+
+def _warn_if_like_a_regression(y: np.ndarray) -> None:
+    """``check_classification_targets``'s warning: more than 20 labels, over half of them distinct."""
+    if len(y) > 20 and len(np.unique(y)) > round(0.5 * len(y)):
+        warnings.warn("The number of unique classes is greater than 50% of the number of samples. `y` could "
+                      "represent a regression problem, not a classification problem.", UserWarning, stacklevel=2)
 
 
 def checked_array(X: Any, *, dtype: Any, order: Order = None, input_name: str = "X") -> np.ndarray:
