@@ -179,11 +179,21 @@ def test_score_refuses_continuous_labels_as_accuracy_score_does(blobs):
         clf.score(X, y + 0.5)
 
 
-def test_labels_mostly_distinct_warn_on_arrays_as_on_lists():
+def test_labels_mostly_distinct_warn_on_arrays_as_scikit_learn_warns_on_lists():
+    """Newer scikit-learns warn of labels that look like a regression's; linclass's own check does as they do."""
     X, y = np.ones((30, 2)), np.arange(30)
-    for features, labels in ((X, y), (X.tolist(), y.tolist())):
-        with pytest.warns(UserWarning, match="number of unique classes is greater than 50%"):
+
+    def warnings_of(features, labels) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             checked_training_data(SklearnTwin(), features, labels, reset=True, dtype=np.float32)
+        return [str(w.message) for w in caught if "unique classes" in str(w.message)]
+
+    theirs, ours = warnings_of(X.tolist(), y.tolist()), warnings_of(X, y)
+    assert ours == [("The number of unique classes is greater than 50% of the number of samples. `y` could "
+                     "represent a regression problem, not a classification problem.")]
+    assert theirs in ([], ours)  # scikit-learn 1.6 does not warn; later versions give the same words
+    assert warnings_of(X[:20], y[:20]) == []  # at most 20 labels: no warning
 
 
 def test_the_diagram_follows_scikit_learns_display_setting(blobs):
@@ -194,3 +204,18 @@ def test_the_diagram_follows_scikit_learns_display_setting(blobs):
     with sklearn.config_context(display="text"):
         assert hasattr(clf, "_repr_html_") is hasattr(SklearnTwin(), "_repr_html_") is False
         assert set(clf._repr_mimebundle_()) == {"text/plain"}
+
+
+def test_requests_survive_clone_pickle_and_copy_and_help_still_reads_the_class(blobs):
+    import copy
+    import pickle
+    import pydoc
+
+    import sklearn
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = lc.LinearClassifier(epochs=2).set_score_request(sample_weight=True)
+        routing = str(clf.get_metadata_routing())
+        for other in (clone(clf), pickle.loads(pickle.dumps(clf)), copy.deepcopy(clf)):
+            assert str(other.get_metadata_routing()) == routing and "'sample_weight': True" in routing
+    assert not hasattr(clf, "__name__") and "LinearClassifier" in pydoc.render_doc(clf)

@@ -128,40 +128,76 @@ class ClassifierContract:
         return BaseEstimator._get_fitted_attr_html(self, doc_link)
 
     # scikit-learn's metadata routing (``set_config(enable_metadata_routing=True)``), answered by its own
-    # code for this class: requests read from the methods' signatures (``fit``'s ``X_val``, ``y_val``,
-    # ``partial_fit``'s ``classes``, ``score``'s ``sample_weight``), and ``set_fit_request`` and its kin.
+    # code: ``set_fit_request`` and its kin exist for the methods that take metadata (``fit``'s
+    # ``X_val`` and ``y_val``, ``partial_fit``'s ``classes``, ``score``'s ``sample_weight``).
 
-    @classmethod
-    def _get_class_level_metadata_request_values(cls, method_name: str, method: Any = None,
-                                                 ignore_params: Any = None) -> dict[str, Any]:
-        from sklearn.utils._metadata_requests import _MetadataRequester
-
-        values = _MetadataRequester._get_class_level_metadata_request_values.__func__
-        return values(cls, method_name, method, ignore_params)
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for method in ROUTED_METHODS:
+            if _metadata_of(cls, method):
+                setattr(cls, f"set_{method}_request", _RequestSetter(method))
 
     def _get_metadata_request(self) -> Any:
-        from sklearn.utils._metadata_requests import _MetadataRequester
-
-        return _MetadataRequester._get_metadata_request(self)
+        """scikit-learn's ``MetadataRequest`` of this classifier, made by its own code for a class of the
+        same methods (:func:`_routing_twin`), with the requests set by ``set_{method}_request``."""
+        twin: Any = object.__new__(_routing_twin(type(self)))
+        if "_metadata_request" in vars(self):
+            twin._metadata_request = vars(self)["_metadata_request"]
+        return twin._get_metadata_request()
 
     def get_metadata_routing(self) -> Any:
         """The metadata each method requests (scikit-learn's ``MetadataRequest``)."""
         return self._get_metadata_request()
 
-    def __getattr__(self, name: str) -> Any:
-        """``set_{method}_request`` for the methods that take metadata, made by scikit-learn on first use.
 
-        Python also calls this when a descriptor of the class raised AttributeError (a method that
-        :class:`only_if` hides, the diagram under ``display="text"``); that error, which says why, is
-        raised again instead of a plain "no attribute".
-        """
-        request = _request_method(type(self), name)
-        if request is not None:
-            return request.__get__(self, type(self))
-        descriptor = inspect.getattr_static(type(self), name, None)
-        if hasattr(descriptor, "__get__"):
-            return descriptor.__get__(self, type(self))
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+ROUTED_METHODS = ("fit", "partial_fit", "predict", "predict_proba", "predict_log_proba", "decision_function",
+                  "score", "split", "transform", "inverse_transform")
+"""The methods scikit-learn routes metadata to (its ``SIMPLE_METHODS``)."""
+NOT_METADATA = ("X", "y", "Y", "Xt", "yt")
+"""Parameters that are the data itself, never metadata."""
+
+
+def _metadata_of(cls: type, method: str) -> list[str]:
+    """The metadata ``cls.method`` takes: its parameters after ``self``, less the data and ``*args``, ``**kw``."""
+    function = getattr(cls, method, None)
+    if not inspect.isfunction(function):
+        return []
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    return [p.name for p in parameters
+            if p.name not in NOT_METADATA and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+_TWINS: dict[type, type] = {}
+
+
+def _routing_twin(cls: type) -> type:
+    """A class of scikit-learn's ``_MetadataRequester`` with ``cls``'s name and routed methods, whose
+    routing (requests, ``set_{method}_request``) scikit-learn's own code works out; made once per class."""
+    if cls not in _TWINS:
+        from sklearn.utils._metadata_requests import _MetadataRequester
+
+        methods = {name: getattr(cls, name) for name in ROUTED_METHODS
+                   if inspect.isfunction(getattr(cls, name, None))}
+        _TWINS[cls] = type(cls.__name__, (_MetadataRequester,),
+                           {"__module__": cls.__module__, "__qualname__": cls.__qualname__, **methods,
+                            "__reduce__": lambda twin: (_twin_of, (cls,))})  # requests name it as owner
+    return _TWINS[cls]
+
+
+def _twin_of(cls: type) -> Any:
+    """An instance of :func:`_routing_twin` of ``cls``: what a pickled request's owner comes back as."""
+    return object.__new__(_routing_twin(cls))
+
+
+class _RequestSetter:
+    """``set_{method}_request``: scikit-learn's own, taken from :func:`_routing_twin` when first used."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        cls = owner if owner is not None else type(instance)
+        return inspect.getattr_static(_routing_twin(cls), f"set_{self.method}_request").__get__(instance, cls)
 
 
 def _shows_diagram() -> bool:
@@ -172,20 +208,6 @@ def _shows_diagram() -> bool:
     from sklearn import get_config
 
     return bool(get_config()["display"] == "diagram")
-
-
-def _request_method(cls: Any, name: str) -> Any:
-    """scikit-learn's ``set_{method}_request`` descriptor for ``name``, or None where it would have none
-    (a method that takes no metadata, or a name of another kind)."""
-    if not (name.startswith("set_") and name.endswith("_request")):
-        return None
-    from sklearn.utils._metadata_requests import SIMPLE_METHODS, RequestMethod
-
-    method = name.removeprefix("set_").removesuffix("_request")
-    if method not in SIMPLE_METHODS:
-        return None
-    requests = cls._get_class_level_metadata_request_values(method)
-    return RequestMethod(method, sorted(requests)) if requests else None
 
 
 def _constructor_defaults(cls: type) -> dict[str, Any]:

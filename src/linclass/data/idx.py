@@ -41,7 +41,8 @@ INFLATE_INPUT = 2**23
 INFLATE_OUTPUT = 2**24
 """Uncompressed bytes of one read of a gzip file: zlib inflates them into a temporary of that size,
 copied into the array. A few long calls let another thread run almost throughout; the bounds keep the
-temporaries (here 24 MiB) a small part of what the memory budget allows."""
+temporaries (the piece read, zlib's copy of its unread part, and the values: at most 32 MiB) a small
+part of what the memory budget allows."""
 GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib's window bits for a gzip header and trailer
 Stream = io.RawIOBase | io.BufferedIOBase
 
