@@ -74,14 +74,14 @@ def replicated(client, replicas: int = REPLICAS, chunks_per_replica: int = 2):
 def linclass_run(client, X, y, X_test, y_test, **settings) -> dict:
     import linclass as lc
 
-    clf = lc.LinearClassifier(batch_size=BATCH, lr=0.01 * len(client.scheduler_info()["workers"]), **settings)
+    clf = lc.LinearClassifier(batch_size=BATCH, lr=0.01 * len(client.nthreads()), **settings)
     start = time.perf_counter()
     clf.fit(X, y)
     wall = time.perf_counter() - start
     seconds = clf.history_["epochs"][-1]["seconds"]
     epochs = len(clf.history_["epochs"])
     steps = len(clf.history_["loss"])
-    workers = len(client.scheduler_info()["workers"])
+    workers = len(client.nthreads())
     rows = len(X) * epochs if settings.get("iterations") is None else steps * BATCH * workers
     return {"contender": "linclass", **settings, "lr": clf.lr, "epochs": epochs, "iterations": steps,
             "training_seconds": round(seconds, 3), "fit_seconds": round(wall, 3),
@@ -146,7 +146,7 @@ def round_trip_seconds(client, shape: tuple[int, int], copies: int, rounds: int 
     """A synchronization without compute: ``copies`` arrays of ``shape`` (the weights, and the optimizer's
     buffers with parameter averaging) sent to every worker and back, gathered on the client."""
     arrays = [np.zeros(shape, dtype=np.float32) for _ in range(copies)]
-    workers = sorted(client.scheduler_info()["workers"])
+    workers = sorted(client.nthreads())  # not scheduler_info(): see linclass.distributed.cluster.worker_addresses
     client.gather([client.submit(_echo, arrays, workers=[w], pure=False) for w in workers])
     start = time.perf_counter()
     for _ in range(rounds):

@@ -22,7 +22,7 @@ import linclass as lc
 from linclass.cli import main
 from linclass.cli.run_folder import load_model
 from linclass.distributed import cluster
-from linclass.distributed.cluster import ClusterTrainer, parse_cluster
+from linclass.distributed.cluster import ClusterTrainer, parse_cluster, worker_addresses
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +42,13 @@ def blobs(n=2000, d=20, k=4, chunk=1000, seed=0):
     rule = np.random.default_rng(seed + 1).standard_normal((d, k)).astype(np.float32)
     y = X.map_blocks(lambda block, rule=rule: (block @ rule).argmax(axis=1), drop_axis=1, dtype=np.int64)
     return X, y
+
+
+def test_the_workers_are_asked_of_the_scheduler_not_read_from_the_clients_cache(client, monkeypatch):
+    # The client refreshes its cached scheduler_info() in the background without the workers; a fit that
+    # read the cache after such a refresh found "no workers to train on".
+    monkeypatch.setattr(client, "_scheduler_identity", {**client._scheduler_identity, "workers": {}})
+    assert len(worker_addresses(client)) == 2 and worker_addresses(client) == sorted(worker_addresses(client))
 
 
 def test_gradient_averaging_with_one_step_per_sync_equals_one_process_on_the_same_batch(client):

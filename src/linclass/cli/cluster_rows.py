@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
+from linclass.distributed.cluster import worker_addresses
+
 if TYPE_CHECKING:  # a worker loading its rows needs neither
     from linclass.cli.pipeline import PreparedData
     from linclass.data import Preprocessor
@@ -37,7 +39,7 @@ def training_arrays(options: Mapping[str, Any], prepared: "PreparedData", client
     size = None if options["image_size"] is None else (int(options["image_size"][0]), int(options["image_size"][1]))
     key: DataKey = (str(options["data"]), options["root"], size, float(options["val_fraction"]), int(options["seed"]))
     n, d = prepared.train.features.shape
-    chunk = math.ceil(n / (CHUNKS_PER_WORKER * max(len(client.scheduler_info()["workers"]), 1)))
+    chunk = math.ceil(n / (CHUNKS_PER_WORKER * max(len(worker_addresses(client)), 1)))
     bounds = [(start, min(start + chunk, n)) for start in range(0, n, chunk)]
     features = [da.from_delayed(delayed(_features, pure=True)(key, prepared.preprocessor, start, stop),
                                 shape=(stop - start, d), dtype=np.float32) for start, stop in bounds]

@@ -126,6 +126,16 @@ def current_client() -> Any:
 
 # -- where the cluster is (the command line's --cluster) -------------------------------------------------
 
+def worker_addresses(client: Any) -> list[str]:
+    """The addresses of the cluster's workers, sorted, asked of the scheduler now.
+
+    Not ``client.scheduler_info()["workers"]``: the client refreshes that cache in the background with
+    no workers in it, and a refresh that lands between the call's own fetch and its answer gives an
+    empty list (distributed 2026.8).
+    """
+    return sorted(client.nthreads())
+
+
 def parse_cluster(text: str) -> str:
     """``local:N`` (a new cluster of N worker processes) or a scheduler's address (``tcp://host:8786``),
     checked; ValueError saying what was expected."""
@@ -277,7 +287,7 @@ class ClusterData:
         error (a NaN in X) is raised here."""
         from dask import delayed
 
-        workers = sorted(client.scheduler_info()["workers"])
+        workers = worker_addresses(client)
         if not workers:
             raise ClusterError(f"the cluster at {client.scheduler.address} has no workers to train on; start some")
         futures = []
