@@ -194,6 +194,8 @@ def test_labels_mostly_distinct_warn_on_arrays_as_scikit_learn_warns_on_lists():
                      "represent a regression problem, not a classification problem.")]
     assert theirs in ([], ours)  # scikit-learn 1.6 does not warn; later versions give the same words
     assert warnings_of(X[:20], y[:20]) == []  # at most 20 labels: no warning
+    assert warnings_of(X, y % 10) == [] and warnings_of(X, np.repeat([0, 1000], 15)) == []  # few classes
+    assert warnings_of(X, np.where(y < 20, y * 100, 0)) == ours  # 20 distinct labels of 30, spread wide
 
 
 def test_the_diagram_follows_scikit_learns_display_setting(blobs):
